@@ -1,0 +1,2 @@
+/** Agents on core's contract: mean-field (MF-Q, MF-AC), independent baselines, active inference. */
+export {};

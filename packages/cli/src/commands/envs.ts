@@ -1,0 +1,17 @@
+/** `pnpm gibbs envs`: every registered environment with its spec (groups, views, actions). */
+import { describeSpec } from '@gibbs/core';
+import { environments } from '@gibbs/env';
+
+export const describe = 'list the built-in environments and their specs';
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const out: unknown[] = [];
+  for (const entry of Object.values(environments)) {
+    const env = entry.create(entry.config.parse({}));
+    if (json) out.push({ name: entry.name, description: entry.description, spec: env.spec });
+    else console.log(`${describeSpec(env.spec)}\n  ${entry.description}\n`);
+  }
+  if (json) console.log(JSON.stringify(out, null, 2));
+  return 0;
+}

@@ -1,0 +1,68 @@
+/** `pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K] [--<param> v]` */
+import { GibbsError } from '@gibbs/core';
+import { parseArgs, takeInt, takeString } from '../args.ts';
+import { Progress } from '../progress.ts';
+import { builtinExperiments, loadExperiment } from '../repo.ts';
+import { executeRun } from '../run.ts';
+
+export const describe =
+  'run an experiment (built-in name or module path), writing config.json and metrics.jsonl';
+
+function usage(): string {
+  return [
+    'Usage: pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K]',
+    '                      [--backend wasm|cpu|webgl|webgpu] [--<param> <value> ...]',
+    `Built-in experiments: ${builtinExperiments().join(', ')}`,
+    'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.options.has('help')) {
+    const ref = args.positionals[0];
+    console.log(usage());
+    if (ref) {
+      const exp = await loadExperiment(ref);
+      console.log(`\n${exp.name}: ${exp.description}\nParameters:`);
+      for (const [k, f] of Object.entries(exp.params.shape)) {
+        console.log(`  --${k}  ${(f as { description?: string }).description ?? ''}`);
+      }
+    }
+    return 0;
+  }
+  const ref = args.positionals[0];
+  if (!ref || args.positionals.length > 1) {
+    console.error(usage());
+    return 2;
+  }
+  const experiment = await loadExperiment(ref);
+  const steps = takeInt(args, 'steps', experiment.defaultSteps ?? 1000, 1);
+  const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
+  const logEvery = takeInt(args, 'log-every', Math.max(1, Math.floor(steps / 100)), 1);
+  const backend = takeString(args, 'backend');
+  const out =
+    takeString(args, 'out') ??
+    `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const rawParams: Record<string, unknown> = {};
+  for (const [k, v] of args.options) {
+    if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
+    rawParams[k] = v;
+  }
+  const progress = new Progress(experiment.name);
+  const outcome = await executeRun({
+    experiment,
+    rawParams,
+    steps,
+    seed,
+    logEvery,
+    outDir: out,
+    backend,
+    onProgress: (d, t) => progress.update(d, t),
+    log: (line) => progress.log(line),
+  });
+  progress.finish(outcome.steps);
+  if (outcome.last) console.log(JSON.stringify(outcome.last));
+  console.log(`wrote ${outcome.outDir}/config.json and metrics.jsonl`);
+  return 0;
+}

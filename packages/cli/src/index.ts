@@ -1,0 +1,2 @@
+export { builtinExperiments, loadExperiment } from './repo.ts';
+export { executeRun, type RunConfig, type RunOutcome } from './run.ts';

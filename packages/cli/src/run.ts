@@ -1,0 +1,100 @@
+/**
+ * One run of an experiment into a run directory:
+ *   DIR/config.json    the resolved config, seed and versions (written first, atomically);
+ *   DIR/metrics.jsonl  one line per logged step, a pure function of config and seed; built in a
+ *                      temp file and moved into place when the run ends, so a failed run never
+ *                      corrupts the metrics of an earlier run in the same directory.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  type Experiment,
+  type MetricRecord,
+  metricLine,
+  parseParams,
+  runSimulation,
+  type Simulation,
+} from '@gibbs/core';
+import { AtomicLineWriter, writeJsonAtomic } from '@gibbs/core/node';
+import { REPO_ROOT } from './repo.ts';
+
+export interface RunConfig {
+  experiment: Experiment;
+  /** Parameters as given (strings from a command line, or typed values). */
+  rawParams: Record<string, unknown>;
+  steps?: number;
+  seed: number;
+  logEvery: number;
+  outDir: string | null;
+  backend?: string;
+  onProgress?: (done: number, total: number) => void;
+  onMetrics?: (record: MetricRecord) => void;
+  /** Called once the simulation exists (the --serve hook attaches here). */
+  onSimulation?: (sim: Simulation) => void | Promise<void>;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  params: Record<string, unknown>;
+  steps: number;
+  last: MetricRecord | null;
+  outDir: string | null;
+}
+
+export function gibbsVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
+  const exp = cfg.experiment;
+  const params = parseParams(exp.params, cfg.rawParams, `experiment "${exp.name}"`) as Record<
+    string,
+    unknown
+  >;
+  const steps = cfg.steps ?? exp.defaultSteps ?? 1000;
+  const outDir = cfg.outDir ? resolve(cfg.outDir) : null;
+  const sim = await exp.create({
+    params,
+    seed: cfg.seed,
+    outDir: outDir ?? undefined,
+    backend: cfg.backend,
+    log: cfg.log,
+  });
+  const backend = sim.backend ?? null;
+  if (outDir) {
+    writeJsonAtomic(join(outDir, 'config.json'), {
+      experiment: exp.name,
+      params,
+      seed: cfg.seed,
+      steps,
+      logEvery: cfg.logEvery,
+      backend,
+      versions: { gibbs: gibbsVersion(), node: process.version },
+    });
+  }
+  const writer = outDir ? new AtomicLineWriter(join(outDir, 'metrics.jsonl')) : null;
+  try {
+    await cfg.onSimulation?.(sim);
+    const result = await runSimulation(sim, {
+      steps,
+      logEvery: cfg.logEvery,
+      signal: cfg.signal,
+      onProgress: cfg.onProgress,
+      onMetrics: (r) => {
+        writer?.write(metricLine(r));
+        cfg.onMetrics?.(r);
+      },
+    });
+    writer?.commit();
+    return { params, steps: result.steps, last: result.last, outDir };
+  } catch (err) {
+    writer?.abort();
+    throw err;
+  } finally {
+    await sim.dispose?.();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The one place that chooses the tfjs backend.
+ *   browser: webgpu if an adapter is available, else webgl, else wasm, else cpu;
+ *   Node:    wasm (SIMD, one thread), else cpu.
+ * Forcing a backend that is not available is a GibbsError naming what was found.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { GibbsError } from './errors.ts';
+
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+const isNode =
+  typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions.node;
+
+let wasmRegistered: Promise<boolean> | null = null;
+
+async function registerWasm(): Promise<boolean> {
+  wasmRegistered ??= (async () => {
+    try {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      if (isNode) {
+        const { createRequire } = await import('node:module');
+        const { dirname, join } = await import('node:path');
+        const require = createRequire(import.meta.url);
+        const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+        wasm.setWasmPaths(`${join(dir, 'dist')}/`);
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return wasmRegistered;
+}
+
+async function tryBackend(name: BackendName): Promise<boolean> {
+  if (name === 'wasm' && !(await registerWasm())) return false;
+  if (name === 'webgpu') {
+    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+    if (!nav?.gpu) return false;
+    try {
+      await import('@tensorflow/tfjs-backend-webgpu');
+    } catch {
+      return false;
+    }
+  }
+  if (!tf.engine().registryFactory[name]) return false;
+  try {
+    return await tf.setBackend(name);
+  } catch {
+    return false;
+  }
+}
+
+/** Order tried when nothing is forced. */
+export function backendOrder(): BackendName[] {
+  return isNode ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+}
+
+/**
+ * Select and initialise the tfjs backend. With `forced`, that one or an error; otherwise the first
+ * that works in `backendOrder()`.
+ */
+export async function initBackend(forced?: string): Promise<BackendName> {
+  if (forced !== undefined) {
+    if (!(BACKENDS as readonly string[]).includes(forced)) {
+      throw GibbsError.invalid('backend', forced, `one of ${BACKENDS.join(', ')}`);
+    }
+    const current = tf.getBackend();
+    if (current === forced) return forced as BackendName;
+    if (await tryBackend(forced as BackendName)) return forced as BackendName;
+    const found: string[] = [];
+    for (const b of backendOrder()) if (b !== forced && (await tryBackend(b))) found.push(b);
+    throw new GibbsError(
+      `backend: "${forced}" is not available here (${isNode ? 'Node' : 'browser'}); available: ${found.join(', ') || 'none'}`,
+      'backend',
+      forced,
+      found.join(', '),
+    );
+  }
+  const current = tf.getBackend();
+  const order = backendOrder();
+  if (current && order[0] === current) return current as BackendName;
+  for (const b of order) if (await tryBackend(b)) return b;
+  throw new GibbsError('backend: no tfjs backend could be initialised', 'backend', undefined);
+}

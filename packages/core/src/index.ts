@@ -1,0 +1,6 @@
+export * from './env.ts';
+export * from './errors.ts';
+export * from './experiment.ts';
+export * from './frame.ts';
+export * from './rng.ts';
+export * from './runner.ts';

@@ -1,0 +1,63 @@
+/**
+ * The run loop shared by the CLI, workers and the viewer: advance a simulation a number of steps,
+ * hand every K-th step's metrics to a sink, report progress. Platform-neutral (no Node, no DOM).
+ */
+import type { EpisodeSummary, MetricRecord, Simulation } from './experiment.ts';
+
+export interface RunOptions {
+  steps: number;
+  /** Log every K steps (and always the last step). */
+  logEvery: number;
+  onMetrics?: (record: MetricRecord) => void | Promise<void>;
+  onEpisode?: (summary: EpisodeSummary) => void;
+  /** Called after each step with the number of steps done. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stop early (between steps). */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  steps: number;
+  last: MetricRecord | null;
+}
+
+export async function runSimulation(sim: Simulation, opts: RunOptions): Promise<RunResult> {
+  let last: MetricRecord | null = null;
+  let done = 0;
+  for (let s = 1; s <= opts.steps; s++) {
+    if (opts.signal?.aborted) break;
+    const r = sim.advance();
+    if (r) await r;
+    done = s;
+    if (s % opts.logEvery === 0 || s === opts.steps) {
+      last = sim.metrics();
+      if (opts.onMetrics) {
+        const w = opts.onMetrics(last);
+        if (w) await w;
+      }
+    }
+    if (sim.drainEpisodes && opts.onEpisode) for (const e of sim.drainEpisodes()) opts.onEpisode(e);
+    opts.onProgress?.(s, opts.steps);
+  }
+  return { steps: done, last };
+}
+
+/** One metrics line: keys in a fixed order so that equal runs give byte-identical files. */
+export function metricLine(r: MetricRecord): string {
+  return JSON.stringify({
+    step: r.step,
+    episode: r.episode,
+    values: sortKeys(r.values),
+    groups: Object.fromEntries(
+      Object.keys(r.groups)
+        .sort()
+        .map((g) => [g, sortKeys(r.groups[g])]),
+    ),
+  });
+}
+
+function sortKeys(o: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k];
+  return out;
+}

@@ -1,0 +1,7 @@
+/**
+ * The built-in environments, each on core's contract. `environments` is the registry that
+ * `pnpm gibbs envs`, the checker and the viewer read: one line per world.
+ */
+import type { EnvironmentEntry } from '@gibbs/core';
+
+export const environments: Record<string, EnvironmentEntry> = {};

@@ -1,0 +1,2 @@
+/** The live web viewer (pixi.js v8). */
+export {};
