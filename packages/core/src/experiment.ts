@@ -38,6 +38,18 @@ export interface EpisodeSummary {
   groups: Record<string, Record<string, number>>;
 }
 
+/** One agent as the inspector shows it. */
+export interface AgentInspection {
+  group: string;
+  slot: number;
+  /** Named scalars: x, y, hp, last action, reward, free energy... */
+  values: Record<string, number>;
+  /** Named distributions: policy, mean action, beliefs per factor, q(pi), EFE parts... */
+  distributions: Record<string, number[]>;
+  /** Optional labels for the entries of a distribution (action names, policy names...). */
+  labels?: Record<string, string[]>;
+}
+
 /** A running experiment, driven one step at a time by the runner (main thread or worker). */
 export interface Simulation {
   /** The tfjs backend the simulation computes on (initBackend's answer), if it uses tfjs. */
@@ -50,6 +62,8 @@ export interface Simulation {
   drainEpisodes?(): EpisodeSummary[];
   /** A picture of the current state, or null for an experiment without one. */
   frame(): RenderFrame | null;
+  /** What the inspector shows for one agent, or null if the slot is empty. */
+  inspect?(group: number, slot: number): AgentInspection | null;
   /** Change a live parameter (see Experiment.liveParams); throws GibbsError on a bad name/value. */
   setParam?(name: string, value: unknown): void;
   /** Release tensors, workers, files. */
