@@ -51,6 +51,11 @@ export interface EnvSpec {
   readonly maxSteps: number;
   /** Size of the world's grid in cells, or null for a non-spatial world. */
   readonly grid: { readonly width: number; readonly height: number } | null;
+  /**
+   * True when a dead slot may hold a new agent later in the same episode (respawning worlds).
+   * Absent or false: once dead, a slot stays dead until reset (the checker enforces this).
+   */
+  readonly respawn?: boolean;
 }
 
 /** One group's share of a step's output. Buffers are owned by the environment and reused. */

@@ -1,3 +1,4 @@
+export * from './check.ts';
 export * from './env.ts';
 export * from './errors.ts';
 export * from './experiment.ts';
