@@ -3,5 +3,6 @@ export * from './env.ts';
 export * from './errors.ts';
 export * from './experiment.ts';
 export * from './frame.ts';
+export * from './meanfield.ts';
 export * from './rng.ts';
 export * from './runner.ts';
