@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { GibbsError } from '@gibbs/core';
+import { describe, expect, it } from 'vitest';
+import { checkReference, formatReport } from '../src/commands/check.ts';
+import { REPO_ROOT } from '../src/repo.ts';
+
+const fixture = (name: string) => `./packages/cli/test/fixtures/${name}.ts`;
+
+async function failure(ref: string, config: Record<string, unknown> = {}): Promise<GibbsError> {
+  try {
+    await checkReference(ref, config, {});
+  } catch (err) {
+    expect(err).toBeInstanceOf(GibbsError);
+    return err as GibbsError;
+  }
+  throw new Error(`checking ${ref} did not throw`);
+}
+
+describe('gibbs check', () => {
+  it('passes a sound EnvironmentEntry module and reports where it was found', async () => {
+    const run = await checkReference(fixture('ticker-env'), {}, {});
+    expect(run.problems).toEqual([]);
+    expect(formatReport(run)).toMatch(
+      /ticker-env\.ts: export default \(EnvironmentEntry ticker\) with config \{"bug":"none"\}\nok: passes every check/,
+    );
+  });
+
+  it('names the call, the field and attaches the original error of a throw inside step', async () => {
+    const run = await checkReference(fixture('ticker-env'), { bug: 'throws-in-step' }, {});
+    expect(run.problems).toHaveLength(1);
+    const [p] = run.problems;
+    expect(p.check).toBe('call');
+    expect(p.call).toBe('step 3 after reset(1)');
+    expect(p.cause).toBeInstanceOf(TypeError);
+    const text = formatReport(run);
+    expect(text).toContain(
+      "ticker: [call] step 3 after reset(1): step: got TypeError: Cannot read properties of undefined (reading 'x'), expected no exception",
+    );
+    // The user's frame is shown, the checker's frames are cut.
+    expect(text).toMatch(/at Ticker\.step \(.*ticker-env\.ts:\d+:\d+\)/);
+    expect(text).not.toContain('check.ts');
+  });
+
+  it('prints every problem, not only the first', async () => {
+    const run = await checkReference(
+      fixture('ticker-env'),
+      { bug: 'nan-reward' },
+      { stochastic: true },
+    );
+    expect(run.problems.map((p) => p.check)).toEqual(['finite', 'seed']);
+    expect(run.problems[0].message).toBe(
+      'ticker: [finite] step 1 after reset(1): groups[0:agents].reward[2]: got NaN, expected a finite number (slot 2)',
+    );
+  });
+
+  it('says which module exports no environment, and what it exports', async () => {
+    const err = await failure(fixture('no-env'));
+    expect(err.message).toMatch(
+      /environment module .*no-env\.ts: it exports no environment; found exports: answer, greet/,
+    );
+  });
+
+  it('says which module throws on import, with the original error as cause', async () => {
+    const err = await failure(fixture('throws-on-import'));
+    expect(err.message).toMatch(
+      /environment module .*throws-on-import\.ts: importing the module failed: map table not found/,
+    );
+    expect((err.cause as Error).message).toBe('map table not found while loading the module');
+  });
+
+  it('rejects unknown names, missing files and unknown config keys', async () => {
+    expect((await failure('no-such-world')).message).toMatch(
+      /environment: got "no-such-world", expected a registered environment/,
+    );
+    expect((await failure('./missing.ts')).message).toMatch(
+      /expected the path of an existing module/,
+    );
+    expect((await failure(fixture('ticker-env'), { bugs: 'x' })).message).toMatch(
+      /environment ticker: unknown parameter --bugs \(got "x"\); valid parameters: bug/,
+    );
+  });
+
+  it('exits 1 with the problems on a broken module, 2 on an unusable one (CLI process)', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(REPO_ROOT, 'packages/cli/src/main.ts'), 'check', ...args],
+        {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+        },
+      );
+    const broken = cli(fixture('ticker-env'), '--bug', 'nan-reward');
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain(
+      '[finite] step 1 after reset(1): groups[0:agents].reward[2]: got NaN',
+    );
+    const unusable = cli(fixture('no-env'));
+    expect(unusable.status).toBe(2);
+    expect(unusable.stderr).toContain('it exports no environment');
+  });
+});
