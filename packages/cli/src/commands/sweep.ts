@@ -1,0 +1,225 @@
+/**
+ * `pnpm gibbs sweep <experiment> --grid p=v1,v2 [--grid ...] --seeds 0..4 [--out DIR]
+ *   [--concurrency N | --queue redis://[:password@]host:port [--no-wait]] [--<param> v ...]`
+ * `pnpm gibbs sweep status <sweep dir> [--queue URL]`
+ * `pnpm gibbs sweep report <sweep dir> [--metrics a,b] [--confidence 0.95] [--csv] [--queue URL]`
+ */
+import { availableParallelism } from 'node:os';
+import { GibbsError } from '@gibbs/core';
+import { type ParsedArgs, parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
+import { loadExperiment } from '../repo.ts';
+import { SweepProgress } from '../sweep/display.ts';
+import { type GridAxis, parseGridOption, parseSeeds } from '../sweep/grid.ts';
+import { runLocal } from '../sweep/pool.ts';
+import {
+  DEFAULT_QUEUE,
+  openQueue,
+  type RunStatus,
+  submitSweep,
+  syncFromQueue,
+} from '../sweep/queue.ts';
+import { checkRedis, parseRedisUrl, type RedisTarget } from '../sweep/redis.ts';
+import { buildReport, reportCsv, reportMarkdown, writeReport } from '../sweep/report.ts';
+import { loadSweep, prepareSweep, type SweepSpec } from '../sweep/spec.ts';
+import { localStatus } from '../sweep/status.ts';
+
+export const describe =
+  'run an experiment over a grid of parameters and seeds (local pool or BullMQ queue)';
+
+function usage(): string {
+  return [
+    'Usage: pnpm gibbs sweep <experiment> --grid <param>=<v1,v2,...|a..b:step> [--grid ...]',
+    '         --seeds <0,1,2|0..4> [--out DIR] [--steps N] [--log-every K] [--<param> <value> ...]',
+    '         [--concurrency N]                      local pool (default: the number of cores)',
+    '         [--queue redis://[:password@]host:port [--queue-name NAME] [--no-wait]]',
+    '       pnpm gibbs sweep status <sweep dir> [--queue URL]',
+    '       pnpm gibbs sweep report <sweep dir> [--metrics a,b] [--confidence 0.95] [--csv]',
+    'Runs go to <sweep dir>/<param>=<value>_..._s<seed>/ (config.json, metrics.jsonl, done.json);',
+    'the default sweep dir is sweeps/<experiment>-<settings hash>. Submitting again skips done runs.',
+    'Queued runs are taken by `pnpm gibbs worker --queue URL` on any machine.',
+  ].join('\n');
+}
+
+/** `--grid` may be repeated, which parseArgs refuses: take every occurrence out first. */
+function takeGrids(argv: string[]): { grids: GridAxis[]; rest: string[] } {
+  const grids: GridAxis[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i];
+    if (w === '--grid') {
+      if (i + 1 >= argv.length) throw GibbsError.invalid('--grid', 'no value', 'param=v1,v2,...');
+      grids.push(parseGridOption(argv[++i]));
+    } else if (w.startsWith('--grid=')) grids.push(parseGridOption(w.slice(7)));
+    else rest.push(w);
+  }
+  return { grids, rest };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
+    console.log(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === 'status') return status(parseArgs(argv.slice(1)));
+  if (argv[0] === 'report') return report(parseArgs(argv.slice(1)));
+  const { grids, rest } = takeGrids(argv);
+  const args = parseArgs(rest);
+  const ref = args.positionals[0];
+  if (!ref || args.positionals.length > 1) {
+    console.error(usage());
+    return 2;
+  }
+  const experiment = await loadExperiment(ref);
+  const seedsText = takeString(args, 'seeds') ?? '0';
+  const seeds = parseSeeds(seedsText);
+  const steps = takeInt(args, 'steps', experiment.defaultSteps ?? 1000, 1);
+  const logEvery = takeInt(args, 'log-every', Math.max(1, Math.floor(steps / 100)), 1);
+  const backend = takeString(args, 'backend') ?? null;
+  const out = takeString(args, 'out');
+  const concurrency = takeInt(args, 'concurrency', availableParallelism(), 1, 1024);
+  const queueUrl = takeString(args, 'queue');
+  const queueName = takeString(args, 'queue-name') ?? DEFAULT_QUEUE;
+  const noWait = takeFlag(args, 'no-wait');
+  const quiet = takeFlag(args, 'quiet');
+  const fixed: Record<string, unknown> = {};
+  for (const [k, v] of args.options) {
+    if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
+    fixed[k] = v;
+  }
+  // Everything that can be wrong is found before a run starts: the Redis first, then the grid.
+  const target = queueUrl ? parseRedisUrl(queueUrl) : null;
+  if (target) await checkRedis(target);
+  const sweep = prepareSweep({
+    experiment,
+    experimentRef: ref,
+    grid: grids,
+    seeds,
+    fixed,
+    steps,
+    logEvery,
+    backend,
+    out,
+    queue: target ? { url: target.redacted, name: queueName } : null,
+  });
+  const { dir, spec } = sweep;
+  const label = `sweep ${spec.experiment.name}`;
+  console.error(`${label}: ${sweep.requested.length} runs (${spec.id}) in ${dir}`);
+  let failed: number;
+  if (!target) {
+    const progress = new SweepProgress(label, sweep.requested.length, quiet);
+    const summary = await runLocal(sweep, { concurrency, progress });
+    progress.finish();
+    failed = summary.failed.length;
+  } else {
+    const queue = openQueue(target, queueName);
+    try {
+      const submitted = await submitSweep(queue, dir, spec, sweep.requested);
+      console.error(
+        `${label}: queued ${submitted.added} runs on "${queueName}" at ${target.redacted} (${submitted.done} done already, ${submitted.pending} queued already)`,
+      );
+      if (noWait) {
+        console.error(`follow it with: pnpm gibbs sweep status ${dir}`);
+        return 0;
+      }
+      const progress = new SweepProgress(label, sweep.requested.length, quiet);
+      let states: RunStatus[];
+      for (;;) {
+        states = await syncFromQueue(queue, dir, spec, sweep.requested);
+        const running = new Map(
+          states.filter((s) => s.state === 'running').map((s) => [s.run.name, s.progress ?? 0]),
+        );
+        progress.set({
+          done: states.filter((s) => s.state === 'done').length,
+          failed: states.filter((s) => s.state === 'failed').length,
+          queued: states.filter((s) => s.state === 'queued' || s.state === 'pending').length,
+          running,
+        });
+        if (states.every((s) => s.state === 'done' || s.state === 'failed')) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      progress.finish();
+      failed = states.filter((s) => s.state === 'failed').length;
+    } finally {
+      await queue.close();
+    }
+  }
+  const result = buildReport(dir, loadSweep(dir).spec);
+  const files = writeReport(dir, result);
+  console.log(reportMarkdown(result));
+  console.error(`wrote ${files.join(', ')}`);
+  return failed > 0 ? 1 : 0;
+}
+
+/** The queue of a sweep: --queue if given, else the URL in sweep.json (if it had no password). */
+function queueOf(args: ParsedArgs, spec: SweepSpec): { target: RedisTarget; name: string } | null {
+  const url = takeString(args, 'queue');
+  const name = takeString(args, 'queue-name') ?? spec.queue?.name ?? DEFAULT_QUEUE;
+  if (url) return { target: parseRedisUrl(url), name };
+  if (!spec.queue) return null;
+  if (spec.queue.url.includes(':***@')) {
+    throw GibbsError.invalid('--queue', 'nothing', `the URL with its password (${spec.queue.url})`);
+  }
+  return { target: parseRedisUrl(spec.queue.url), name };
+}
+
+async function withQueueStatus(
+  args: ParsedArgs,
+  dir: string,
+  spec: SweepSpec,
+): Promise<RunStatus[]> {
+  const q = queueOf(args, spec);
+  if (!q) return localStatus(dir, spec);
+  await checkRedis(q.target);
+  const queue = openQueue(q.target, q.name);
+  try {
+    return await syncFromQueue(queue, dir, spec);
+  } finally {
+    await queue.close();
+  }
+}
+
+async function status(args: ParsedArgs): Promise<number> {
+  const path = args.positionals[0];
+  if (!path) throw GibbsError.invalid('sweep status', 'nothing', 'a sweep directory');
+  const all = takeFlag(args, 'all');
+  const { dir, spec } = loadSweep(path);
+  const states = await withQueueStatus(args, dir, spec);
+  const count = (s: string) => states.filter((x) => x.state === s).length;
+  console.log(`sweep ${spec.experiment.name} ${spec.id} (${dir}): ${spec.runs.length} runs`);
+  console.log(
+    `queued ${count('queued')}, running ${count('running')}, done ${count('done')}, failed ${count('failed')}, pending ${count('pending')}`,
+  );
+  for (const s of states) {
+    if (!all && s.state === 'done') continue;
+    const extra =
+      s.state === 'running' && s.progress !== undefined
+        ? ` ${Math.round(100 * s.progress)}%`
+        : s.detail
+          ? `: ${s.detail.split('\n')[0]}`
+          : '';
+    console.log(`  ${s.state.padEnd(8)} ${s.run.name}${extra}`);
+  }
+  return count('failed') > 0 ? 1 : 0;
+}
+
+async function report(args: ParsedArgs): Promise<number> {
+  const path = args.positionals[0];
+  if (!path) throw GibbsError.invalid('sweep report', 'nothing', 'a sweep directory');
+  const metricsText = takeString(args, 'metrics');
+  const confidenceText = takeString(args, 'confidence') ?? '0.95';
+  const csv = takeFlag(args, 'csv');
+  const confidence = Number(confidenceText);
+  if (!(confidence > 0 && confidence < 1)) {
+    throw GibbsError.invalid('--confidence', confidenceText, 'a number in (0, 1)');
+  }
+  const { dir, spec } = loadSweep(path);
+  if (spec.queue || args.options.has('queue')) await withQueueStatus(args, dir, spec);
+  const result = buildReport(dir, spec, {
+    metrics: metricsText?.split(',').map((m) => m.trim()),
+    confidence,
+  });
+  const files = writeReport(dir, result);
+  console.log(csv ? reportCsv(result) : reportMarkdown(result));
+  console.error(`wrote ${files.join(', ')}`);
+  return 0;
+}

@@ -1,0 +1,84 @@
+/**
+ * The local pool: a sweep's runs on this machine, `concurrency` child processes at a time (one
+ * fresh process per run, see spawn.ts). Runs already done are skipped. A run that fails for its
+ * own reasons fails once (error.json); a run whose process died is tried again, up to `attempts`.
+ * While a run is going its directory holds `running.json` (this pid), so that `sweep status`
+ * from another terminal can tell running from interrupted.
+ */
+
+import { rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '@gibbs/core/node';
+import type { SweepProgress } from './display.ts';
+import type { RunPlan } from './grid.ts';
+import { isRunDone } from './rundir.ts';
+import { runInChild } from './spawn.ts';
+import { runJob, type Sweep } from './spec.ts';
+
+export const RUNNING_FILE = 'running.json';
+
+export interface PoolOptions {
+  concurrency: number;
+  /** Attempts for a run whose process dies (default 2); a run that throws is never retried. */
+  attempts?: number;
+  progress?: SweepProgress;
+}
+
+export interface PoolSummary {
+  /** Runs done by this call. */
+  ran: number;
+  /** Runs that were done already. */
+  skipped: number;
+  failed: { run: RunPlan; message: string }[];
+}
+
+export async function runLocal(sweep: Sweep, opts: PoolOptions): Promise<PoolSummary> {
+  const attempts = opts.attempts ?? 2;
+  const todo = sweep.requested.filter((r) => !isRunDone(join(sweep.dir, r.name)));
+  const summary: PoolSummary = {
+    ran: 0,
+    skipped: sweep.requested.length - todo.length,
+    failed: [],
+  };
+  opts.progress?.skip(summary.skipped);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < todo.length) {
+      const run = todo[next++];
+      const job = runJob(sweep.dir, sweep.spec, run);
+      let message = '';
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        const t0 = performance.now();
+        opts.progress?.setRunning(run.name, 0);
+        const child = runInChild(job, {
+          onProgress: (d, t) => opts.progress?.setRunning(run.name, d / t),
+        });
+        writeJsonAtomic(join(job.outDir, RUNNING_FILE), {
+          pid: process.pid,
+          child: child.pid,
+          host: hostname(),
+        });
+        const outcome = await child.outcome;
+        rmSync(join(job.outDir, RUNNING_FILE), { force: true });
+        const secs = ((performance.now() - t0) / 1000).toFixed(1);
+        if (outcome.kind === 'done') {
+          summary.ran++;
+          opts.progress?.finishRun(run.name, true, `(${secs} s)`);
+          message = '';
+          break;
+        }
+        message = outcome.kind === 'failed' ? outcome.error.message : outcome.reason;
+        if (outcome.kind === 'failed' || attempt === attempts) break;
+        opts.progress?.log(`retry ${run.name}: ${message}`);
+      }
+      if (message) {
+        summary.failed.push({ run, message });
+        opts.progress?.finishRun(run.name, false, `: ${message.split('\n')[0]}`);
+      }
+    }
+  };
+  const lanes = Math.max(1, Math.min(opts.concurrency, todo.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return summary;
+}

@@ -1,0 +1,295 @@
+/**
+ * A sweep on BullMQ: one job per run in the queue `<name>` (default "gibbs"), job id
+ * `<sweep id>/<run name>`, so a run is queued at most once however often the sweep is submitted.
+ *
+ * Faults, and who handles them:
+ * - a worker killed mid-run: its child process exits with it (child.ts); the job's lock expires
+ *   and BullMQ's stalled-job check moves it back to the wait list, another worker retries it;
+ * - a run process that dies (out of memory...): the job fails and is retried (`attempts`);
+ * - a run that throws (bad parameter, diverged): UnrecoverableError, failed once with its error;
+ * - a worker of another Gibbs version: refuses the job (UnrecoverableError saying so).
+ * Results travel back in the job's return value (final metrics, config and, up to 4 MB, the whole
+ * metrics.jsonl), so the submitting machine fills in its sweep directory with `syncFromQueue`
+ * even when the workers' disks are elsewhere.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join } from 'node:path';
+import type { MetricRecord } from '@gibbs/core';
+import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { gibbsVersion } from '../run.ts';
+import type { RunPlan } from './grid.ts';
+import { bullConnection, checkRedis, type RedisTarget } from './redis.ts';
+import {
+  CONFIG_FILE,
+  clearMarkers,
+  isRunDone,
+  METRICS_FILE,
+  markDone,
+  markFailed,
+  readConfig,
+  readFinalMetrics,
+  readRunError,
+} from './rundir.ts';
+import { type ChildHandle, type RunJob, runInChild } from './spawn.ts';
+import { runJob, type SweepSpec } from './spec.ts';
+
+export const DEFAULT_QUEUE = 'gibbs';
+const MAX_RETURNED_METRICS = 4 * 2 ** 20;
+
+export interface SweepJobData {
+  sweepId: string;
+  /** The sweep directory on the submitting machine. */
+  sweepDir: string;
+  runName: string;
+  gibbsVersion: string;
+  job: RunJob;
+}
+
+export interface SweepJobResult {
+  steps: number;
+  final: MetricRecord | null;
+  config: Record<string, unknown> | null;
+  /** The whole metrics.jsonl, or null when it is over 4 MB. */
+  metrics: string | null;
+  worker: string;
+}
+
+export function jobId(spec: SweepSpec, run: RunPlan): string {
+  return `${spec.id}/${run.name}`;
+}
+
+export function openQueue(target: RedisTarget, name: string): Queue<SweepJobData, SweepJobResult> {
+  return new Queue<SweepJobData, SweepJobResult>(name, { connection: bullConnection(target) });
+}
+
+export interface SubmitSummary {
+  added: number;
+  /** Done already (here, or in the queue and copied here). */
+  done: number;
+  /** Queued or running already. */
+  pending: number;
+}
+
+/** Queue the requested runs that are neither done nor queued; failed ones are queued again. */
+export async function submitSweep(
+  queue: Queue<SweepJobData, SweepJobResult>,
+  dir: string,
+  spec: SweepSpec,
+  runs: readonly RunPlan[],
+): Promise<SubmitSummary> {
+  const summary: SubmitSummary = { added: 0, done: 0, pending: 0 };
+  const toAdd: RunPlan[] = [];
+  for (const run of runs) {
+    const runDir = join(dir, run.name);
+    if (isRunDone(runDir)) {
+      summary.done++;
+      continue;
+    }
+    const job = await queue.getJob(jobId(spec, run));
+    const state = job ? await job.getState() : 'unknown';
+    if (job && state === 'completed') {
+      // Done elsewhere; its metrics are copied here unless they were too large to travel.
+      materialize(runDir, job.returnvalue);
+      summary.done++;
+    } else if (job && state !== 'failed' && state !== 'completed' && state !== 'unknown')
+      summary.pending++;
+    else {
+      if (job) await job.remove();
+      clearMarkers(runDir);
+      toAdd.push(run);
+    }
+  }
+  await queue.addBulk(
+    toAdd.map((run) => ({
+      name: spec.experiment.name,
+      data: {
+        sweepId: spec.id,
+        sweepDir: dir,
+        runName: run.name,
+        gibbsVersion: spec.gibbsVersion,
+        job: runJob(dir, spec, run),
+      },
+      opts: {
+        jobId: jobId(spec, run),
+        attempts: 3,
+        backoff: { type: 'fixed', delay: 1000 },
+        removeOnComplete: { age: 30 * 24 * 3600 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    })),
+  );
+  summary.added = toAdd.length;
+  return summary;
+}
+
+/** Write a finished job's result into a run directory; false if it carries no metrics. */
+function materialize(runDir: string, result: SweepJobResult | undefined): boolean {
+  if (!result || result.metrics === null || !result.config) return false;
+  writeJsonAtomic(join(runDir, CONFIG_FILE), result.config);
+  writeFileAtomic(join(runDir, METRICS_FILE), result.metrics);
+  markDone(runDir, { steps: result.steps, final: result.final });
+  return true;
+}
+
+export type RunState = 'done' | 'failed' | 'running' | 'queued' | 'pending';
+
+export interface RunStatus {
+  run: RunPlan;
+  state: RunState;
+  /** Error of a failed run; fraction done of a running one. */
+  detail?: string;
+  progress?: number;
+}
+
+/**
+ * The state of each run, from the queue and from the sweep directory; finished jobs are copied
+ * into the directory on the way (a failed one leaves error.json with its reason).
+ */
+export async function syncFromQueue(
+  queue: Queue<SweepJobData, SweepJobResult>,
+  dir: string,
+  spec: SweepSpec,
+  runs: readonly RunPlan[] = spec.runs,
+): Promise<RunStatus[]> {
+  return Promise.all(
+    runs.map(async (run): Promise<RunStatus> => {
+      const runDir = join(dir, run.name);
+      if (isRunDone(runDir)) return { run, state: 'done' };
+      const job = await queue.getJob(jobId(spec, run));
+      if (!job) {
+        const error = readRunError(runDir);
+        return error ? { run, state: 'failed', detail: error.message } : { run, state: 'pending' };
+      }
+      const state = await job.getState();
+      if (state === 'completed') {
+        if (!isRunDone(runDir) && !materialize(runDir, job.returnvalue)) {
+          return {
+            run,
+            state: 'done',
+            detail: `done on ${job.returnvalue?.worker}; metrics too large to copy`,
+          };
+        }
+        return { run, state: 'done' };
+      }
+      if (state === 'failed') {
+        if (!readRunError(runDir)) markFailed(runDir, { message: job.failedReason });
+        return { run, state: 'failed', detail: job.failedReason };
+      }
+      if (state === 'active') {
+        return {
+          run,
+          state: 'running',
+          progress: typeof job.progress === 'number' ? job.progress : 0,
+        };
+      }
+      return { run, state: 'queued' };
+    }),
+  );
+}
+
+export interface WorkerOptions {
+  target: RedisTarget;
+  queueName: string;
+  concurrency: number;
+  /** Write runs under `<out>/<sweep dir name>/` instead of the submitter's sweep directory. */
+  out?: string;
+  /** How long a job's lock lives without renewal (ms); a dead worker's job is retried after it. */
+  lockDuration?: number;
+  /** How often this worker looks for stalled jobs (ms). */
+  stalledInterval?: number;
+  log?: (line: string) => void;
+}
+
+export interface SweepWorker {
+  readonly name: string;
+  /** Stop taking jobs; wait for running ones unless `force` (then they are killed and retried). */
+  close(force?: boolean): Promise<void>;
+}
+
+/** A BullMQ worker that runs each job in a child process. */
+export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
+  await checkRedis(opts.target);
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const version = gibbsVersion();
+  const name = `${hostname()}:${process.pid}`;
+  const children = new Set<ChildHandle>();
+  const process_ = async (job: Job<SweepJobData, SweepJobResult>): Promise<SweepJobResult> => {
+    const data = job.data;
+    if (data.gibbsVersion !== version) {
+      throw new UnrecoverableError(
+        `worker ${name} runs gibbs ${version} but the sweep was submitted with gibbs ${data.gibbsVersion}: refused; run it on workers of gibbs ${data.gibbsVersion}`,
+      );
+    }
+    const root = opts.out ? join(opts.out, basename(data.sweepDir)) : data.sweepDir;
+    const run: RunJob = { ...data.job, outDir: join(root, data.runName) };
+    if (isRunDone(run.outDir) && sameSettings(run)) return resultOf(run.outDir, name);
+    const child = runInChild(run, {
+      onProgress: (done, total) =>
+        void job.updateProgress(Math.round((1000 * done) / total) / 1000),
+    });
+    children.add(child);
+    log(`start ${job.id} attempt ${job.attemptsStarted} pid ${child.pid}`);
+    const outcome = await child.outcome.finally(() => children.delete(child));
+    if (outcome.kind === 'done') {
+      log(`done ${job.id}`);
+      return resultOf(run.outDir, name);
+    }
+    if (outcome.kind === 'failed') {
+      log(`failed ${job.id}: ${outcome.error.message.split('\n')[0]}`);
+      throw new UnrecoverableError(outcome.error.message);
+    }
+    log(`crashed ${job.id}: ${outcome.reason}`);
+    throw new Error(outcome.reason);
+  };
+  const worker = new Worker<SweepJobData, SweepJobResult>(opts.queueName, process_, {
+    connection: bullConnection(opts.target),
+    concurrency: opts.concurrency,
+    name,
+    lockDuration: opts.lockDuration ?? 30_000,
+    stalledInterval: opts.stalledInterval ?? 30_000,
+    maxStalledCount: 3,
+  });
+  let lastError = '';
+  worker.on('error', (err) => {
+    if (err.message !== lastError) log(`worker ${name}: ${err.message}`);
+    lastError = err.message;
+  });
+  await worker.waitUntilReady();
+  log(
+    `worker ${name} (gibbs ${version}) takes runs from queue "${opts.queueName}" at ${opts.target.redacted}, ${opts.concurrency} at a time`,
+  );
+  return {
+    name,
+    close: async (force = false) => {
+      if (force) for (const c of children) c.kill();
+      await worker.close(force);
+    },
+  };
+}
+
+function sameSettings(run: RunJob): boolean {
+  const config = readConfig(run.outDir);
+  if (!config) return false;
+  const params = (config.params ?? {}) as Record<string, unknown>;
+  return (
+    config.seed === run.seed &&
+    config.steps === run.steps &&
+    config.logEvery === run.logEvery &&
+    Object.entries(run.params).every(([k, v]) => JSON.stringify(params[k]) === JSON.stringify(v))
+  );
+}
+
+function resultOf(dir: string, worker: string): SweepJobResult {
+  const metricsPath = join(dir, METRICS_FILE);
+  const small = existsSync(metricsPath) && statSync(metricsPath).size <= MAX_RETURNED_METRICS;
+  const done = JSON.parse(readFileSync(join(dir, 'done.json'), 'utf8')) as { steps: number };
+  return {
+    steps: done.steps,
+    final: readFinalMetrics(dir),
+    config: readConfig(dir),
+    metrics: small ? readFileSync(metricsPath, 'utf8') : null,
+    worker,
+  };
+}

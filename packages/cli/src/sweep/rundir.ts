@@ -1,0 +1,108 @@
+/**
+ * A run directory of a sweep and its markers. A run is done when `metrics.jsonl` and `done.json`
+ * both exist; both are written atomically (temp file + rename), `done.json` last, so a killed
+ * attempt never looks done. A run that failed for its own reasons leaves `error.json`.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricRecord } from '@gibbs/core';
+import { writeJsonAtomic } from '@gibbs/core/node';
+
+export const DONE_FILE = 'done.json';
+export const ERROR_FILE = 'error.json';
+export const METRICS_FILE = 'metrics.jsonl';
+export const CONFIG_FILE = 'config.json';
+
+/** What a finished run's `done.json` holds. */
+export interface DoneMarker {
+  steps: number;
+  final: MetricRecord | null;
+}
+
+/** What a failed run's `error.json` holds. */
+export interface RunError {
+  message: string;
+  field?: string;
+  expected?: string;
+}
+
+export function isRunDone(dir: string): boolean {
+  return existsSync(join(dir, METRICS_FILE)) && existsSync(join(dir, DONE_FILE));
+}
+
+export function readRunError(dir: string): RunError | null {
+  const path = join(dir, ERROR_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunError;
+  } catch {
+    return { message: `unreadable ${ERROR_FILE}` };
+  }
+}
+
+export function readConfig(dir: string): Record<string, unknown> | null {
+  const path = join(dir, CONFIG_FILE);
+  if (!existsSync(path)) return null;
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}
+
+/** The last record of `metrics.jsonl` (the run's final metrics), or null if it has none. */
+export function readFinalMetrics(dir: string): MetricRecord | null {
+  const text = readFileSync(join(dir, METRICS_FILE), 'utf8');
+  const end = text.trimEnd();
+  if (end === '') return null;
+  return JSON.parse(end.slice(end.lastIndexOf('\n') + 1)) as MetricRecord;
+}
+
+export function markDone(dir: string, marker: DoneMarker): void {
+  rmSync(join(dir, ERROR_FILE), { force: true });
+  writeJsonAtomic(join(dir, DONE_FILE), marker);
+}
+
+export function markFailed(dir: string, error: RunError): void {
+  writeJsonAtomic(join(dir, ERROR_FILE), error);
+}
+
+/** Before an attempt: forget an earlier failure or completion (the run is about to be redone). */
+export function clearMarkers(dir: string): void {
+  rmSync(join(dir, DONE_FILE), { force: true });
+  rmSync(join(dir, ERROR_FILE), { force: true });
+}
+
+/** After a success: temp files that killed attempts left behind (`.metrics.jsonl.<pid>.<n>.tmp`). */
+export function removeStaleTemps(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith('.') && f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
+  }
+}
+
+/**
+ * Does a run directory hold a run of these settings? Compares what decides the metrics
+ * (experiment, full parameters, seed, steps, log interval); versions and backend are not compared.
+ */
+export function sameRunConfig(
+  config: Record<string, unknown>,
+  expected: {
+    experiment: string;
+    params: Record<string, unknown>;
+    seed: number;
+    steps: number;
+    logEvery: number;
+  },
+): boolean {
+  return (
+    config.experiment === expected.experiment &&
+    config.seed === expected.seed &&
+    config.steps === expected.steps &&
+    config.logEvery === expected.logEvery &&
+    JSON.stringify(sortObject(config.params)) === JSON.stringify(sortObject(expected.params))
+  );
+}
+
+function sortObject(o: unknown): unknown {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
+  return Object.fromEntries(
+    Object.entries(o as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
