@@ -3,5 +3,8 @@
  * `pnpm gibbs envs`, the checker and the viewer read: one line per world.
  */
 import type { EnvironmentEntry } from '@gibbs/core';
+import { ising } from './ising.ts';
 
-export const environments: Record<string, EnvironmentEntry> = {};
+export const environments: Record<string, EnvironmentEntry> = {
+  ising,
+};
