@@ -1,0 +1,66 @@
+/**
+ * `pnpm --silent gibbs aif replay <case.json> [--seed S]`: run one active-inference agent through
+ * a case file (model + observation sequence) and print one JSON object, `{ "steps": [...] }`
+ * (format in docs/active-inference.md). A bad model or observation exits non-zero with a message
+ * naming the array, the index and the expected shape.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { replayJson } from '@gibbs/agents/aif/replay';
+import { GibbsError } from '@gibbs/core';
+import { parseArgs, takeInt } from '../args.ts';
+
+export const describe =
+  'active inference tools: `aif replay <case.json>` prints what an agent infers';
+
+function usage(): string {
+  return [
+    'Usage: pnpm --silent gibbs aif replay <case.json> [--seed S]',
+    '  Replays the observations of a case file through one active-inference agent and prints',
+    '  {"steps": [{"qs", "q_pi", "neg_efe", "utility", "state_info_gain", "param_info_gain",',
+    '  "action", "F"}, ...]} as one JSON object. Format: docs/active-inference.md.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.options.has('help')) {
+    console.log(usage());
+    return 0;
+  }
+  const [sub, file, ...rest] = args.positionals;
+  if (sub !== 'replay' || !file || rest.length > 0) {
+    console.error(usage());
+    return 2;
+  }
+  const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
+  for (const k of args.options.keys())
+    throw GibbsError.invalid(`--${k}`, args.options.get(k), 'no other option (only --seed)');
+  const path = resolve(process.cwd(), file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new GibbsError(
+      `case file ${file}: cannot be read (${(err as Error).message})`,
+      'case',
+      file,
+      'a readable JSON file',
+      { cause: err },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new GibbsError(
+      `case file ${file}: not valid JSON (${(err as Error).message})`,
+      'case',
+      file,
+      'a JSON object',
+      { cause: err },
+    );
+  }
+  process.stdout.write(`${JSON.stringify(replayJson(json, seed))}\n`);
+  return 0;
+}
