@@ -1,0 +1,294 @@
+/**
+ * The world on screen (pixi.js v8). The whole grid is one texture, one texel per cell, sampled
+ * with nearest filtering and re-uploaded from each frame's cell codes through a colour lookup
+ * table; a million cells cost one 4 MB upload and one sprite. When the view is close enough and
+ * the population small enough, agents are drawn on top one by one: body in the group colour, an hp
+ * bar and a heading tick.
+ *
+ * Frames have latest-value semantics here too: `show(frame)` only replaces the frame waiting for
+ * the next animation frame (the replaced one counts as dropped), so the page is never more than one
+ * frame behind whatever the producer sends.
+ */
+import type { RenderFrame } from '@gibbs/core';
+import {
+  Application,
+  type ApplicationOptions,
+  BufferImageSource,
+  Container,
+  Graphics,
+  Sprite,
+  Texture,
+} from 'pixi.js';
+import {
+  type CameraState,
+  centreOn,
+  fitCamera,
+  screenToWorld,
+  worldToScreen,
+  zoomAt,
+} from './camera.ts';
+import { groupColour, paintCells, paletteFor } from './palette.ts';
+
+/** Draw agents one by one up to this many live agents... */
+const AGENT_DRAW_LIMIT = 20_000;
+/** ...and only when a cell is at least this many screen pixels wide. */
+const AGENT_DRAW_MIN_SCALE = 4;
+
+export interface GridViewOptions {
+  preference?: 'webgl' | 'webgpu';
+  /** Called after a new frame reached the screen (the producer may send the next one). */
+  onDrawn?: (frame: RenderFrame) => void;
+}
+
+export interface FollowTarget {
+  group: number;
+  slot: number;
+}
+
+export class GridView {
+  readonly app = new Application();
+  private readonly world = new Container();
+  private sprite: Sprite | null = null;
+  private source: BufferImageSource | null = null;
+  private texels: Uint32Array | null = null;
+  private lut: Uint32Array | null = null;
+  private lutKey = '';
+  private readonly agents = new Graphics();
+  private pending: RenderFrame | null = null;
+  private current: RenderFrame | null = null;
+  private camera: CameraState = { scale: 1, x: 0, y: 0 };
+  /** False until the user moves the view: the world stays fitted to the canvas as it resizes. */
+  private userMoved = false;
+  private fittedTo = '';
+  private followTarget: FollowTarget | null = null;
+  private readonly drawTimes: number[] = [];
+  /** Frames replaced before they were drawn. */
+  droppedFrames = 0;
+  framesDrawn = 0;
+
+  private constructor(private readonly opts: GridViewOptions) {}
+
+  static async create(host: HTMLElement, opts: GridViewOptions = {}): Promise<GridView> {
+    const v = new GridView(opts);
+    const init: Partial<ApplicationOptions> = {
+      resizeTo: host,
+      background: '#0b0d12',
+      antialias: false,
+      preference: opts.preference ?? 'webgl',
+      // Keeps the last frame readable for screenshots and the page's own pixel checks.
+      preserveDrawingBuffer: true,
+    };
+    await v.app.init(init);
+    host.appendChild(v.app.canvas);
+    v.world.addChild(v.agents);
+    v.app.stage.addChild(v.world);
+    v.app.ticker.add(() => v.tick());
+    return v;
+  }
+
+  get renderer(): string {
+    return this.app.renderer.name;
+  }
+
+  /** The frame on screen (or about to be). */
+  get frame(): RenderFrame | null {
+    return this.pending ?? this.current;
+  }
+
+  show(frame: RenderFrame): void {
+    if (this.pending) this.droppedFrames++;
+    this.pending = frame;
+  }
+
+  /** New frames drawn per second over the last second. */
+  get fps(): number {
+    const now = performance.now();
+    while (this.drawTimes.length > 0 && now - this.drawTimes[0] > 1000) this.drawTimes.shift();
+    return this.drawTimes.length;
+  }
+
+  get view(): CameraState {
+    return { ...this.camera };
+  }
+
+  setCamera(c: CameraState): void {
+    this.camera = c;
+    this.userMoved = true;
+    this.applyCamera();
+  }
+
+  /** Fit the world in the canvas, and keep it fitted until the user zooms or pans. */
+  fit(): void {
+    this.userMoved = false;
+    this.fittedTo = '';
+    this.autoFit();
+  }
+
+  zoom(sx: number, sy: number, factor: number): void {
+    this.setCamera(zoomAt(this.camera, sx, sy, factor));
+  }
+
+  pan(dx: number, dy: number): void {
+    this.followTarget = null;
+    this.setCamera({ ...this.camera, x: this.camera.x + dx, y: this.camera.y + dy });
+  }
+
+  private autoFit(): void {
+    const f = this.frame;
+    if (!f || this.userMoved) return;
+    const { width, height } = this.app.screen;
+    const key = `${f.width}x${f.height}@${width}x${height}`;
+    if (key === this.fittedTo) return;
+    this.fittedTo = key;
+    this.camera = fitCamera(f.width, f.height, width, height);
+    this.applyCamera();
+  }
+
+  follow(target: FollowTarget | null): void {
+    this.followTarget = target;
+    if (target) this.applyFollow();
+  }
+
+  get following(): FollowTarget | null {
+    return this.followTarget;
+  }
+
+  /** Cell under a point of the canvas (CSS pixels), or null outside the grid. */
+  cellAt(sx: number, sy: number): [number, number] | null {
+    const f = this.frame;
+    if (!f) return null;
+    const [wx, wy] = screenToWorld(this.camera, sx, sy);
+    const cx = Math.floor(wx);
+    const cy = Math.floor(wy);
+    return cx >= 0 && cy >= 0 && cx < f.width && cy < f.height ? [cx, cy] : null;
+  }
+
+  /** Centre of a cell on the canvas (CSS pixels). */
+  cellToScreen(cx: number, cy: number): [number, number] {
+    return worldToScreen(this.camera, cx + 0.5, cy + 0.5);
+  }
+
+  destroy(): void {
+    this.app.destroy({ removeView: true }, { children: true, texture: true, textureSource: true });
+  }
+
+  private tick(): void {
+    const f = this.pending;
+    if (f) {
+      this.pending = null;
+      this.draw(f);
+      this.current = f;
+      this.framesDrawn++;
+      this.drawTimes.push(performance.now());
+      this.opts.onDrawn?.(f);
+    } else if (this.current) {
+      this.autoFit();
+      this.drawAgents(this.current);
+    }
+  }
+
+  private draw(f: RenderFrame): void {
+    if (f.width > 0 && f.height > 0) {
+      this.ensureTexture(f.width, f.height);
+      const key = `${f.legend.join('\u0000')}|${f.groups.join('\u0000')}`;
+      if (key !== this.lutKey || !this.lut) {
+        this.lut = paletteFor(f.legend, f.groups);
+        this.lutKey = key;
+      }
+      paintCells(f.cells, this.lut, this.texels!);
+      this.source!.update();
+    }
+    this.current = f;
+    this.autoFit();
+    if (this.followTarget) this.applyFollow(f);
+    this.drawAgents(f);
+  }
+
+  private ensureTexture(w: number, h: number): void {
+    if (this.source && this.source.width === w && this.source.height === h) return;
+    this.sprite?.destroy({ texture: true, textureSource: true });
+    const bytes = new Uint8Array(w * h * 4);
+    this.texels = new Uint32Array(bytes.buffer);
+    this.source = new BufferImageSource({
+      resource: bytes,
+      width: w,
+      height: h,
+      format: 'rgba8unorm',
+      scaleMode: 'nearest',
+      autoGenerateMipmaps: false,
+    });
+    this.sprite = new Sprite(new Texture({ source: this.source }));
+    this.world.addChildAt(this.sprite, 0);
+  }
+
+  private agentsShown: RenderFrame | null = null;
+
+  /** Redraw the agent layer if the frame changed or zooming crossed the visibility threshold. */
+  private drawAgents(f: RenderFrame): void {
+    const a = f.agents;
+    const visible =
+      a.count > 0 && a.count <= AGENT_DRAW_LIMIT && this.camera.scale >= AGENT_DRAW_MIN_SCALE;
+    const shown = visible ? f : null;
+    if (shown === this.agentsShown) return;
+    this.agentsShown = shown;
+    const g = this.agents;
+    g.clear();
+    if (!visible) return;
+    const groups = Math.max(1, f.groups.length);
+    // One path per group and style: a handful of fills per frame, not one per agent.
+    for (let k = 0; k < groups; k++) {
+      let any = false;
+      for (let i = 0; i < a.count; i++) {
+        if (a.group[i] !== k) continue;
+        g.rect(a.x[i] + 0.12, a.y[i] + 0.22, 0.76, 0.66);
+        any = true;
+      }
+      if (!any) continue;
+      const [r, gg, b] = groupColour(k);
+      g.fill({ color: (r << 16) | (gg << 8) | b });
+      g.stroke({ width: 0.06, color: 0xffffff, alpha: 0.7 });
+    }
+    for (let i = 0; i < a.count; i++) g.rect(a.x[i] + 0.1, a.y[i] + 0.04, 0.8, 0.12);
+    g.fill({ color: 0x202020 });
+    for (let i = 0; i < a.count; i++) {
+      const hp = Math.max(0, Math.min(1, a.hp[i]));
+      if (hp > 0) g.rect(a.x[i] + 0.1, a.y[i] + 0.04, 0.8 * hp, 0.12);
+    }
+    g.fill({ color: 0x7cf07c });
+    let headings = false;
+    for (let i = 0; i < a.count; i++) {
+      const h = a.heading[i];
+      if (Number.isNaN(h)) continue;
+      const cx = a.x[i] + 0.5;
+      const cy = a.y[i] + 0.55;
+      g.moveTo(cx, cy).lineTo(cx + 0.42 * Math.cos(h), cy + 0.42 * Math.sin(h));
+      headings = true;
+    }
+    if (headings) g.stroke({ width: 0.1, color: 0xffffff });
+  }
+
+  private applyFollow(f: RenderFrame | null = this.frame): void {
+    const t = this.followTarget;
+    if (!t || !f) return;
+    const a = f.agents;
+    for (let i = 0; i < a.count; i++) {
+      if (a.group[i] === t.group && a.slot[i] === t.slot) {
+        this.userMoved = true;
+        this.camera = centreOn(
+          this.camera,
+          a.x[i] + 0.5,
+          a.y[i] + 0.5,
+          this.app.screen.width,
+          this.app.screen.height,
+        );
+        this.applyCamera();
+        return;
+      }
+    }
+  }
+
+  private applyCamera(): void {
+    this.world.scale.set(this.camera.scale);
+    this.world.position.set(this.camera.x, this.camera.y);
+  }
+}

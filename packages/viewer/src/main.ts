@@ -1,0 +1,543 @@
+/**
+ * The viewer page: picks a source (a simulation in the page, a served CLI run, a replay), draws
+ * its frames, charts its metrics, inspects its agents, and steers it. URL parameters (also what
+ * `pnpm gibbs view` puts there): experiment, seed, params (k=v,k=v), autoplay, speed, renderer,
+ * attach (ws://...), replay (a runs-relative path).
+ */
+
+import { defaults } from 'virtual:gibbs-experiments';
+import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+import { Charts } from './charts.ts';
+import {
+  experimentNames,
+  loadBrowserExperiment,
+  type ParamField,
+  paramFields,
+} from './experiments.ts';
+import { GridView } from './grid-view.ts';
+import { type AgentRef, agentsAt, Inspector } from './inspector.ts';
+import { MainThreadSource } from './local-source.ts';
+import { readRecording } from './recording.ts';
+import { ReplaySource } from './replay-source.ts';
+import { errorText, type SimSource, type SourceStatus, type Unsubscribable } from './source.ts';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const url = new URLSearchParams(location.search);
+
+const ui = {
+  experiment: $<HTMLSelectElement>('experiment'),
+  seed: $<HTMLInputElement>('seed'),
+  paramsToggle: $<HTMLButtonElement>('params-toggle'),
+  params: $<HTMLElement>('params'),
+  live: $<HTMLElement>('live'),
+  start: $<HTMLButtonElement>('start'),
+  play: $<HTMLButtonElement>('play'),
+  step: $<HTMLButtonElement>('step'),
+  speed: $<HTMLSelectElement>('speed'),
+  fit: $<HTMLButtonElement>('fit'),
+  follow: $<HTMLButtonElement>('follow'),
+  attach: $<HTMLInputElement>('attach'),
+  attachGo: $<HTMLButtonElement>('attach-go'),
+  runs: $<HTMLSelectElement>('runs'),
+  replayFile: $<HTMLInputElement>('replay-file'),
+  stage: $<HTMLElement>('stage'),
+  inspector: $<HTMLElement>('inspector'),
+  charts: $<HTMLElement>('charts'),
+  scrub: $<HTMLInputElement>('scrub'),
+  stats: $<HTMLElement>('stats'),
+  message: $<HTMLElement>('message'),
+};
+
+let source: SimSource | null = null;
+let subs: Unsubscribable[] = [];
+let status: SourceStatus | null = null;
+let charts = new Charts(ui.charts);
+let selected: AgentRef | null = null;
+let fields: ParamField[] = [];
+let lastInspection: AgentInspection | null = null;
+let inspectBusy = false;
+let lastInspect = 0;
+
+function say(text: string, error = false): void {
+  ui.message.textContent = text;
+  ui.message.className = error ? 'error' : '';
+}
+
+const view = await GridView.create(ui.stage, {
+  preference: url.get('renderer') === 'webgpu' ? 'webgpu' : 'webgl',
+  onDrawn: () => {
+    source?.requestFrame();
+    refreshInspection();
+  },
+});
+
+/** Swap the source the page watches; the old one is disposed. */
+function use(next: SimSource): void {
+  for (const s of subs) s.unsubscribe();
+  source?.dispose();
+  source = next;
+  status = null;
+  selected = null;
+  lastInspection = null;
+  view.follow(null);
+  charts.destroy();
+  charts = new Charts(ui.charts);
+  ui.inspector.innerHTML = '<em>hover or click an agent</em>';
+  subs = [
+    next.frames$.subscribe((f) => view.show(f)),
+    next.metrics$.subscribe((rs) => onMetrics(rs)),
+    next.status$.subscribe((s) => onStatus(s)),
+    next.errors$.subscribe((e) => say(e, true)),
+  ];
+  next.setSpeed(Number(ui.speed.value));
+  renderLive();
+  next.requestFrame();
+}
+
+function onMetrics(rs: readonly MetricRecord[]): void {
+  // The page's own drops (frames replaced before they were drawn) join the producer's.
+  for (const r of rs) r.values.dropped_frames = (r.values.dropped_frames ?? 0) + view.droppedFrames;
+  charts.push(rs);
+}
+
+function onStatus(s: SourceStatus): void {
+  status = s;
+  ui.play.textContent = s.running ? 'pause' : 'play';
+  ui.play.setAttribute('aria-pressed', String(s.running));
+  if (s.failed) say(s.failed, true);
+  if (s.replay) {
+    ui.scrub.hidden = false;
+    ui.scrub.max = String(Math.max(0, s.replay.frames - 1));
+    ui.scrub.value = String(s.replay.index);
+  } else ui.scrub.hidden = true;
+}
+
+function renderStats(): void {
+  const s = status;
+  const f = view.frame;
+  const parts = [
+    s ? `${s.kind}${s.experiment ? ` ${s.experiment}` : ''}` : 'no source',
+    `backend ${s?.backend ?? 'none'}`,
+    `render ${view.renderer}`,
+    `step ${s?.step ?? 0}`,
+    `episode ${s?.episode ?? 0}`,
+    `${(s?.stepsPerSecond ?? 0).toFixed(1)} steps/s`,
+    `${view.fps} fps`,
+    `dropped ${(s?.droppedFrames ?? 0) + view.droppedFrames}`,
+  ];
+  if (f) parts.push(`${f.width}x${f.height}, ${f.agents.count} agents`);
+  if (s?.replay) parts.push(`frame ${s.replay.index + 1}/${s.replay.frames}`);
+  ui.stats.textContent = parts.join('  ·  ');
+}
+
+// ---------------------------------------------------------------- experiment, seed, parameters
+
+function fillExperiments(): void {
+  const names = experimentNames();
+  ui.experiment.innerHTML = names.map((n) => `<option>${n}</option>`).join('');
+  if (names.length === 0)
+    say('no experiments found: add experiments/<name>.ts or pass a module to `pnpm gibbs view`');
+  const wanted = url.get('experiment') ?? defaults.experiment;
+  if (wanted && names.includes(wanted)) ui.experiment.value = wanted;
+  ui.seed.value = url.get('seed') ?? String(defaults.seed ?? 0);
+}
+
+function urlParams(): Record<string, string> {
+  const out: Record<string, string> = { ...(defaults.params ?? {}) };
+  for (const kv of (url.get('params') ?? '').split(',').filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+async function renderParamsForm(initial: Record<string, string>): Promise<void> {
+  const exp = await loadBrowserExperiment(ui.experiment.value);
+  fields = paramFields(exp);
+  ui.params.innerHTML = '';
+  for (const f of fields) {
+    const label = document.createElement('label');
+    label.title = f.description;
+    const input =
+      f.kind === 'enum'
+        ? Object.assign(document.createElement('select'), {
+            innerHTML: (f.options ?? []).map((o) => `<option>${o}</option>`).join(''),
+          })
+        : document.createElement('input');
+    input.name = f.name;
+    if (input instanceof HTMLInputElement) {
+      input.type =
+        f.kind === 'boolean'
+          ? 'checkbox'
+          : f.kind === 'number' || f.kind === 'integer'
+            ? 'number'
+            : 'text';
+      if (f.kind === 'integer') input.step = '1';
+      if (f.kind === 'number') input.step = 'any';
+      if (f.min !== undefined) input.min = String(f.min);
+      if (f.max !== undefined) input.max = String(f.max);
+    }
+    const value = initial[f.name] ?? (f.default === undefined ? '' : String(f.default));
+    if (input instanceof HTMLInputElement && input.type === 'checkbox')
+      input.checked = value === 'true';
+    else input.value = value;
+    label.append(`${f.name}${f.live ? ' (live)' : ''} `, input);
+    ui.params.appendChild(label);
+  }
+}
+
+function formParams(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const el of ui.params.querySelectorAll<HTMLInputElement | HTMLSelectElement>('[name]')) {
+    const f = fields.find((x) => x.name === el.name);
+    const v =
+      el instanceof HTMLInputElement && el.type === 'checkbox' ? String(el.checked) : el.value;
+    if (f && v !== '' && v !== String(f.default ?? '')) out[el.name] = v;
+  }
+  return out;
+}
+
+/** Create the simulation of the chosen experiment, seed and parameters (in this page). */
+async function startLocal(autoplay: boolean): Promise<void> {
+  say('');
+  const name = ui.experiment.value;
+  if (!name) return;
+  const seed = Number(ui.seed.value);
+  try {
+    const exp = await loadBrowserExperiment(name);
+    say(`creating ${name}…`);
+    const src = await MainThreadSource.create({ experiment: exp, seed, params: formParams() });
+    use(src);
+    say('');
+    view.fit();
+    if (autoplay) src.play();
+  } catch (err) {
+    say(errorText(err), true);
+  }
+}
+
+function renderLive(): void {
+  ui.live.innerHTML = '';
+  for (const p of source?.liveParams() ?? []) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.name = p.name;
+    input.dataset.live = p.name;
+    if (p.kind === 'boolean') {
+      input.type = 'checkbox';
+      input.checked = p.value === true;
+    } else {
+      input.type = p.kind === 'string' ? 'text' : 'number';
+      input.step = p.kind === 'integer' ? '1' : 'any';
+      if (p.min !== undefined) input.min = String(p.min);
+      if (p.max !== undefined) input.max = String(p.max);
+      input.value = String(p.value);
+    }
+    input.addEventListener('change', () => {
+      const v =
+        p.kind === 'boolean'
+          ? input.checked
+          : p.kind === 'string'
+            ? input.value
+            : Number(input.value);
+      void source?.setParam(p.name, v);
+    });
+    label.append(`${p.name} `, input);
+    ui.live.appendChild(label);
+  }
+  if (ui.live.childElementCount > 0) ui.live.prepend('live: ');
+}
+
+/** Nudge the first numeric live parameter by a factor (keys [ and ]). */
+function nudgeLive(factor: number): void {
+  const input = ui.live.querySelector<HTMLInputElement>('input[type=number]');
+  if (!input) return;
+  const v = Number(input.value);
+  input.value = String(Number((v === 0 ? 0.1 * factor : v * factor).toPrecision(6)));
+  input.dispatchEvent(new Event('change'));
+}
+
+// ---------------------------------------------------------------- attach and replay
+
+async function startAttach(address: string): Promise<void> {
+  say('');
+  try {
+    const { RemoteSource } = await import('./remote-source.ts');
+    say(`connecting to ${address}…`);
+    use(await RemoteSource.connect(address));
+    say(`attached to ${address}`);
+    view.fit();
+  } catch (err) {
+    say(errorText(err), true);
+  }
+}
+
+async function startReplay(buf: ArrayBuffer, name: string): Promise<void> {
+  try {
+    const rec = readRecording(buf, name);
+    use(new ReplaySource(rec));
+    view.fit();
+    if (rec.truncated) say(`${name}: ${rec.truncated}`, true);
+    else
+      say(
+        `replaying ${name}: ${rec.offsets.length} frames of ${rec.meta.experiment} (seed ${rec.meta.seed})`,
+      );
+  } catch (err) {
+    say(errorText(err), true);
+  }
+}
+
+async function fetchReplay(path: string): Promise<void> {
+  try {
+    const res = await fetch(
+      `/@gibbs/runs/${path.replace(/^\/+/, '')}/frames.bin`.replace('/./', '/'),
+    );
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    await startReplay(await res.arrayBuffer(), `${path}/frames.bin`);
+  } catch (err) {
+    say(errorText(err), true);
+  }
+}
+
+async function listRuns(): Promise<void> {
+  try {
+    const res = await fetch('/@gibbs/runs');
+    if (!res.ok) return;
+    const runs = (await res.json()) as string[];
+    for (const r of runs)
+      ui.runs.append(Object.assign(document.createElement('option'), { value: r, textContent: r }));
+  } catch {
+    // No runs directory: the list stays empty.
+  }
+}
+
+// ---------------------------------------------------------------- inspector and pointer input
+
+const inspector = new Inspector(ui.inspector, (ref) => select(ref));
+
+function select(ref: AgentRef | null): void {
+  selected = ref;
+  lastInspection = null;
+  ui.follow.disabled = ref === null;
+  if (!ref) return;
+  if (view.following) view.follow(ref);
+  refreshInspection(true);
+}
+
+function refreshInspection(force = false): void {
+  if (!selected || !source || inspectBusy) return;
+  const now = performance.now();
+  if (!force && now - lastInspect < 200) return;
+  lastInspect = now;
+  inspectBusy = true;
+  const ref = selected;
+  source
+    .inspect(ref.group, ref.slot)
+    .then((ins) => {
+      if (selected !== ref) return;
+      lastInspection = ins;
+      if (ins) inspector.showAgent(ins, ref.group);
+      else inspector.message(`agent ${ref.group}#${ref.slot} is not alive`);
+    })
+    .catch((err) => inspector.message(errorText(err)))
+    .finally(() => {
+      inspectBusy = false;
+    });
+}
+
+function cellUnder(e: { clientX: number; clientY: number }): [number, number] | null {
+  const r = ui.stage.getBoundingClientRect();
+  return view.cellAt(e.clientX - r.left, e.clientY - r.top);
+}
+
+const pointers = new Map<number, { x: number; y: number }>();
+let dragged = 0;
+
+ui.stage.addEventListener('pointerdown', (e) => {
+  ui.stage.setPointerCapture(e.pointerId);
+  pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+  dragged = 0;
+});
+ui.stage.addEventListener('pointermove', (e) => {
+  const prev = pointers.get(e.pointerId);
+  if (!prev) {
+    if (!selected) hover(e);
+    return;
+  }
+  const r = ui.stage.getBoundingClientRect();
+  if (pointers.size === 2) {
+    // Pinch: zoom by the change of distance between the two pointers, about their midpoint.
+    const [a, b] = [...pointers.values()];
+    const other = a === prev ? b : a;
+    const before = Math.hypot(prev.x - other.x, prev.y - other.y);
+    const after = Math.hypot(e.clientX - other.x, e.clientY - other.y);
+    if (before > 0)
+      view.zoom(
+        (e.clientX + other.x) / 2 - r.left,
+        (e.clientY + other.y) / 2 - r.top,
+        after / before,
+      );
+  } else view.pan(e.clientX - prev.x, e.clientY - prev.y);
+  dragged += Math.abs(e.clientX - prev.x) + Math.abs(e.clientY - prev.y);
+  pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+});
+const release = (e: PointerEvent) => {
+  const wasClick = pointers.size === 1 && dragged < 4;
+  pointers.delete(e.pointerId);
+  if (wasClick && e.type === 'pointerup') click(e);
+};
+ui.stage.addEventListener('pointerup', release);
+ui.stage.addEventListener('pointercancel', release);
+ui.stage.addEventListener(
+  'wheel',
+  (e) => {
+    e.preventDefault();
+    const r = ui.stage.getBoundingClientRect();
+    view.zoom(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
+  },
+  { passive: false },
+);
+
+function hover(e: { clientX: number; clientY: number }): void {
+  const f = view.frame;
+  const cell = cellUnder(e);
+  if (!f || !cell) return;
+  inspector.showCell(f, cell[0], cell[1], agentsAt(f, cell[0], cell[1]));
+}
+
+function click(e: { clientX: number; clientY: number }): void {
+  const f = view.frame;
+  const cell = cellUnder(e);
+  if (!f || !cell) return;
+  const at = agentsAt(f, cell[0], cell[1]);
+  if (at.length === 1) select({ group: f.agents.group[at[0]], slot: f.agents.slot[at[0]] });
+  else {
+    select(null);
+    inspector.showCell(f, cell[0], cell[1], at);
+  }
+}
+
+// ---------------------------------------------------------------- controls and keys
+
+const SPEEDS = [...ui.speed.options].map((o) => Number(o.value));
+
+function togglePlay(): void {
+  if (!source) return;
+  if (status?.running) source.pause();
+  else source.play();
+}
+
+function bumpSpeed(dir: 1 | -1): void {
+  const order = SPEEDS.map((s) => (s === 0 ? Number.POSITIVE_INFINITY : s));
+  const cur = order.indexOf(
+    Number(ui.speed.value) === 0 ? Number.POSITIVE_INFINITY : Number(ui.speed.value),
+  );
+  const next = Math.max(0, Math.min(order.length - 1, cur + dir));
+  ui.speed.value = String(SPEEDS[next]);
+  source?.setSpeed(SPEEDS[next]);
+}
+
+ui.play.addEventListener('click', togglePlay);
+ui.step.addEventListener('click', () => void source?.step(1));
+ui.speed.addEventListener('change', () => source?.setSpeed(Number(ui.speed.value)));
+ui.start.addEventListener('click', () => void startLocal(false));
+ui.fit.addEventListener('click', () => view.fit());
+ui.follow.addEventListener('click', () => {
+  view.follow(view.following ? null : selected);
+  ui.follow.setAttribute('aria-pressed', String(view.following !== null));
+});
+ui.paramsToggle.addEventListener('click', () => {
+  ui.params.hidden = !ui.params.hidden;
+});
+ui.experiment.addEventListener('change', () => {
+  void renderParamsForm({}).catch((err) => say(errorText(err), true));
+});
+ui.attachGo.addEventListener('click', () => void startAttach(ui.attach.value.trim()));
+ui.runs.addEventListener('change', () => {
+  if (ui.runs.value) void fetchReplay(ui.runs.value);
+});
+ui.replayFile.addEventListener('change', async () => {
+  const file = ui.replayFile.files?.[0];
+  if (file) await startReplay(await file.arrayBuffer(), file.name);
+});
+ui.scrub.addEventListener('input', () => source?.seek?.(Number(ui.scrub.value)));
+
+window.addEventListener('keydown', (e) => {
+  const t = e.target as HTMLElement;
+  if (
+    t.tagName === 'INPUT' ||
+    t.tagName === 'SELECT' ||
+    t.tagName === 'TEXTAREA' ||
+    e.ctrlKey ||
+    e.metaKey
+  )
+    return;
+  const keys: Record<string, () => void> = {
+    ' ': togglePlay,
+    '.': () => void source?.step(1),
+    n: () => void source?.step(1),
+    '+': () => bumpSpeed(1),
+    '=': () => bumpSpeed(1),
+    '-': () => bumpSpeed(-1),
+    r: () => void startLocal(false),
+    '0': () => view.fit(),
+    f: () => ui.follow.click(),
+    '[': () => nudgeLive(1 / 1.05),
+    ']': () => nudgeLive(1.05),
+    Escape: () => select(null),
+  };
+  const k = keys[e.key];
+  if (k) {
+    e.preventDefault();
+    k();
+  }
+});
+
+// ---------------------------------------------------------------- start
+
+setInterval(renderStats, 250);
+view.app.ticker.add(() => charts.maybeRedraw());
+
+/** Hooks for the browser tests and for a curious console user. */
+Object.assign(window, {
+  gibbs: {
+    view,
+    get source() {
+      return source;
+    },
+    get status() {
+      return status;
+    },
+    get inspection() {
+      return lastInspection;
+    },
+    get frame(): RenderFrame | null {
+      return view.frame;
+    },
+    charts: () => charts.lengths(),
+    select,
+    cellToScreen: (x: number, y: number) => {
+      const r = ui.stage.getBoundingClientRect();
+      const [sx, sy] = view.cellToScreen(x, y);
+      return [sx + r.left, sy + r.top];
+    },
+  },
+});
+
+fillExperiments();
+ui.follow.disabled = true;
+void listRuns();
+const attach = url.get('attach') ?? defaults.attach;
+const replay = url.get('replay') ?? defaults.replay;
+if (url.get('speed')) ui.speed.value = url.get('speed')!;
+try {
+  if (ui.experiment.value) await renderParamsForm(urlParams());
+} catch (err) {
+  say(errorText(err), true);
+}
+if (attach) {
+  ui.attach.value = attach;
+  await startAttach(attach);
+} else if (replay) await fetchReplay(replay);
+else if (ui.experiment.value) await startLocal(url.get('autoplay') !== '0');
+document.body.dataset.ready = 'true';

@@ -1,0 +1,103 @@
+/**
+ * What the viewer watches: a simulation in this page (a worker, or the main thread), a CLI run
+ * served over a WebSocket, or a recorded replay. Each is a `SimSource`; the app only talks to this
+ * interface. Streams are structurally RxJS-compatible (`subscribe(next)` returning something with
+ * `unsubscribe()`), so the runtime's observables plug in directly.
+ */
+import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+
+export interface Unsubscribable {
+  unsubscribe(): void;
+}
+
+export interface Subscribable<T> {
+  subscribe(next: (value: T) => void): Unsubscribable;
+}
+
+/** A minimal multicast stream with an optional last value (like RxJS's BehaviorSubject). */
+export class Stream<T> implements Subscribable<T> {
+  private readonly subs = new Set<(value: T) => void>();
+  private last: { value: T } | null = null;
+
+  constructor(private readonly replayLast = false) {}
+
+  next(value: T): void {
+    if (this.replayLast) this.last = { value };
+    for (const s of [...this.subs]) s(value);
+  }
+
+  get value(): T | undefined {
+    return this.last?.value;
+  }
+
+  subscribe(next: (value: T) => void): Unsubscribable {
+    this.subs.add(next);
+    if (this.last) next(this.last.value);
+    return { unsubscribe: () => this.subs.delete(next) };
+  }
+
+  get observed(): boolean {
+    return this.subs.size > 0;
+  }
+}
+
+export type SourceKind = 'worker' | 'main-thread' | 'remote' | 'replay';
+
+export interface SourceStatus {
+  kind: SourceKind;
+  /** Experiment name (or the run's, for remote and replay). */
+  experiment: string;
+  running: boolean;
+  /** Steps taken since the start of the run. */
+  step: number;
+  episode: number;
+  /** Measured simulation steps per second (0 when paused). */
+  stepsPerSecond: number;
+  /** Target speed in steps per second; 0 means unlimited. */
+  speed: number;
+  /** tfjs backend the simulation computes on, or null if it does not use tfjs. */
+  backend: string | null;
+  /** Frames the producer dropped because the viewer had not taken the previous one yet. */
+  droppedFrames: number;
+  /** Set when the run failed or the connection ended. */
+  failed: string | null;
+  /** For replays: number of recorded frames and the index shown. */
+  replay?: { frames: number; index: number; truncated: boolean };
+}
+
+export interface LiveParam {
+  name: string;
+  value: number | boolean | string;
+  kind: 'number' | 'integer' | 'boolean' | 'string';
+  min?: number;
+  max?: number;
+}
+
+export interface SimSource {
+  readonly kind: SourceKind;
+  readonly frames$: Subscribable<RenderFrame>;
+  readonly metrics$: Subscribable<readonly MetricRecord[]>;
+  readonly status$: Subscribable<SourceStatus>;
+  /** Errors that do not end the source (a refused control message, a bad parameter value). */
+  readonly errors$: Subscribable<string>;
+  /** Parameters that may change while the simulation runs, with their current values. */
+  liveParams(): readonly LiveParam[];
+  play(): void;
+  pause(): void;
+  step(n: number): Promise<void>;
+  /** Steps per second; 0 for as fast as possible. */
+  setSpeed(stepsPerSecond: number): void;
+  setParam(name: string, value: number | boolean | string): Promise<void>;
+  /** The viewer took the last frame and can draw another (latest-value back-pressure). */
+  requestFrame(): void;
+  inspect(group: number, slot: number): Promise<AgentInspection | null>;
+  /** Replays only: show recorded frame `index`. */
+  seek?(index: number): void;
+  dispose(): void;
+}
+
+/** The text of any thrown value, for a message in the page. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

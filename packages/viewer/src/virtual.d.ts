@@ -1,0 +1,13 @@
+/** Provided by the viewer's vite plugin (server.ts): the experiments this server offers. */
+declare module 'virtual:gibbs-experiments' {
+  /** Experiment name to a loader of its module. */
+  export const experiments: Record<string, () => Promise<Record<string, unknown>>>;
+  /** Options the server was started with (what `pnpm gibbs view` was told). */
+  export const defaults: {
+    experiment?: string;
+    seed?: number;
+    params?: Record<string, string>;
+    attach?: string;
+    replay?: string;
+  };
+}
