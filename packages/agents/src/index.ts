@@ -1,2 +1,9 @@
 /** Agents on core's contract: mean-field (MF-Q, MF-AC), independent baselines, active inference. */
-export {};
+export * from './ac.ts';
+export * from './il.ts';
+export * from './mfac.ts';
+export * from './mfq.ts';
+export * from './nets.ts';
+export * from './policy.ts';
+export * from './replay.ts';
+export * as aif from './aif/index.ts';
