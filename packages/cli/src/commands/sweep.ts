@@ -18,7 +18,7 @@ import {
   submitSweep,
   syncFromQueue,
 } from '../sweep/queue.ts';
-import { checkRedis, parseRedisUrl, type RedisTarget } from '../sweep/redis.ts';
+import { checkQueueName, checkRedis, parseRedisUrl, type RedisTarget } from '../sweep/redis.ts';
 import { buildReport, reportCsv, reportMarkdown, writeReport } from '../sweep/report.ts';
 import { loadSweep, prepareSweep, type SweepSpec } from '../sweep/spec.ts';
 import { localStatus } from '../sweep/status.ts';
@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = takeString(args, 'out');
   const concurrency = takeInt(args, 'concurrency', availableParallelism(), 1, 1024);
   const queueUrl = takeString(args, 'queue');
-  const queueName = takeString(args, 'queue-name') ?? DEFAULT_QUEUE;
+  const queueName = checkQueueName(takeString(args, 'queue-name') ?? DEFAULT_QUEUE);
   const noWait = takeFlag(args, 'no-wait');
   const quiet = takeFlag(args, 'quiet');
   const fixed: Record<string, unknown> = {};

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
 import { parseArgs, takeInt, takeString } from '../args.ts';
 import { DEFAULT_QUEUE, startWorker } from '../sweep/queue.ts';
-import { parseRedisUrl } from '../sweep/redis.ts';
+import { checkQueueName, parseRedisUrl } from '../sweep/redis.ts';
 
 export const describe = 'take sweep runs from a Redis queue (BullMQ) and run them';
 
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!url) throw GibbsError.invalid('--queue', 'nothing', 'redis://[:password@]host:port');
   const target = parseRedisUrl(url);
   const concurrency = takeInt(args, 'concurrency', availableParallelism(), 1, 1024);
-  const queueName = takeString(args, 'queue-name') ?? DEFAULT_QUEUE;
+  const queueName = checkQueueName(takeString(args, 'queue-name') ?? DEFAULT_QUEUE);
   const out = takeString(args, 'out');
   const lockDuration = takeInt(args, 'lock-duration', 30_000, 1000);
   const stalledInterval = takeInt(args, 'stalled-interval', 30_000, 500);

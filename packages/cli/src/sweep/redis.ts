@@ -64,7 +64,9 @@ export async function checkRedis(target: RedisTarget, timeoutMs = 3000): Promise
     await withTimeout(client.connect(), timeoutMs);
     await withTimeout(client.ping(), timeoutMs);
   } catch (err) {
-    const reason = ((err as Error)?.message || (lastError as Error | null)?.message) ?? String(err);
+    // ioredis reports a refused connection as "Connection is closed"; the socket error says why.
+    const first = lastError as Error | null;
+    const reason = first?.message || (err as Error)?.message || String(err);
     throw new GibbsError(
       `cannot reach Redis at ${target.redacted}: ${reason}`,
       '--queue',
@@ -83,6 +85,14 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A BullMQ queue name: not empty, no ':' (BullMQ's key separator). */
+export function checkQueueName(name: string): string {
+  if (!/^[^:\s]+$/.test(name)) {
+    throw GibbsError.invalid('--queue-name', name, "a name without ':' or spaces (default gibbs)");
+  }
+  return name;
 }
 
 /** BullMQ connection options: workers and queues retry forever once the server was reachable. */

@@ -1,0 +1,97 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadExperiment } from '../src/repo.ts';
+import { parseGridOption } from '../src/sweep/grid.ts';
+import { runLocal } from '../src/sweep/pool.ts';
+import { buildReport, reportCsv, runsCsv } from '../src/sweep/report.ts';
+import { prepareSweep, type SweepRequest } from '../src/sweep/spec.ts';
+import { localStatus } from '../src/sweep/status.ts';
+
+const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
+const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-local-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function request(out: string, extra: Partial<SweepRequest> = {}): Promise<SweepRequest> {
+  return {
+    experiment: await loadExperiment(FIXTURE),
+    experimentRef: FIXTURE,
+    grid: [parseGridOption('temperature=1.5,3.5')],
+    seeds: [0, 1, 2],
+    fixed: { size: '6' },
+    steps: 20,
+    logEvery: 5,
+    out,
+    ...extra,
+  };
+}
+
+describe('local pool', () => {
+  it('runs every run once in its own directory; resubmitting skips them', async () => {
+    const out = join(tmp, 'a');
+    const sweep = prepareSweep(await request(out));
+    expect(sweep.requested).toHaveLength(6);
+    const first = await runLocal(sweep, { concurrency: 2 });
+    expect(first).toEqual({ ran: 6, skipped: 0, failed: [] });
+    const run0 = join(out, 'temperature=1.5_s0');
+    for (const f of ['config.json', 'metrics.jsonl', 'done.json'])
+      expect(existsSync(join(run0, f))).toBe(true);
+    const lines = readFileSync(join(run0, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).step)).toEqual([5, 10, 15, 20]);
+    const config = JSON.parse(readFileSync(join(run0, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ experiment: 'tiny-ising', seed: 0, steps: 20, logEvery: 5 });
+    expect(config.params).toEqual({ temperature: 1.5, size: 6, sweepsPerStep: 1, failAt: 0 });
+
+    const mtime = statSync(join(run0, 'metrics.jsonl')).mtimeMs;
+    // More seeds: the same directory (same settings), only the new runs run.
+    const again = prepareSweep(await request(out, { seeds: [0, 1, 2, 3] }));
+    expect(again.dir).toBe(sweep.dir);
+    const second = await runLocal(again, { concurrency: 2 });
+    expect(second).toEqual({ ran: 2, skipped: 6, failed: [] });
+    expect(statSync(join(run0, 'metrics.jsonl')).mtimeMs).toBe(mtime);
+
+    const report = buildReport(again.dir, again.spec);
+    expect(report.points.map((p) => [p.point.temperature, p.seeds])).toEqual([
+      [1.5, [0, 1, 2, 3]],
+      [3.5, [0, 1, 2, 3]],
+    ]);
+    expect(runsCsv(report).trim().split('\n')).toHaveLength(1 + 8);
+    // Deep in the ordered phase |m| is near 1; far above T_c it is small.
+    expect(report.points[0].stats.abs_magnetization.mean).toBeGreaterThan(0.8);
+    expect(report.points[1].stats.abs_magnetization.mean).toBeLessThan(0.5);
+    expect(reportCsv(report).split('\n')[0]).toBe(
+      'temperature,n,abs_magnetization_mean,abs_magnetization_lo,abs_magnetization_hi,energy_mean,energy_lo,energy_hi',
+    );
+  });
+
+  it('a run that throws fails once with its error; the others finish', async () => {
+    const out = join(tmp, 'b');
+    const sweep = prepareSweep(
+      await request(out, { grid: [parseGridOption('failAt=0,7')], fixed: {}, seeds: [4] }),
+    );
+    const summary = await runLocal(sweep, { concurrency: 2, attempts: 3 });
+    expect(summary.ran).toBe(1);
+    expect(summary.failed).toHaveLength(1);
+    expect(summary.failed[0].run.name).toBe('failAt=7_s4');
+    expect(summary.failed[0].message).toMatch(/failAt reached at step 7/);
+    const error = JSON.parse(readFileSync(join(out, 'failAt=7_s4', 'error.json'), 'utf8'));
+    expect(error).toMatchObject({ field: 'failAt' });
+    // The failed run's metrics were never committed.
+    expect(existsSync(join(out, 'failAt=7_s4', 'metrics.jsonl'))).toBe(false);
+    const states = localStatus(sweep.dir, sweep.spec).map((s) => [s.run.name, s.state]);
+    expect(states).toEqual([
+      ['failAt=0_s4', 'done'],
+      ['failAt=7_s4', 'failed'],
+    ]);
+    const report = buildReport(sweep.dir, sweep.spec);
+    expect(report.failed.map((f) => f.run.name)).toEqual(['failAt=7_s4']);
+  });
+
+  it('refuses a sweep directory that holds other settings', async () => {
+    const out = join(tmp, 'a');
+    await expect(request(out, { steps: 21 }).then(prepareSweep)).rejects.toThrow(
+      /holds sweep .* not these settings/,
+    );
+  });
+});

@@ -1,0 +1,119 @@
+import { GibbsError } from '@gibbs/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseGridOption, parseSeeds, planRuns, runName } from '../src/sweep/grid.ts';
+import { studentTCdf, studentTQuantile, summarize } from '../src/sweep/stats.ts';
+import tinyIsing from './fixtures/tiny-ising.ts';
+
+describe('grid and seeds', () => {
+  it('expands a range by its step without float noise', () => {
+    const axis = parseGridOption('temperature=0.5..2.5:0.1');
+    expect(axis.param).toBe('temperature');
+    expect(axis.values).toHaveLength(21);
+    expect(axis.values.slice(0, 3)).toEqual(['0.5', '0.6', '0.7']);
+    expect(axis.values[20]).toBe('2.5');
+    expect(parseGridOption('size=4..6').values).toEqual(['4', '5', '6']);
+    expect(parseGridOption('size=2,4..5,9').values).toEqual(['2', '4', '5', '9']);
+  });
+
+  it('parses seeds as lists and inclusive ranges', () => {
+    expect(parseSeeds('0..4')).toEqual([0, 1, 2, 3, 4]);
+    expect(parseSeeds('3,0..1,7')).toEqual([3, 0, 1, 7]);
+    expect(() => parseSeeds('1,1')).toThrow(GibbsError);
+    expect(() => parseSeeds('a')).toThrow(/--seeds/);
+    expect(() => parseSeeds('-1')).toThrow(GibbsError);
+  });
+
+  it('rejects malformed grid options', () => {
+    expect(() => parseGridOption('temperature')).toThrow(/--grid/);
+    expect(() => parseGridOption('temperature=')).toThrow(/--grid/);
+    expect(() => parseGridOption('temperature=1,,2')).toThrow(/empty/);
+    expect(() => parseGridOption('temperature=3..1')).toThrow(/a <= b/);
+  });
+});
+
+describe('planRuns', () => {
+  it('lists grid points (first axis slowest) times seeds, with parsed values', () => {
+    const runs = planRuns(
+      tinyIsing,
+      [parseGridOption('temperature=1.5,2.50'), parseGridOption('size=4,8')],
+      { sweepsPerStep: '2' },
+      [0, 1],
+    );
+    expect(runs.map((r) => r.name)).toEqual([
+      'temperature=1.5_size=4_s0',
+      'temperature=1.5_size=4_s1',
+      'temperature=1.5_size=8_s0',
+      'temperature=1.5_size=8_s1',
+      'temperature=2.5_size=4_s0',
+      'temperature=2.5_size=4_s1',
+      'temperature=2.5_size=8_s0',
+      'temperature=2.5_size=8_s1',
+    ]);
+    expect(runs[4].point).toEqual({ temperature: 2.5, size: 4 });
+  });
+
+  it('finds bad input before anything runs', () => {
+    const t = parseGridOption('temperature=1,2');
+    expect(() => planRuns(tinyIsing, [], {}, [0])).toThrow(/at least one --grid/);
+    expect(() => planRuns(tinyIsing, [parseGridOption('temp=1,2')], {}, [0])).toThrow(
+      /no parameter "temp".*valid parameters: temperature, size/,
+    );
+    expect(() => planRuns(tinyIsing, [parseGridOption('temperature=1,-2')], {}, [0])).toThrow(
+      /--temperature: got -2/,
+    );
+    expect(() => planRuns(tinyIsing, [parseGridOption('temperature=1,1.0')], {}, [0])).toThrow(
+      /listed twice/,
+    );
+    expect(() => planRuns(tinyIsing, [t], { temperature: '3' }, [0])).toThrow(/swept or fixed/);
+    expect(() => planRuns(tinyIsing, [t], { size: '1' }, [0])).toThrow(/--size/);
+    expect(() => planRuns(tinyIsing, [t], {}, [])).toThrow(/at least one seed/);
+  });
+
+  it('run names are distinct, path-safe and a pure function of point and seed', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.nat(), (a, b, seed) => {
+        const na = runName({ p: a }, seed);
+        expect(na).toMatch(/^[A-Za-z0-9.+%=_~-]+$/);
+        expect(na.length).toBeLessThanOrEqual(140);
+        expect(runName({ p: a }, seed)).toBe(na);
+        if (a !== b) expect(runName({ p: b }, seed)).not.toBe(na);
+      }),
+    );
+    expect(runName({ algo: 'mf q/2' }, 3)).toBe('algo=mf%20q%2F2_s3');
+  });
+});
+
+describe('confidence intervals', () => {
+  it('t quantiles match tables', () => {
+    // Two-sided 95 % critical values (Student 1908; any statistics table).
+    expect(studentTQuantile(0.975, 1)).toBeCloseTo(12.7062, 3);
+    expect(studentTQuantile(0.975, 4)).toBeCloseTo(2.7764, 4);
+    expect(studentTQuantile(0.975, 9)).toBeCloseTo(2.2622, 4);
+    expect(studentTQuantile(0.995, 30)).toBeCloseTo(2.75, 3);
+    expect(studentTQuantile(0.975, 1e7)).toBeCloseTo(1.96, 3);
+    expect(studentTQuantile(0.025, 4)).toBeCloseTo(-2.7764, 4);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        fc.integer({ min: 1, max: 200 }),
+        (p, df) => {
+          expect(studentTCdf(studentTQuantile(p, df), df)).toBeCloseTo(p, 9);
+        },
+      ),
+    );
+  });
+
+  it('summarize: mean ± t s / sqrt(n) on a hand-built case', () => {
+    // xs = 1..5: mean 3, s = sqrt(2.5), half-width 2.7764 * sqrt(2.5) / sqrt(5).
+    const s = summarize([1, 2, 3, 4, 5]);
+    const half = 2.7764451 * Math.sqrt(2.5 / 5);
+    expect(s.mean).toBe(3);
+    expect(s.sd).toBeCloseTo(Math.sqrt(2.5), 12);
+    expect(s.lo).toBeCloseTo(3 - half, 5);
+    expect(s.hi).toBeCloseTo(3 + half, 5);
+    const one = summarize([7]);
+    expect(one.mean).toBe(7);
+    expect(Number.isNaN(one.lo)).toBe(true);
+  });
+});
