@@ -6,3 +6,4 @@ export * from './frame.ts';
 export * from './meanfield.ts';
 export * from './rng.ts';
 export * from './runner.ts';
+export * from './runtime/index.ts';

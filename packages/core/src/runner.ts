@@ -14,6 +14,19 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stop early (between steps). */
   signal?: AbortSignal;
+  /**
+   * Pacing and control between steps (pause, step(n), speed, yielding to the event loop so that
+   * messages are handled): see runtime/control.ts. Without it the loop runs flat out.
+   */
+  control?: StepGate;
+}
+
+/** What the run loop asks before each step and tells after it. */
+export interface StepGate {
+  /** May wait (paused, paced) or yield; false stops the run before step `next` (1-based). */
+  beforeStep(next: number): boolean | Promise<boolean>;
+  /** Step `done` is complete: its metrics were handed out and its episodes drained. */
+  afterStep(done: number): void;
 }
 
 export interface RunResult {
@@ -26,6 +39,10 @@ export async function runSimulation(sim: Simulation, opts: RunOptions): Promise<
   let done = 0;
   for (let s = 1; s <= opts.steps; s++) {
     if (opts.signal?.aborted) break;
+    if (opts.control) {
+      const go = opts.control.beforeStep(s);
+      if (!(typeof go === 'boolean' ? go : await go) || opts.signal?.aborted) break;
+    }
     const r = sim.advance();
     if (r) await r;
     done = s;
@@ -38,6 +55,7 @@ export async function runSimulation(sim: Simulation, opts: RunOptions): Promise<
     }
     if (sim.drainEpisodes && opts.onEpisode) for (const e of sim.drainEpisodes()) opts.onEpisode(e);
     opts.onProgress?.(s, opts.steps);
+    opts.control?.afterStep(s);
   }
   return { steps: done, last };
 }
