@@ -3,8 +3,10 @@
  * `pnpm gibbs envs`, the checker and the viewer read: one line per world.
  */
 import type { EnvironmentEntry } from '@gibbs/core';
+import { gather } from './gather.ts';
 import { ising } from './ising.ts';
 
 export const environments: Record<string, EnvironmentEntry> = {
   ising,
+  gather,
 };

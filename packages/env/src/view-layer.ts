@@ -1,0 +1,85 @@
+/**
+ * Observation windows for grid worlds (used by Gather and Pursuit). The world keeps one padded,
+ * channels-last picture of itself, `layer`, updated cell by cell as things move, die or lose hp;
+ * an agent's view is then a copy of the window around it, row by row, masked to a circle as
+ * MAgent's CircleRange does (cells with dx^2 + dy^2 <= r^2). The padding (as wide as the widest
+ * view) reads as obstacle, so a window never needs a bounds check. Nothing is allocated per step.
+ */
+
+/** Half-width of the circle's row at each dy in [-r, r]: floor(sqrt(r^2 - dy^2)). */
+export function circleSpans(radius: number): Int32Array {
+  const spans = new Int32Array(2 * radius + 1);
+  for (let dy = -radius; dy <= radius; dy++)
+    spans[dy + radius] = Math.floor(Math.sqrt(radius * radius - dy * dy) + 1e-9);
+  return spans;
+}
+
+/** The offsets (dx, dy) of a circle of radius r, row-major (dy, then dx ascending). */
+export function circleOffsets(radius: number, withCentre: boolean): Int32Array {
+  const out: number[] = [];
+  const r2 = radius * radius;
+  const R = Math.floor(radius);
+  for (let dy = -R; dy <= R; dy++)
+    for (let dx = -R; dx <= R; dx++)
+      if (dx * dx + dy * dy <= r2 + 1e-9 && (withCentre || dx !== 0 || dy !== 0)) out.push(dx, dy);
+  return Int32Array.from(out);
+}
+
+export class ViewLayer {
+  /** (height + 2 pad) x (width + 2 pad) x channels, channels last. */
+  readonly data: Float32Array;
+  readonly stride: number;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly channels: number,
+    readonly pad: number,
+    /** Channel set to 1 on the padding (cells off the map). */
+    readonly obstacleChannel: number,
+  ) {
+    this.stride = width + 2 * pad;
+    this.data = new Float32Array(this.stride * (height + 2 * pad) * channels);
+    this.clear();
+  }
+
+  /** Everything 0 on the map, obstacle 1 on the padding. */
+  clear(): void {
+    const { data, channels, stride, pad, width, height, obstacleChannel } = this;
+    data.fill(0);
+    const rows = height + 2 * pad;
+    for (let y = 0; y < rows; y++)
+      for (let x = 0; x < stride; x++)
+        if (y < pad || y >= pad + height || x < pad || x >= pad + width)
+          data[(y * stride + x) * channels + obstacleChannel] = 1;
+  }
+
+  /** Index of channel 0 of map cell (x, y). */
+  at(x: number, y: number): number {
+    return ((y + this.pad) * this.stride + x + this.pad) * this.channels;
+  }
+
+  set(x: number, y: number, channel: number, value: number): void {
+    this.data[this.at(x, y) + channel] = value;
+  }
+
+  /**
+   * Write the (2r+1) x (2r+1) x channels window centred on (x, y) into `out` at `offset`, zero
+   * outside the circle given by `spans` (circleSpans(r)).
+   */
+  window(out: Float32Array, offset: number, x: number, y: number, spans: Int32Array): void {
+    const r = (spans.length - 1) >> 1;
+    const C = this.channels;
+    const data = this.data;
+    let o = offset;
+    for (let dy = -r; dy <= r; dy++) {
+      const half = spans[dy + r];
+      const lead = (r - half) * C;
+      const span = (2 * half + 1) * C;
+      for (let k = 0; k < lead; k++) out[o++] = 0;
+      let src = this.at(x - half, y + dy);
+      for (let k = 0; k < span; k++) out[o++] = data[src++];
+      for (let k = 0; k < lead; k++) out[o++] = 0;
+    }
+  }
+}
