@@ -3,10 +3,14 @@
  * `pnpm gibbs envs`, the checker and the viewer read: one line per world.
  */
 import type { EnvironmentEntry } from '@gibbs/core';
+import { battle } from './battle.ts';
 import { gather } from './gather.ts';
 import { ising } from './ising.ts';
+import { tmaze } from './tmaze.ts';
 
 export const environments: Record<string, EnvironmentEntry> = {
+  battle,
   ising,
+  tmaze,
   gather,
 };

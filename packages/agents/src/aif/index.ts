@@ -2,6 +2,7 @@
 export * from './agent.ts';
 export * from './control.ts';
 export * from './inference.ts';
+export * from './inspect.ts';
 export * from './learning.ts';
 export * from './maths.ts';
 export * from './mmp.ts';
