@@ -1,0 +1,511 @@
+/**
+ * Checkpoints in the tfjs format (Node only): each network is a `model.json` (topology + weights
+ * manifest, as tfjs's loaders read it) next to a `weights.bin`, written and read through a tfjs
+ * IOHandler (`AtomicFileHandler`) that writes every file atomically (temp file, fsync, rename).
+ *
+ * A training checkpoint is a directory `checkpoints/round-NNNNNN/` holding
+ *   learner/model.json + weights.bin      the learner's policy network (what battle-eval loads)
+ *   learner-target/...                    its target network
+ *   learner-optimizer/...                 Adam's moments (step count in the topology)
+ *   opponent/...                          the self-play opponent
+ *   replay.json + replay.bin              the learner's memory
+ *   state.json                            round, step, Rng state, counters (written last)
+ * It is assembled in a temporary sibling directory and renamed into place, then
+ * `checkpoints/latest.json` is switched to it: a crash at any point leaves the previous checkpoint
+ * whole and `latest.json` pointing at it. Each model.json carries an FNV-1a checksum of its weights,
+ * so a corrupt or truncated file is a GibbsError naming it, never silently wrong weights.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { GibbsError } from '@gibbs/core';
+import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
+import * as tf from '@tensorflow/tfjs';
+import type { Adam, NetShape, ParamSet } from './nets.ts';
+import { ALGOS, type Algo, type Learner } from './policy.ts';
+import type { SelfPlay } from './selfplay.ts';
+import { describeShape, sameShape } from './selfplay.ts';
+
+export const CHECKPOINT_FORMAT = 'gibbs-mfrl/1';
+
+/** FNV-1a, 32 bits: a cheap checksum that catches truncation and bit rot. */
+export function fnv1a(data: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < data.length; i++) {
+    h ^= data[i];
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+function bytesOf(w: tf.io.WeightData | undefined): Uint8Array {
+  if (!w) return new Uint8Array(0);
+  const buf = Array.isArray(w) ? tf.io.concatenateArrayBuffers(w) : w;
+  return new Uint8Array(buf);
+}
+
+/** A tfjs IOHandler writing `<dir>/model.json` and `<dir>/weights.bin` atomically. */
+export class AtomicFileHandler implements tf.io.IOHandler {
+  readonly modelPath: string;
+  readonly weightsPath: string;
+
+  constructor(readonly dir: string) {
+    this.modelPath = join(dir, 'model.json');
+    this.weightsPath = join(dir, 'weights.bin');
+  }
+
+  async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+    const data = bytesOf(artifacts.weightData);
+    mkdirSync(this.dir, { recursive: true });
+    writeFileAtomic(this.weightsPath, data);
+    const json = {
+      format: artifacts.format ?? CHECKPOINT_FORMAT,
+      generatedBy: artifacts.generatedBy ?? 'gibbs',
+      convertedBy: null,
+      modelTopology: artifacts.modelTopology,
+      weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+      userDefinedMetadata: {
+        ...(artifacts.userDefinedMetadata ?? {}),
+        weightBytes: data.length,
+        checksum: fnv1a(data),
+      },
+    };
+    writeJsonAtomic(this.modelPath, json);
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }
+
+  async load(): Promise<tf.io.ModelArtifacts> {
+    const p = this.modelPath;
+    if (!existsSync(p)) {
+      throw GibbsError.invalid(
+        'checkpoint',
+        p,
+        'an existing model.json (was the checkpoint written?)',
+      );
+    }
+    let json: {
+      format?: string;
+      generatedBy?: string;
+      modelTopology?: unknown;
+      weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+      userDefinedMetadata?: { weightBytes?: number; checksum?: string };
+    };
+    try {
+      json = JSON.parse(readFileSync(p, 'utf8'));
+    } catch (err) {
+      throw new GibbsError(
+        `checkpoint ${p}: not valid JSON (corrupt or half-written): ${(err as Error).message}`,
+        'checkpoint',
+        p,
+        'a model.json written by gibbs',
+        { cause: err },
+      );
+    }
+    const manifest = json.weightsManifest?.[0];
+    if (!manifest || !Array.isArray(manifest.weights) || typeof json.modelTopology !== 'object') {
+      throw new GibbsError(
+        `checkpoint ${p}: no modelTopology/weightsManifest: not a tfjs model.json`,
+        'checkpoint',
+        p,
+        'a tfjs model.json with modelTopology and weightsManifest',
+      );
+    }
+    const wpath = join(this.dir, manifest.paths[0] ?? 'weights.bin');
+    if (!existsSync(wpath))
+      throw GibbsError.invalid('checkpoint', wpath, 'the weights file model.json names');
+    const data = new Uint8Array(readFileSync(wpath));
+    const meta = json.userDefinedMetadata ?? {};
+    if (meta.weightBytes !== undefined && meta.weightBytes !== data.length) {
+      throw new GibbsError(
+        `checkpoint ${wpath}: ${data.length} bytes, model.json expects ${meta.weightBytes} (truncated or half-written)`,
+        'checkpoint',
+        wpath,
+        `${meta.weightBytes} bytes`,
+      );
+    }
+    if (meta.checksum !== undefined && meta.checksum !== fnv1a(data)) {
+      throw new GibbsError(
+        `checkpoint ${wpath}: checksum ${fnv1a(data)} does not match model.json's ${meta.checksum} (corrupt)`,
+        'checkpoint',
+        wpath,
+        `checksum ${meta.checksum}`,
+      );
+    }
+    return {
+      modelTopology: json.modelTopology as object,
+      weightSpecs: manifest.weights,
+      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+      format: json.format,
+      generatedBy: json.generatedBy,
+      userDefinedMetadata: meta as { [key: string]: {} },
+    };
+  }
+}
+
+/** What a gibbs network's model.json says about it. */
+export interface NetTopology {
+  format: string;
+  algo: Algo;
+  /** learner | target | optimizer | opponent */
+  role: string;
+  shape: NetShape;
+  config: Record<string, unknown>;
+  /** Adam's step count (optimizer role only). */
+  step?: number;
+}
+
+export async function saveTensors(
+  dir: string,
+  tensors: tf.NamedTensorMap,
+  topology: NetTopology,
+): Promise<void> {
+  const { data, specs } = await tf.io.encodeWeights(tensors);
+  await new AtomicFileHandler(dir).save({
+    modelTopology: topology as unknown as object,
+    weightSpecs: specs,
+    weightData: data,
+    format: CHECKPOINT_FORMAT,
+    generatedBy: 'gibbs',
+  });
+}
+
+/**
+ * Read a network's model.json + weights.bin and check them against what the caller expects
+ * (algorithm, observation shape); returns the topology and the decoded tensors (caller disposes).
+ */
+export async function loadTensors(
+  dir: string,
+  expect: { algo?: Algo; shape?: Omit<NetShape, 'meanAction'> },
+): Promise<{ topology: NetTopology; tensors: tf.NamedTensorMap }> {
+  const handler = new AtomicFileHandler(dir);
+  const art = await handler.load();
+  const top = art.modelTopology as NetTopology;
+  const file = handler.modelPath;
+  if (top.format !== CHECKPOINT_FORMAT || !(ALGOS as readonly string[]).includes(top.algo)) {
+    throw new GibbsError(
+      `checkpoint ${file}: not a gibbs mean-field network (format ${JSON.stringify(top.format)}, algo ${JSON.stringify(top.algo)})`,
+      'checkpoint',
+      file,
+      `format ${CHECKPOINT_FORMAT}`,
+    );
+  }
+  if (expect.algo && top.algo !== expect.algo) {
+    throw new GibbsError(
+      `checkpoint ${file}: written by algorithm "${top.algo}", expected "${expect.algo}"`,
+      'checkpoint',
+      file,
+      `a checkpoint of ${expect.algo}`,
+    );
+  }
+  if (expect.shape && !sameShape(top.shape, expect.shape)) {
+    throw new GibbsError(
+      `checkpoint ${file}: its network takes ${describeShape(top.shape)}, this environment gives ${describeShape(expect.shape)}`,
+      'checkpoint',
+      file,
+      describeShape(expect.shape),
+    );
+  }
+  let tensors: tf.NamedTensorMap;
+  try {
+    tensors = tf.io.decodeWeights(art.weightData as ArrayBuffer, art.weightSpecs ?? []);
+  } catch (err) {
+    throw new GibbsError(
+      `checkpoint ${handler.weightsPath}: weights do not decode: ${(err as Error).message}`,
+      'checkpoint',
+      handler.weightsPath,
+      'weights matching model.json',
+      { cause: err },
+    );
+  }
+  return { topology: top, tensors };
+}
+
+/** Assign saved tensors to a parameter set, checking every name and shape. */
+export function assignParams(params: ParamSet, tensors: tf.NamedTensorMap, file: string): void {
+  for (let i = 0; i < params.names.length; i++) {
+    const name = params.names[i];
+    const t = tensors[name];
+    const want = params.vars[i].shape;
+    if (!t || t.shape.join('x') !== want.join('x')) {
+      throw new GibbsError(
+        `checkpoint ${file}: weight "${name}" is ${t ? `[${t.shape}]` : 'missing'}, the network needs [${want}]`,
+        'checkpoint',
+        file,
+        `weight ${name} of shape [${want}]`,
+      );
+    }
+  }
+  tf.tidy(() => {
+    for (let i = 0; i < params.names.length; i++) params.vars[i].assign(tensors[params.names[i]]);
+  });
+}
+
+function topology(l: Learner, role: string, step?: number): NetTopology {
+  return { format: CHECKPOINT_FORMAT, algo: l.algo, role, shape: l.shape, config: l.config, step };
+}
+
+export async function saveNetwork(dir: string, l: Learner, params: ParamSet, role: string) {
+  await saveTensors(dir, params.named(), topology(l, role));
+}
+
+async function saveOptimizer(dir: string, l: Learner, opt: Adam) {
+  await saveTensors(dir, opt.named(l.policyParams.names), topology(l, 'optimizer', opt.t));
+}
+
+/** Load a policy network (the `learner/` of a checkpoint) into `params`. */
+export async function loadNetwork(
+  dir: string,
+  params: ParamSet,
+  expect: { algo?: Algo; shape?: Omit<NetShape, 'meanAction'> },
+): Promise<NetTopology> {
+  const { topology: top, tensors } = await loadTensors(dir, expect);
+  try {
+    assignParams(params, tensors, join(dir, 'model.json'));
+  } finally {
+    tf.dispose(tensors);
+  }
+  return top;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training checkpoints.
+
+const ROUND_DIR = /^round-(\d{6,})$/;
+
+export function roundDirName(round: number): string {
+  return `round-${String(round).padStart(6, '0')}`;
+}
+
+/**
+ * Resolve what a user names as a checkpoint: a run directory (with checkpoints/latest.json), a
+ * checkpoints directory, a round directory, a network directory or its model.json. Returns the
+ * round directory (for training state) or network directory and which it is.
+ */
+export function resolveCheckpoint(path: string): { round: string | null; network: string } {
+  const abs = resolve(path);
+  if (!existsSync(abs))
+    throw GibbsError.invalid('checkpoint', path, 'an existing file or directory');
+  if (statSync(abs).isFile()) {
+    if (basename(abs) !== 'model.json') {
+      throw GibbsError.invalid('checkpoint', path, 'a model.json or a checkpoint directory');
+    }
+    return { round: null, network: dirname(abs) };
+  }
+  if (existsSync(join(abs, 'model.json'))) return { round: null, network: abs };
+  if (existsSync(join(abs, 'state.json')) || existsSync(join(abs, 'learner'))) {
+    return { round: abs, network: join(abs, 'learner') };
+  }
+  for (const ckdir of [join(abs, 'checkpoints'), abs]) {
+    const latest = join(ckdir, 'latest.json');
+    if (existsSync(latest)) {
+      let name: string;
+      try {
+        name = (JSON.parse(readFileSync(latest, 'utf8')) as { path: string }).path;
+      } catch (err) {
+        throw new GibbsError(
+          `checkpoint ${latest}: not valid JSON (corrupt or half-written)`,
+          'checkpoint',
+          latest,
+          '{"round": N, "path": "round-NNNNNN"}',
+          { cause: err },
+        );
+      }
+      const round = join(ckdir, name);
+      return { round, network: join(round, 'learner') };
+    }
+  }
+  throw GibbsError.invalid(
+    'checkpoint',
+    path,
+    'a run directory with checkpoints/latest.json, a round-NNNNNN directory or a model.json',
+  );
+}
+
+function writeBinaryArrays(
+  dir: string,
+  stem: string,
+  arrays: Record<string, ArrayBufferView>,
+  scalars: Record<string, number>,
+) {
+  const entries: { name: string; dtype: string; offset: number; bytes: number }[] = [];
+  let total = 0;
+  for (const [name, a] of Object.entries(arrays)) {
+    entries.push({ name, dtype: a.constructor.name, offset: total, bytes: a.byteLength });
+    total += a.byteLength;
+  }
+  const buf = new Uint8Array(total);
+  for (const e of entries) {
+    const a = arrays[e.name];
+    buf.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), e.offset);
+  }
+  writeFileAtomic(join(dir, `${stem}.bin`), buf);
+  writeJsonAtomic(join(dir, `${stem}.json`), {
+    scalars,
+    arrays: entries,
+    bytes: total,
+    checksum: fnv1a(buf),
+  });
+}
+
+const CTORS: Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView> = {
+  Float32Array: Float32Array as never,
+  Float64Array: Float64Array as never,
+  Int32Array: Int32Array as never,
+  Uint8Array: Uint8Array as never,
+};
+
+function readBinaryArrays(dir: string, stem: string) {
+  const jpath = join(dir, `${stem}.json`);
+  const bpath = join(dir, `${stem}.bin`);
+  let head: {
+    scalars: Record<string, number>;
+    arrays: { name: string; dtype: string; offset: number; bytes: number }[];
+    bytes: number;
+    checksum: string;
+  };
+  try {
+    head = JSON.parse(readFileSync(jpath, 'utf8'));
+  } catch (err) {
+    throw new GibbsError(
+      `checkpoint ${jpath}: missing or not valid JSON (corrupt or half-written)`,
+      'checkpoint',
+      jpath,
+      'a replay header',
+      { cause: err },
+    );
+  }
+  const raw = existsSync(bpath) ? readFileSync(bpath) : null;
+  if (!raw || raw.length !== head.bytes || fnv1a(raw) !== head.checksum) {
+    throw new GibbsError(
+      `checkpoint ${bpath}: ${raw ? `${raw.length} bytes, checksum ${fnv1a(raw)}` : 'missing'}; ${stem}.json expects ${head.bytes} bytes, checksum ${head.checksum} (corrupt or half-written)`,
+      'checkpoint',
+      bpath,
+      `${head.bytes} bytes`,
+    );
+  }
+  const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+  const arrays: Record<string, ArrayBufferView> = {};
+  for (const e of head.arrays) {
+    const C = CTORS[e.dtype];
+    const per = (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    arrays[e.name] = new C(buf.slice(e.offset, e.offset + e.bytes), 0, e.bytes / per);
+  }
+  return { scalars: head.scalars, arrays };
+}
+
+/**
+ * Write a full training checkpoint of `sp` under `<runDir>/checkpoints/` and point latest.json at
+ * it; keeps the newest `keep` round directories. Nothing of the previous checkpoint is touched
+ * until the new one is complete.
+ */
+export async function saveTraining(
+  runDir: string,
+  sp: SelfPlay,
+  extra: Record<string, unknown>,
+  keep = 2,
+): Promise<string> {
+  const ckdir = join(runDir, 'checkpoints');
+  const name = roundDirName(sp.round);
+  const final = join(ckdir, name);
+  const tmp = join(ckdir, `.${name}.partial-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const l = sp.learner;
+  await saveNetwork(join(tmp, 'learner'), l, l.policyParams, 'learner');
+  for (const [k, p] of Object.entries(l.extraParams))
+    await saveNetwork(join(tmp, `learner-${k}`), l, p, k);
+  await saveOptimizer(join(tmp, 'learner-optimizer'), l, l.optimizer);
+  await saveNetwork(join(tmp, 'opponent'), sp.opponent, sp.opponent.policyParams, 'opponent');
+  const snap = l.memory.snapshot();
+  writeBinaryArrays(tmp, 'replay', snap.arrays, snap.scalars);
+  writeJsonAtomic(join(tmp, 'state.json'), {
+    format: CHECKPOINT_FORMAT,
+    algo: l.algo,
+    selfplay: sp.state(),
+    ...extra,
+  });
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  writeJsonAtomic(join(ckdir, 'latest.json'), { round: sp.round, path: name });
+  const rounds = readdirSync(ckdir)
+    .filter((f) => ROUND_DIR.test(f))
+    .sort();
+  for (const old of rounds.slice(0, Math.max(0, rounds.length - keep))) {
+    if (old !== name) rmSync(join(ckdir, old), { recursive: true, force: true });
+  }
+  return final;
+}
+
+/** Read a training checkpoint's state.json (to rebuild the learner before `loadTraining`). */
+export function readTrainingState(roundDir: string): Record<string, unknown> {
+  const p = join(roundDir, 'state.json');
+  try {
+    const s = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    if (s.format !== CHECKPOINT_FORMAT) throw new Error(`format ${JSON.stringify(s.format)}`);
+    return s;
+  } catch (err) {
+    throw new GibbsError(
+      `checkpoint ${p}: missing, corrupt or not a gibbs training state: ${(err as Error).message}`,
+      'checkpoint',
+      p,
+      `a state.json of format ${CHECKPOINT_FORMAT}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Restore `sp` (built with the same algorithm and environment) from a round directory. */
+export async function loadTraining(roundDir: string, sp: SelfPlay): Promise<void> {
+  const state = readTrainingState(roundDir);
+  const l = sp.learner;
+  const expect = { algo: l.algo, shape: l.shape };
+  await loadNetwork(join(roundDir, 'learner'), l.policyParams, expect);
+  for (const [k, p] of Object.entries(l.extraParams))
+    await loadNetwork(join(roundDir, `learner-${k}`), p, expect);
+  await loadNetwork(join(roundDir, 'opponent'), sp.opponent.policyParams, expect);
+  const { topology, tensors } = await loadTensors(join(roundDir, 'learner-optimizer'), expect);
+  try {
+    const opt = l.optimizer;
+    const file = join(roundDir, 'learner-optimizer', 'model.json');
+    const names = l.policyParams.names;
+    for (let i = 0; i < names.length; i++) {
+      for (const [kind, arr] of [
+        ['m', opt.m],
+        ['v', opt.v],
+      ] as const) {
+        const t = tensors[`${kind}/${names[i]}`];
+        if (!t || t.shape.join('x') !== arr[i].shape.join('x')) {
+          throw GibbsError.invalid(
+            `checkpoint ${file}: ${kind}/${names[i]}`,
+            t ? `[${t.shape}]` : 'missing',
+            `[${arr[i].shape}]`,
+          );
+        }
+        arr[i].assign(t);
+      }
+    }
+    opt.t = topology.step ?? 0;
+  } finally {
+    tf.dispose(tensors);
+  }
+  const rep = readBinaryArrays(roundDir, 'replay');
+  try {
+    l.memory.restore(rep.scalars, rep.arrays);
+  } catch (err) {
+    throw new GibbsError(
+      `checkpoint ${join(roundDir, 'replay.bin')}: ${(err as Error).message}`,
+      'checkpoint',
+      join(roundDir, 'replay.bin'),
+      'a replay memory of the same size',
+      { cause: err },
+    );
+  }
+  sp.setState(state.selfplay as Record<string, unknown>);
+}
