@@ -6,6 +6,7 @@ import type { EnvironmentEntry } from '@gibbs/core';
 import { battle } from './battle.ts';
 import { gather } from './gather.ts';
 import { ising } from './ising.ts';
+import { pursuit } from './pursuit.ts';
 import { tmaze } from './tmaze.ts';
 
 export const environments: Record<string, EnvironmentEntry> = {
@@ -13,4 +14,5 @@ export const environments: Record<string, EnvironmentEntry> = {
   ising,
   tmaze,
   gather,
+  pursuit,
 };
