@@ -80,6 +80,8 @@ export class GridView {
     };
     await v.app.init(init);
     host.appendChild(v.app.canvas);
+    // resizeTo follows window resizes only; the stage also changes size with the page's layout.
+    new ResizeObserver(() => v.app.queueResize()).observe(host);
     v.world.addChild(v.agents);
     v.app.stage.addChild(v.world);
     v.app.ticker.add(() => v.tick());

@@ -5,7 +5,8 @@ import { type LiveParam, type SimSource, type SourceStatus, Stream } from './sou
 
 export class ReplaySource implements SimSource {
   readonly kind = 'replay' as const;
-  readonly frames$ = new Stream<RenderFrame>();
+  /** Replays the frame shown to a late subscriber (the first frame is shown at construction). */
+  readonly frames$ = new Stream<RenderFrame>(true);
   readonly metrics$ = new Stream<readonly MetricRecord[]>();
   readonly status$ = new Stream<SourceStatus>(true);
   readonly errors$ = new Stream<string>();

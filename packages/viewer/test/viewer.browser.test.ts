@@ -1,0 +1,295 @@
+/**
+ * The viewer in a real browser (Debian chromium, headless, pixi on WebGL): one dev server and one
+ * browser for the whole file. Screenshots land in test-output/viewer/.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RenderFrame } from '@gibbs/core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { legendColour } from '../src/palette.ts';
+import { encodeFrame, encodeHeader, RECORDING_VERSION } from '../src/recording.ts';
+import { startViewerServer, type ViewerServer } from '../src/server.ts';
+import { collectErrors, launchChromium, outputPath, pngPixels } from './browser.ts';
+import walkers, { policy } from './fixtures/walkers.ts';
+
+const FIXTURE = resolve(import.meta.dirname, 'fixtures/walkers.ts');
+
+let server: ViewerServer;
+let browser: Browser;
+let runsDir: string;
+
+interface PageStatus {
+  step: number;
+  running: boolean;
+  failed: string | null;
+  kind: string;
+}
+
+async function open(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  const errors = collectErrors(page);
+  await page.goto(`${server.url}?${query}`);
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, {
+    timeout: 90_000,
+  });
+  return { page, errors };
+}
+
+const status = (page: Page) =>
+  page.evaluate(() => (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status);
+
+const pageFrame = (page: Page) =>
+  page.evaluate(() => {
+    const f = (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame;
+    return f && { step: f.step, cells: Array.from(f.cells), width: f.width, height: f.height };
+  });
+
+const cellToScreen = (page: Page, x: number, y: number) =>
+  page.evaluate(
+    ([x, y]) =>
+      (
+        window as unknown as { gibbs: { cellToScreen(x: number, y: number): [number, number] } }
+      ).gibbs.cellToScreen(x, y),
+    [x, y],
+  );
+
+/** The seeded world in Node, `steps` steps on: the reference the page must match. */
+async function reference(seed: number, steps: number, params: Record<string, unknown> = {}) {
+  const sim = await walkers.create({ params: walkers.params.parse(params), seed });
+  for (let i = 0; i < steps; i++) await sim.advance();
+  return sim;
+}
+
+beforeAll(async () => {
+  runsDir = mkdtempSync(join(tmpdir(), 'gibbs-viewer-runs-'));
+  server = await startViewerServer({ experiments: { walkers: FIXTURE }, runsDir });
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('viewer in chromium', () => {
+  it('loads, runs a simulation, and its frames change', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=1&speed=30');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
+        5,
+      null,
+      { timeout: 60_000 },
+    );
+    const a = await pageFrame(page);
+    await page.waitForFunction(
+      (s) =>
+        ((window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step ?? 0) >
+        s + 3,
+      a!.step,
+      { timeout: 60_000 },
+    );
+    const b = await pageFrame(page);
+    expect(b!.step).toBeGreaterThan(a!.step);
+    expect(b!.cells).not.toEqual(a!.cells);
+    const stats = await page.textContent('#stats');
+    expect(stats).toMatch(/backend none/);
+    expect(stats).toMatch(/render webgl/);
+    expect(stats).toMatch(/steps\/s/);
+    expect(stats).toMatch(/fps/);
+    await page.screenshot({ path: outputPath('running.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws the expected colours at known cells of a seeded world', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=7&autoplay=0');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { view: { framesDrawn: number } } }).gibbs.view
+          .framesDrawn ?? 0) >= 1,
+    );
+    // Let the canvas settle to its final size and fit before the screenshot.
+    await page.waitForTimeout(500);
+    const sim = await reference(7, 0);
+    const f = sim.frame()!;
+    const codeAt = (x: number, y: number) => f.cells[y * f.width + x];
+    const picks: [number, number][] = [
+      [0, 0],
+      [f.width - 1, f.height - 1],
+    ];
+    for (const code of [0, 2, 3]) {
+      const i = f.cells.indexOf(code);
+      picks.push([i % f.width, Math.floor(i / f.width)]);
+    }
+    const png = await page.screenshot({ path: outputPath('seeded-world.png') });
+    const points = await Promise.all(picks.map(([x, y]) => cellToScreen(page, x, y)));
+    const pixels = await pngPixels(page, png, points);
+    picks.forEach(([x, y], k) => {
+      const code = codeAt(x, y);
+      const want = legendColour(f.legend[code], code, f.groups);
+      const got = pixels[k].slice(0, 3);
+      for (let c = 0; c < 3; c++)
+        expect(
+          Math.abs(got[c] - want[c]),
+          `cell (${x}, ${y}) ${f.legend[code]}: got ${got}, want ${want}`,
+        ).toBeLessThanOrEqual(3);
+    });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('pause stops the step counter and play resumes it', async () => {
+    const { page } = await open('experiment=walkers&seed=2&speed=60');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
+        3,
+    );
+    await page.keyboard.press(' ');
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.running ===
+        false,
+    );
+    const paused = (await status(page))!.step;
+    await page.waitForTimeout(800);
+    expect((await status(page))!.step).toBe(paused);
+    expect(await page.textContent('#play')).toBe('play');
+    await page.click('#play');
+    await page.waitForFunction(
+      (s) =>
+        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >
+        s,
+      paused,
+      { timeout: 60_000 },
+    );
+    expect((await status(page))!.running).toBe(true);
+    await page.close();
+  });
+
+  it("inspector shows an agent's values equal to the simulation's state", async () => {
+    const { page, errors } = await open('experiment=walkers&seed=5&autoplay=0');
+    const steps = 6;
+    await page.locator('#stage').click({ position: { x: 5, y: 5 } });
+    for (let i = 0; i < steps; i++) await page.keyboard.press('.');
+    await page.waitForFunction(
+      (n) =>
+        (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === n,
+      steps,
+    );
+    await page.waitForTimeout(300);
+    const sim = await reference(5, steps);
+    const f = sim.frame()!;
+    // A blue agent: click the centre of its cell.
+    const k = Array.from(f.agents.group).indexOf(1);
+    const slot = f.agents.slot[k];
+    const [sx, sy] = await cellToScreen(page, f.agents.x[k], f.agents.y[k]);
+    await page.mouse.click(sx, sy);
+    await page.waitForSelector(`[data-agent="blue#${slot}"]`);
+    const want = sim.inspect!(1, slot)!;
+    for (const [key, v] of Object.entries(want.values)) {
+      const shown = Number(await page.textContent(`#inspector td[data-key="${key}"]`));
+      expect(shown, key).toBeCloseTo(v, 4);
+    }
+    await page.screenshot({ path: outputPath('inspector.png') });
+    // A live parameter reaches the simulation: the policy follows the temperature.
+    await page.fill('#live input[data-live="temperature"]', '0.25');
+    await page.press('#live input[data-live="temperature"]', 'Enter');
+    await page.locator('#stage').click({ position: { x: 5, y: 5 } });
+    await page.mouse.click(sx, sy);
+    const p = policy(0.25);
+    await page.waitForFunction(
+      (p0) => {
+        const ins = (
+          window as unknown as {
+            gibbs: { inspection: { distributions: Record<string, number[]> } | null };
+          }
+        ).gibbs.inspection;
+        return ins !== null && Math.abs(ins.distributions.policy[0] - p0) < 1e-9;
+      },
+      p[0],
+      { timeout: 30_000 },
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('replays recorded frames and scrubs; truncated and newer files give a message', async () => {
+    const sim = await reference(4, 0);
+    const parts: Uint8Array[] = [
+      encodeHeader({ experiment: 'walkers', seed: 4, params: {}, every: 1 }),
+    ];
+    const steps: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await sim.advance();
+      const f = sim.frame()!;
+      steps.push(f.step);
+      parts.push(encodeFrame(f, i === 0));
+    }
+    const whole = Buffer.concat(parts);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(runsDir, 'good'), { recursive: true });
+    writeFileSync(join(runsDir, 'good', 'frames.bin'), whole);
+    mkdirSync(join(runsDir, 'cut'), { recursive: true });
+    writeFileSync(join(runsDir, 'cut', 'frames.bin'), whole.subarray(0, whole.length - 100));
+    const newer = Buffer.from(whole);
+    newer.writeUInt32LE(RECORDING_VERSION + 1, 8);
+    mkdirSync(join(runsDir, 'newer'), { recursive: true });
+    writeFileSync(join(runsDir, 'newer', 'frames.bin'), newer);
+
+    const { page, errors } = await open('replay=good');
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === 1,
+    );
+    await page.locator('#scrub').fill('7');
+    await page.waitForFunction(
+      (s) =>
+        (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === s,
+      steps[7],
+    );
+    expect(await page.textContent('#stats')).toMatch(/frame 8\/12/);
+    await page.screenshot({ path: outputPath('replay.png') });
+
+    await page.selectOption('#runs', 'cut');
+    await page.waitForFunction(() =>
+      /ends inside frame 12/.test(document.getElementById('message')?.textContent ?? ''),
+    );
+    expect(
+      ((await status(page)) as PageStatus & { replay: { frames: number } }).replay.frames,
+    ).toBe(11);
+
+    await page.selectOption('#runs', 'newer');
+    await page.waitForFunction(() =>
+      /newer Gibbs/.test(document.getElementById('message')?.textContent ?? ''),
+    );
+    await page.screenshot({ path: outputPath('replay-newer-version.png') });
+    // The page stays usable: the last good replay still steps.
+    await page.click('#step');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { status: { replay?: { index: number } } | null } }).gibbs
+          .status?.replay?.index ?? 0) === 1,
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a wrong attach address gives a message and the page stays usable', async () => {
+    const { page } = await open('experiment=walkers&seed=1&autoplay=0');
+    await page.fill('#attach', 'not an address');
+    await page.click('#attach-go');
+    await page.waitForFunction(() =>
+      /attach address/.test(document.getElementById('message')?.textContent ?? ''),
+    );
+    await page.click('#step');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
+        1,
+    );
+    await page.close();
+  });
+});
