@@ -61,21 +61,33 @@ function run(mc: IsingMcmc, tau: number, burn: number, measure: number, startTau
 
 describe('MCMC sampler on a 64x64 lattice', () => {
   for (const method of ['heat-bath', 'metropolis'] as const) {
-    it(`${method}: ordered at tau 0.8 with Onsager's energy, starting hot and cooling`, () => {
-      const mc = new IsingMcmc({ size: 64, seed: 1, method });
-      const r = run(mc, 0.8, 600, 400, 2.5);
+    // Spontaneous magnetisation is measured from a cold (all up) start, the standard practice: a
+    // hot start on a periodic 64x64 lattice can freeze into two stripes whose walls live far
+    // longer than a test (see docs/results/mean-field.md), while the ordered state is the
+    // equilibrium one.
+    it(`${method}: ordered at tau 0.8 with Onsager's energy and magnetisation`, () => {
+      const mc = new IsingMcmc({ size: 64, seed: 1, method, init: 'up' });
+      const r = run(mc, 0.8, 200, 400);
       expect(Math.abs(r.energy / onsagerEnergy(0.8) - 1)).toBeLessThan(0.02);
       expect(r.order).toBeGreaterThan(0.9);
-      expect(r.order).toBeCloseTo(onsagerMagnetisation(0.8), 1);
+      expect(Math.abs(r.order - onsagerMagnetisation(0.8))).toBeLessThan(0.01);
     });
 
-    it(`${method}: disordered at tau 2.0 with Onsager's energy`, () => {
+    it(`${method}: disordered at tau 2.0 with Onsager's energy, even from a cold start`, () => {
       const mc = new IsingMcmc({ size: 64, seed: 2, method, init: 'up' });
       const r = run(mc, 2.0, 200, 400);
       expect(Math.abs(r.energy / onsagerEnergy(2.0) - 1)).toBeLessThan(0.02);
       expect(r.order).toBeLessThan(0.2);
     });
   }
+
+  it('orders from a hot start when cooled through tau_c (20x20, three seeds)', () => {
+    for (const seed of [0, 1, 2]) {
+      const mc = new IsingMcmc({ size: 20, seed });
+      const r = run(mc, 0.8, 2000, 400, 2.5);
+      expect(r.order).toBeGreaterThan(0.9);
+    }
+  });
 
   it('is reproducible from a seed', () => {
     const a = new IsingMcmc({ size: 8, seed: 3 });
