@@ -5,6 +5,7 @@
 import type { EnvironmentEntry } from '@gibbs/core';
 import { battle } from './battle.ts';
 import { gather } from './gather.ts';
+import { gaussianSqueeze } from './gaussian-squeeze.ts';
 import { ising } from './ising.ts';
 import { pursuit } from './pursuit.ts';
 import { tmaze } from './tmaze.ts';
@@ -15,4 +16,5 @@ export const environments: Record<string, EnvironmentEntry> = {
   tmaze,
   gather,
   pursuit,
+  'gaussian-squeeze': gaussianSqueeze,
 };
