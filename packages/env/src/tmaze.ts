@@ -91,7 +91,7 @@ export class TmazeEnv implements Environment {
         },
       ],
       maxSteps: config.maxSteps,
-      grid: null,
+      grid: tmazeGrid(N),
     };
     this.location = new Int32Array(N);
     this.context = new Int32Array(N);
@@ -213,10 +213,9 @@ export class TmazeEnv implements Environment {
    */
   render(): RenderFrame {
     const N = this.config.agents;
-    const cols = Math.ceil(Math.sqrt(N));
-    const rows = Math.ceil(N / cols);
-    const width = cols * 3;
-    const height = rows * 3;
+    const { width } = tmazeGrid(N);
+    const height = tmazeGrid(N).height;
+    const cols = width / 3;
     const cells = new Uint8Array(width * height);
     const pos: readonly [number, number][] = [
       [1, 1],
@@ -260,6 +259,12 @@ export class TmazeEnv implements Environment {
       agents,
     };
   }
+}
+
+/** The render grid: mazes tiled in 3 x 3 blocks, ceil(sqrt(N)) per row. */
+export function tmazeGrid(agents: number): { width: number; height: number } {
+  const cols = Math.ceil(Math.sqrt(agents));
+  return { width: cols * 3, height: Math.ceil(agents / cols) * 3 };
 }
 
 export const tmaze = defineEnvironment({
