@@ -1,10 +1,17 @@
 /** The experiments the page can run, and their parameters as form fields. */
 
-import { experiments } from 'virtual:gibbs-experiments';
+import { experiments, moduleUrls } from 'virtual:gibbs-experiments';
 import { type Experiment, GibbsError, isExperiment } from '@gibbs/core';
 
 export function experimentNames(): string[] {
   return Object.keys(experiments).sort();
+}
+
+/** URL of an experiment's module, for a worker to import. */
+export function experimentUrl(name: string): string {
+  const url = moduleUrls[name];
+  if (!url) throw GibbsError.invalid('experiment', name, `one of ${experimentNames().join(', ')}`);
+  return new URL(url, location.href).href;
 }
 
 export async function loadBrowserExperiment(name: string): Promise<Experiment> {

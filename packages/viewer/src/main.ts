@@ -2,7 +2,7 @@
  * The viewer page: picks a source (a simulation in the page, a served CLI run, a replay), draws
  * its frames, charts its metrics, inspects its agents, and steers it. URL parameters (also what
  * `pnpm gibbs view` puts there): experiment, seed, params (k=v,k=v), autoplay, speed, renderer,
- * attach (ws://...), replay (a runs-relative path).
+ * attach (ws://...), replay (a runs-relative path), thread (worker | main).
  */
 
 import { defaults } from 'virtual:gibbs-experiments';
@@ -10,6 +10,7 @@ import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
 import { Charts } from './charts.ts';
 import {
   experimentNames,
+  experimentUrl,
   loadBrowserExperiment,
   type ParamField,
   paramFields,
@@ -20,6 +21,7 @@ import { MainThreadSource } from './local-source.ts';
 import { readRecording } from './recording.ts';
 import { ReplaySource } from './replay-source.ts';
 import { errorText, type SimSource, type SourceStatus, type Unsubscribable } from './source.ts';
+import { WorkerSource } from './worker-source.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const url = new URLSearchParams(location.search);
@@ -27,6 +29,7 @@ const url = new URLSearchParams(location.search);
 const ui = {
   experiment: $<HTMLSelectElement>('experiment'),
   seed: $<HTMLInputElement>('seed'),
+  thread: $<HTMLSelectElement>('thread'),
   paramsToggle: $<HTMLButtonElement>('params-toggle'),
   params: $<HTMLElement>('params'),
   live: $<HTMLElement>('live'),
@@ -140,6 +143,7 @@ function fillExperiments(): void {
   const wanted = url.get('experiment') ?? defaults.experiment;
   if (wanted && names.includes(wanted)) ui.experiment.value = wanted;
   ui.seed.value = url.get('seed') ?? String(defaults.seed ?? 0);
+  ui.thread.value = (url.get('thread') ?? defaults.thread) === 'main' ? 'main' : 'worker';
 }
 
 function urlParams(): Record<string, string> {
@@ -205,8 +209,13 @@ async function startLocal(autoplay: boolean): Promise<void> {
   const seed = Number(ui.seed.value);
   try {
     const exp = await loadBrowserExperiment(name);
-    say(`creating ${name}…`);
-    const src = await MainThreadSource.create({ experiment: exp, seed, params: formParams() });
+    const where = ui.thread.value === 'main' ? 'in the page' : 'in a worker';
+    say(`creating ${name} ${where}…`);
+    const params = formParams();
+    const src =
+      ui.thread.value === 'main'
+        ? await MainThreadSource.create({ experiment: exp, seed, params })
+        : await WorkerSource.create({ module: experimentUrl(name), seed, params });
     use(src);
     say('');
     view.fit();

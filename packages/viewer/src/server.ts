@@ -64,7 +64,10 @@ function gibbsPlugin(opts: ViewerServerOptions): Plugin {
         ([name, path]) =>
           `  ${JSON.stringify(name)}: () => import(${JSON.stringify(`/@fs${resolve(path)}`)}),`,
       );
-      return `export const experiments = {\n${entries.join('\n')}\n};\nexport const defaults = ${JSON.stringify(opts.defaults ?? {})};\n`;
+      const urls = Object.fromEntries(
+        Object.entries(opts.experiments).map(([name, path]) => [name, `/@fs${resolve(path)}`]),
+      );
+      return `export const experiments = {\n${entries.join('\n')}\n};\nexport const moduleUrls = ${JSON.stringify(urls)};\nexport const defaults = ${JSON.stringify(opts.defaults ?? {})};\n`;
     },
     configureServer(server) {
       server.middlewares.use('/@gibbs/runs', (req, res) => {

@@ -2,6 +2,8 @@
 declare module 'virtual:gibbs-experiments' {
   /** Experiment name to a loader of its module. */
   export const experiments: Record<string, () => Promise<Record<string, unknown>>>;
+  /** Experiment name to the URL of its module (what a worker imports). */
+  export const moduleUrls: Record<string, string>;
   /** Options the server was started with (what `pnpm gibbs view` was told). */
   export const defaults: {
     experiment?: string;
@@ -9,5 +11,6 @@ declare module 'virtual:gibbs-experiments' {
     params?: Record<string, string>;
     attach?: string;
     replay?: string;
+    thread?: 'worker' | 'main';
   };
 }

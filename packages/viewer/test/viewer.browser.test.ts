@@ -92,6 +92,8 @@ describe('viewer in chromium', () => {
       { timeout: 60_000 },
     );
     const b = await pageFrame(page);
+    // The default: the simulation runs in a Web Worker through core's runtime.
+    expect((await status(page))!.kind).toBe('worker');
     expect(b!.step).toBeGreaterThan(a!.step);
     expect(b!.cells).not.toEqual(a!.cells);
     const stats = await page.textContent('#stats');
@@ -171,7 +173,7 @@ describe('viewer in chromium', () => {
   });
 
   it("inspector shows an agent's values equal to the simulation's state", async () => {
-    const { page, errors } = await open('experiment=walkers&seed=5&autoplay=0');
+    const { page, errors } = await open('experiment=walkers&seed=5&autoplay=0&thread=main');
     const steps = 6;
     await page.locator('#stage').click({ position: { x: 5, y: 5 } });
     for (let i = 0; i < steps; i++) await page.keyboard.press('.');
