@@ -3,6 +3,7 @@
  * `pnpm gibbs envs`, the checker and the viewer read: one line per world.
  */
 import type { EnvironmentEntry } from '@gibbs/core';
+import { aifForage } from './aif-forage.ts';
 import { battle } from './battle.ts';
 import { gather } from './gather.ts';
 import { gaussianSqueeze } from './gaussian-squeeze.ts';
@@ -11,6 +12,7 @@ import { pursuit } from './pursuit.ts';
 import { tmaze } from './tmaze.ts';
 
 export const environments: Record<string, EnvironmentEntry> = {
+  'aif-forage': aifForage,
   battle,
   ising,
   tmaze,
