@@ -1,0 +1,26 @@
+/**
+ * One observation worker of battle-threads.ts: wait for a job (GEN bumped), take chunks of agents
+ * until none is left, report done through BUSY; stop when STOP is set.
+ */
+import { workerData } from 'node:worker_threads';
+import { CTRL, drainChunks, type ObsStateBuffers, obsStateFromBuffers } from './battle-obs.ts';
+
+const { ctrl: ctrlBuf, buffers } = workerData as {
+  ctrl: SharedArrayBuffer;
+  buffers: ObsStateBuffers;
+};
+const ctrl = new Int32Array(ctrlBuf);
+const state = obsStateFromBuffers(buffers);
+
+let seen = Atomics.load(ctrl, CTRL.GEN);
+Atomics.add(ctrl, CTRL.READY, 1);
+for (;;) {
+  // Spin a little before sleeping: a futex wake-up costs tens of microseconds per step.
+  for (let i = 0; i < 20000 && Atomics.load(ctrl, CTRL.GEN) === seen; i++);
+  Atomics.wait(ctrl, CTRL.GEN, seen);
+  seen = Atomics.load(ctrl, CTRL.GEN);
+  if (Atomics.load(ctrl, CTRL.STOP) === 1) break;
+  Atomics.add(ctrl, CTRL.BUSY, 1);
+  drainChunks(ctrl, state);
+  if (Atomics.sub(ctrl, CTRL.BUSY, 1) === 1) Atomics.notify(ctrl, CTRL.BUSY);
+}

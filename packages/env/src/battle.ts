@@ -1,0 +1,960 @@
+/**
+ * Battle: MAgent2's battle_v4 at population scale. Two groups, red and blue, fight on a square map
+ * with walls on its border; every agent either moves or attacks on each step.
+ *
+ * | Property             | Value                                                              |
+ * |----------------------|--------------------------------------------------------------------|
+ * | Groups               | red (0), blue (1); `agents` slots each (default floor(0.2 map)^2)   |
+ * | Map                  | map x map cells; the border cells are walls                         |
+ * | Actions              | Discrete(21): 13 moves (0..12, 6 = stay), 8 attacks (13..20)        |
+ * | Moves                | any cell within a circle of radius 2 (dx^2 + dy^2 <= 4), jumping    |
+ * | Attacks              | the 8 neighbours (circle of radius 1.5 without the centre)          |
+ * | View                 | 13 x 13 x 5, channels last, circle of radius 6 around the agent     |
+ * | View channels        | obstacle (wall or off the map), own group, own hp, other group,     |
+ * |                      | other hp; hp = hp / 10; cells outside the view circle are 0         |
+ * | Features (24)        | one-hot of the action just taken (21; zeros before the first),     |
+ * |                      | the reward just received, x / map, y / map                          |
+ * | HP                   | 10 at start; an attack does 2 damage; +0.1 recovered each step      |
+ * |                      | (capped at 10); an agent dies when its hp falls below 0 (MAgent's   |
+ * |                      | rule: hp exactly 0 survives)                                        |
+ * | Rewards (each step)  | -0.005 step; -0.1 for any attack; +0.2 for an attack that damages   |
+ * |                      | an enemy; +5 for a kill (instead of the +0.2); an agent that dies   |
+ * |                      | gets -0.1 in place of everything else that step (+0.2 if it had     |
+ * |                      | already damaged an enemy that step: MAgent evaluates that rule last) |
+ * | Friendly fire        | none: attacking a cell with a friend, a wall or nothing only costs  |
+ * |                      | the -0.1 attack penalty                                             |
+ * | Termination          | a group is wiped out: every live agent terminates; an agent that    |
+ * |                      | dies terminates on that step                                        |
+ * | Truncation           | after `maxSteps` steps (default 1000): every live agent             |
+ * | Placement `block`    | two facing square blocks (spacing 2, 3 cells either side of the     |
+ * |                      | centre line) filled column by column, as MAgent's generate_map      |
+ * | Placement `random`   | uniform over free interior cells; slots numbered in row-major order  |
+ * | Placement `explicit` | positions (and hp) given in the config: for tests and scenarios     |
+ *
+ * One step, in this order (all ties are broken by the environment's seeded Rng, so one seed and
+ * one action sequence give one trajectory, on one thread or several):
+ *   1. Attacks, one at a time, in an order drawn per step (a Fisher-Yates shuffle of the
+ *      attackers), on the state as it is at that moment (MAgent shuffles its attack buffer the same
+ *      way): an agent killed earlier in the order does not attack; an attack on a cell emptied
+ *      earlier in the order hits nothing. Simultaneous attacks on one agent therefore add up, and a
+ *      kill goes to the attacker that lands the fatal blow.
+ *   2. Recovery: every agent still alive recovers 0.1 hp.
+ *   3. Moves, one at a time, in an order drawn per step: a move succeeds when its target cell is
+ *      inside the walls and empty at that moment; otherwise the agent stays. A cell left earlier in
+ *      the order can be entered; of two agents moving into one cell, the first in the order gets it.
+ *      (MAgent moves agents in group and slot order; the drawn order removes that bias.)
+ *   4. End of episode, then observations for every live agent.
+ *
+ * Speed: the state is struct-of-arrays (positions Int32Array, hp Float32Array, an occupancy grid
+ * Int32Array); the step is one pass over the actions plus the attack and move lists, and allocates
+ * nothing. Observations, where MAgent spends most of its time, are copied, not built: each group
+ * keeps a padded, interleaved (height x width x 5) float map of the world from its own perspective,
+ * updated in place on every move, hit and death, in the same buffer as its observations; an agent's
+ * view is 13 `copyWithin` calls, one per row of its view circle. With `threads` > 1 the buffers
+ * live in SharedArrayBuffers and worker threads copy views in parallel (battle-threads.ts); the
+ * result is byte-identical to one thread.
+ */
+import {
+  allocAgentsFrame,
+  defineEnvironment,
+  type Environment,
+  type EnvSpec,
+  GibbsError,
+  type GroupSpec,
+  type GroupStep,
+  type RenderFrame,
+  Rng,
+  type StepOutput,
+} from '@gibbs/core';
+import { z } from 'zod';
+import {
+  mapFloatsOf,
+  N_ACTIONS,
+  N_FEATURES,
+  type ObsState,
+  observeRange,
+  padWidthOf,
+  rowSources,
+  VIEW_CHANNELS,
+  VIEW_RADIUS,
+  VIEW_SIDE,
+  VIEW_SIZE,
+} from './battle-obs.ts';
+import { ObsPool } from './battle-threads.ts';
+
+export { N_ACTIONS, N_FEATURES, VIEW_CHANNELS, VIEW_RADIUS, VIEW_SIDE, VIEW_SIZE };
+
+// ---- rules ----------------------------------------------------------------------------------
+
+export const BATTLE_GROUPS = ['red', 'blue'] as const;
+export const MAX_HP = 10;
+export const DAMAGE = 2;
+/** float32 like MAgent's, so hp sums round the same way. */
+export const STEP_RECOVER = Math.fround(0.1);
+export const CHANNEL_NAMES = ['obstacle', 'own group', 'own hp', 'other group', 'other hp'];
+/** Gap between the centre line and each block, as MAgent's generate_map. */
+const BLOCK_GAP = 3;
+
+/** Offsets within a circle, row by row (dy outer, dx inner), as MAgent's CircleRange numbers them. */
+function circle(radius: number, withCentre: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  const r = Math.floor(radius);
+  for (let dy = -r; dy <= r; dy++)
+    for (let dx = -r; dx <= r; dx++) {
+      const d2 = dx * dx + dy * dy;
+      if (d2 <= radius * radius && (withCentre || d2 > 0)) out.push([dx, dy]);
+    }
+  return out;
+}
+
+const MOVES = circle(2, true);
+const ATTACKS = circle(1.5, false);
+export const N_MOVES = MOVES.length; // 13
+export const N_ATTACKS = ATTACKS.length; // 8
+/** The action that keeps an agent where it is. */
+export const STAY = MOVES.findIndex(([dx, dy]) => dx === 0 && dy === 0); // 6
+/** Action a moves by (ACTION_DX[a], ACTION_DY[a]) if a < N_MOVES, else attacks that neighbour. */
+export const ACTION_DX = Int32Array.from([...MOVES, ...ATTACKS].map(([dx]) => dx));
+export const ACTION_DY = Int32Array.from([...MOVES, ...ATTACKS].map(([, dy]) => dy));
+export const ACTION_NAMES = [
+  ...MOVES.map(([dx, dy]) => (dx === 0 && dy === 0 ? 'stay' : `move ${dx},${dy}`)),
+  ...ATTACKS.map(([dx, dy]) => `attack ${dx},${dy}`),
+];
+const HEADING = Float32Array.from(MOVES.map(([dx, dy]) => Math.atan2(dy, dx)));
+
+// ---- config ---------------------------------------------------------------------------------
+
+const explicitAgent = z.object({
+  x: z.int(),
+  y: z.int(),
+  hp: z.number().min(0).max(MAX_HP).optional(),
+});
+
+export const battleConfig = z.object({
+  map: z
+    .int()
+    .min(3)
+    .max(8192)
+    .default(45)
+    .describe('side of the square map in cells, walls included'),
+  agents: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'agents per side (default floor(0.2 map)^2, the s*s*0.04 of MAgent as a square block)',
+    ),
+  placement: z
+    .enum(['block', 'random', 'explicit'])
+    .default('block')
+    .describe('block: two facing blocks as MAgent; random: uniform; explicit: positions given'),
+  maxSteps: z.int().min(1).default(1000).describe('steps after which an episode is truncated'),
+  threads: z
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe('threads building observations (worker_threads over SharedArrayBuffer, Node only)'),
+  explicit: z
+    .object({ red: z.array(explicitAgent), blue: z.array(explicitAgent) })
+    .optional()
+    .describe('agents of each group for placement "explicit": {x, y, hp?} in map cells'),
+  stepReward: z.number().default(-0.005),
+  deadPenalty: z.number().default(-0.1),
+  attackPenalty: z.number().default(-0.1),
+  attackOpponentReward: z.number().default(0.2),
+  killReward: z.number().default(5),
+});
+
+export type BattleConfig = z.infer<typeof battleConfig>;
+export type BattleConfigInput = z.input<typeof battleConfig>;
+
+/**
+ * MAgent's generate_map for k x k blocks: left and right blocks of side 2k at spacing 2, 3 cells
+ * either side of the centre line, filled column by column; cells on or beyond the walls are
+ * dropped, as MAgent drops them. Returns [x0, y0, x1, y1, ...] per side.
+ */
+export function blockCells(map: number, k: number): [Int32Array, Int32Array] {
+  const side = 2 * k;
+  const half = Math.floor(map / 2);
+  const y0 = Math.floor((map - side) / 2);
+  return [half - BLOCK_GAP - side, half + BLOCK_GAP].map((x0) => {
+    const out: number[] = [];
+    for (let x = x0; x < x0 + side; x += 2)
+      for (let y = y0; y < y0 + side; y += 2)
+        if (x > 0 && x < map - 1 && y > 0 && y < map - 1) out.push(x, y);
+    return Int32Array.from(out);
+  }) as [Int32Array, Int32Array];
+}
+
+/** How many of start, start + 2, ..., start + 2(k-1) lie strictly inside the walls. */
+function inside(start: number, k: number, map: number): number {
+  let c = 0;
+  for (let i = 0; i < k; i++) if (start + 2 * i > 0 && start + 2 * i < map - 1) c++;
+  return c;
+}
+
+/** Agents per side that block placement of n per side gets: n if both blocks keep n cells. */
+function blockCount(map: number, n: number): number {
+  const k = Math.ceil(Math.sqrt(n) - 1e-9);
+  const side = 2 * k;
+  const half = Math.floor(map / 2);
+  const rows = inside(Math.floor((map - side) / 2), k, map);
+  const left = inside(half - BLOCK_GAP - side, k, map) * rows;
+  const right = inside(half + BLOCK_GAP, k, map) * rows;
+  return Math.min(n, left, right);
+}
+
+/**
+ * Agents per side by default on a map of side `map`, as MAgent: a block of int(sqrt(map^2 * 0.04))
+ * squared, less the cells that fall on the walls (none from map 40 up; 45 -> 81, 500 -> 10000).
+ */
+export function defaultAgents(map: number): number {
+  const k = Math.floor(Math.sqrt(map * map * 0.04) + 1e-9);
+  return k < 1 ? 0 : blockCount(map, k * k);
+}
+
+/** The most agents per side that `placement` fits on a map of side `map` (0: none fits). */
+export function maxAgents(map: number, placement: 'block' | 'random'): number {
+  if (placement === 'random') return Math.floor(((map - 2) * (map - 2)) / 2);
+  // n agents need a block of k = ceil(sqrt(n)): n in ((k-1)^2, k^2], all of its first n cells kept.
+  let best = 0;
+  for (let k = 1; 2 * k <= map; k++) {
+    const n = blockCount(map, k * k);
+    if (n > (k - 1) * (k - 1)) best = Math.max(best, n);
+  }
+  return best;
+}
+
+// ---- the environment ------------------------------------------------------------------------
+
+const EMPTY = -1;
+const WALL = -2;
+
+/** Cumulative wall-clock time of the two phases of `step` (and of `reset`'s observations). */
+export interface BattleTimings {
+  steps: number;
+  /** Attacks, recovery, moves, rewards, termination. */
+  stepMs: number;
+  /** Views and features of every live agent. */
+  obsMs: number;
+}
+
+export class Battle implements Environment {
+  readonly spec: EnvSpec;
+  readonly config: BattleConfig;
+  readonly width: number;
+  readonly height: number;
+  /** Threads that build observations (1: this thread only). */
+  readonly threads: number;
+  readonly timings: BattleTimings = { steps: 0, stepMs: 0, obsMs: 0 };
+
+  private readonly rng = new Rng(0);
+  private readonly n0: number;
+  private readonly n: number;
+  private readonly caps: readonly [number, number];
+  private readonly obs: ObsState;
+  private readonly pool: ObsPool | null;
+  // state, indexed by global agent index (red 0..n0-1, blue n0..n-1)
+  private readonly px: Int32Array;
+  private readonly py: Int32Array;
+  private readonly hp: Float32Array;
+  private readonly alive: Uint8Array;
+  private readonly reward: Float32Array;
+  private readonly terminated: Uint8Array;
+  private readonly truncated: Uint8Array;
+  private readonly lastAction: Int32Array;
+  private readonly heading: Float32Array;
+  /** Step on which the agent last damaged an enemy without killing it (the +0.2 rule). */
+  private readonly hitStep: Int32Array;
+  private readonly occ: Int32Array;
+  private readonly attackers: Int32Array;
+  private readonly movers: Int32Array;
+  private readonly aliveCount = new Int32Array(2);
+  private readonly episodeKills = new Int32Array(2);
+  // reward constants as float32, like MAgent's
+  private readonly rStep: number;
+  private readonly rDead: number;
+  private readonly rAttack: number;
+  private readonly rHit: number;
+  private readonly rKill: number;
+
+  private readonly info: Record<string, number>;
+  private readonly out: {
+    groups: GroupStep[];
+    step: number;
+    done: boolean;
+    info: Record<string, number>;
+  };
+  private started = false;
+  private episode = -1;
+
+  constructor(input: BattleConfigInput = {}) {
+    const parsed = battleConfig.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue.path.join('.');
+      throw new GibbsError(
+        `battle: config ${field || '(root)'}: ${issue.message}`,
+        field,
+        (input as Record<string, unknown>)[String(issue.path[0])],
+        issue.message,
+      );
+    }
+    const cfg = parsed.data;
+    this.config = cfg;
+    const map = cfg.map;
+    this.width = map;
+    this.height = map;
+    let caps: [number, number];
+    if (cfg.placement === 'explicit') {
+      if (!cfg.explicit)
+        throw GibbsError.invalid(
+          'battle: config explicit',
+          undefined,
+          'the agents of each group ({ red: [{x, y, hp?}], blue: [...] }) with placement "explicit"',
+        );
+      caps = [cfg.explicit.red.length, cfg.explicit.blue.length];
+      BATTLE_GROUPS.forEach((name, g) => {
+        if (caps[g] < 1)
+          throw GibbsError.invalid(`battle: config explicit.${name}`, 0, 'at least one agent');
+      });
+    } else {
+      const most = maxAgents(map, cfg.placement);
+      const agents = cfg.agents ?? Math.max(1, defaultAgents(map));
+      const fits = cfg.placement === 'block' ? blockCount(map, agents) === agents : agents <= most;
+      if (!fits) {
+        throw new GibbsError(
+          `battle: ${agents} agents per side do not fit on a ${map}x${map} map with placement "${cfg.placement}": at most ${most} per side${cfg.agents === undefined ? ' (agents defaults to floor(0.2 map)^2; give --agents or a larger --map)' : ''}`,
+          'agents',
+          agents,
+          `at most ${most} per side on a ${map}x${map} map (placement ${cfg.placement})`,
+        );
+      }
+      caps = [agents, agents];
+    }
+    this.caps = caps;
+    this.n0 = caps[0];
+    this.n = caps[0] + caps[1];
+    this.threads = cfg.threads;
+    const n = this.n;
+    const shared = cfg.threads > 1;
+    const alloc = (bytes: number) =>
+      shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+
+    const padWidth = padWidthOf(map);
+    const mapFloats = mapFloatsOf(map, map);
+    const pxBuf = alloc(4 * n);
+    const pyBuf = alloc(4 * n);
+    const aliveBuf = alloc(n);
+    const lastBuf = alloc(4 * n);
+    const rewardBuf = alloc(4 * n);
+    const featBuf = alloc(4 * n * N_FEATURES);
+    const groupBufs = caps.map((c) => alloc(4 * (mapFloats + c * VIEW_SIZE))) as [
+      ArrayBuffer | SharedArrayBuffer,
+      ArrayBuffer | SharedArrayBuffer,
+    ];
+    this.px = new Int32Array(pxBuf);
+    this.py = new Int32Array(pyBuf);
+    this.alive = new Uint8Array(aliveBuf);
+    this.lastAction = new Int32Array(lastBuf);
+    this.reward = new Float32Array(rewardBuf);
+    const features = new Float32Array(featBuf);
+    const bufs: [Float32Array, Float32Array] = [
+      new Float32Array(groupBufs[0]),
+      new Float32Array(groupBufs[1]),
+    ];
+    this.hp = new Float32Array(n);
+    this.terminated = new Uint8Array(n);
+    this.truncated = new Uint8Array(n);
+    this.heading = new Float32Array(n);
+    this.hitStep = new Int32Array(n);
+    this.occ = new Int32Array(map * map);
+    this.attackers = new Int32Array(n);
+    this.movers = new Int32Array(n);
+    this.obs = {
+      width: map,
+      height: map,
+      padWidth,
+      n0: this.n0,
+      n1: caps[1],
+      mapFloats,
+      rowSrc: rowSources(padWidth),
+      px: this.px,
+      py: this.py,
+      alive: this.alive,
+      lastAction: this.lastAction,
+      reward: this.reward,
+      features,
+      bufs,
+    };
+    this.rStep = Math.fround(cfg.stepReward);
+    this.rDead = Math.fround(cfg.deadPenalty);
+    this.rAttack = Math.fround(cfg.attackPenalty);
+    this.rHit = Math.fround(cfg.attackOpponentReward);
+    this.rKill = Math.fround(cfg.killReward);
+
+    const groups: GroupSpec[] = BATTLE_GROUPS.map((name, g) => ({
+      name,
+      capacity: caps[g],
+      view: {
+        height: VIEW_SIDE,
+        width: VIEW_SIDE,
+        channels: VIEW_CHANNELS,
+        channelNames: CHANNEL_NAMES,
+      },
+      features: N_FEATURES,
+      actions: N_ACTIONS,
+      actionNames: ACTION_NAMES,
+    }));
+    this.spec = {
+      name: 'battle',
+      groups,
+      maxSteps: cfg.maxSteps,
+      grid: { width: map, height: map },
+    };
+    const outGroups: GroupStep[] = BATTLE_GROUPS.map((_, g) => {
+      const lo = g === 0 ? 0 : this.n0;
+      const hi = lo + caps[g];
+      return {
+        view: bufs[g].subarray(mapFloats, mapFloats + caps[g] * VIEW_SIZE),
+        features: features.subarray(lo * N_FEATURES, hi * N_FEATURES),
+        reward: this.reward.subarray(lo, hi),
+        alive: this.alive.subarray(lo, hi),
+        terminated: this.terminated.subarray(lo, hi),
+        truncated: this.truncated.subarray(lo, hi),
+      };
+    });
+    this.info = {};
+    for (const k of ['alive', 'kills', 'attacks', 'hits', 'moves'])
+      for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
+    this.out = { groups: outGroups, step: 0, done: false, info: this.info };
+    this.pool = shared
+      ? new ObsPool(cfg.threads - 1, {
+          width: map,
+          height: map,
+          n0: this.n0,
+          n1: caps[1],
+          px: pxBuf as SharedArrayBuffer,
+          py: pyBuf as SharedArrayBuffer,
+          alive: aliveBuf as SharedArrayBuffer,
+          lastAction: lastBuf as SharedArrayBuffer,
+          reward: rewardBuf as SharedArrayBuffer,
+          features: featBuf as SharedArrayBuffer,
+          bufs: groupBufs as [SharedArrayBuffer, SharedArrayBuffer],
+        })
+      : null;
+  }
+
+  /** Resolves once every worker thread has started (they join the work as soon as they are up). */
+  ready(): Promise<void> {
+    return this.pool ? this.pool.ready() : Promise.resolve();
+  }
+
+  /** Stop the worker threads (a single-thread Battle has none). */
+  async dispose(): Promise<void> {
+    await this.pool?.dispose();
+  }
+
+  // ---- reset --------------------------------------------------------------------------------
+
+  reset(seed: number): StepOutput {
+    if (typeof seed !== 'number' || !Number.isFinite(seed))
+      throw GibbsError.invalid('battle: reset seed', seed, 'a finite number');
+    this.rng.reseed(seed);
+    this.started = true;
+    this.episode++;
+    const { width: W, height: H, occ, n, n0 } = this;
+    occ.fill(EMPTY);
+    for (let x = 0; x < W; x++) {
+      occ[x] = WALL;
+      occ[(H - 1) * W + x] = WALL;
+    }
+    for (let y = 0; y < H; y++) {
+      occ[y * W] = WALL;
+      occ[y * W + W - 1] = WALL;
+    }
+    this.initMaps();
+
+    this.place();
+    this.hp.fill(MAX_HP);
+    if (this.config.placement === 'explicit' && this.config.explicit) {
+      const ex = this.config.explicit;
+      BATTLE_GROUPS.forEach((name, g) => {
+        ex[name].forEach((agent, i) => {
+          if (agent.hp !== undefined) this.hp[(g === 0 ? 0 : n0) + i] = agent.hp;
+        });
+      });
+    }
+    this.alive.fill(1);
+    this.reward.fill(0);
+    this.terminated.fill(0);
+    this.truncated.fill(0);
+    this.lastAction.fill(-1);
+    this.heading.fill(Number.NaN);
+    this.hitStep.fill(0);
+    for (let a = 0; a < n; a++) {
+      occ[this.py[a] * W + this.px[a]] = a;
+      this.putAgent(a);
+    }
+    this.aliveCount[0] = this.caps[0];
+    this.aliveCount[1] = this.caps[1];
+    this.episodeKills.fill(0);
+    this.out.step = 0;
+    this.out.done = false;
+    for (const k of Object.keys(this.info)) this.info[k] = 0;
+    this.info['alive.red'] = this.caps[0];
+    this.info['alive.blue'] = this.caps[1];
+    const t0 = performance.now();
+    this.observe();
+    this.timings.obsMs += performance.now() - t0;
+    return this.out;
+  }
+
+  /** Zero both padded maps and mark walls and the off-map padding as obstacles. */
+  private initMaps(): void {
+    const { width: W, height: H } = this;
+    const pw = this.obs.padWidth;
+    const ph = H + 2 * VIEW_RADIUS;
+    const R = VIEW_RADIUS;
+    for (const buf of this.obs.bufs) {
+      buf.fill(0, 0, this.obs.mapFloats);
+      for (let y = 0; y < ph; y++) {
+        // Interior cells are map cells 1..W-2 of rows 1..H-2, i.e. padded R+1..R+W-2.
+        const interiorRow = y >= R + 1 && y <= R + H - 2;
+        for (let x = 0; x < pw; x++) {
+          if (interiorRow && x >= R + 1 && x <= R + W - 2) {
+            x = R + W - 2;
+            continue;
+          }
+          buf[(y * pw + x) * VIEW_CHANNELS] = 1;
+        }
+      }
+    }
+  }
+
+  /** Positions of every slot by the placement (occupancy not yet written). */
+  private place(): void {
+    const { width: W, height: H, px, py, n0 } = this;
+    const cfg = this.config;
+    if (cfg.placement === 'explicit') {
+      const seen = new Map<number, string>();
+      const ex = cfg.explicit!;
+      BATTLE_GROUPS.forEach((name, g) => {
+        ex[name].forEach((agent, i) => {
+          const where = `battle: config explicit.${name}[${i}]`;
+          if (agent.x < 1 || agent.x > W - 2 || agent.y < 1 || agent.y > H - 2)
+            throw GibbsError.invalid(
+              where,
+              `(${agent.x}, ${agent.y})`,
+              `a cell inside the walls: x and y in [1, ${W - 2}]`,
+            );
+          const cell = agent.y * W + agent.x;
+          const other = seen.get(cell);
+          if (other)
+            throw GibbsError.invalid(
+              where,
+              `(${agent.x}, ${agent.y})`,
+              `a cell of its own (${other} is there already)`,
+            );
+          seen.set(cell, `${name}[${i}]`);
+          const a = (g === 0 ? 0 : n0) + i;
+          px[a] = agent.x;
+          py[a] = agent.y;
+        });
+      });
+      return;
+    }
+    const k = this.caps[0];
+    if (cfg.placement === 'block') {
+      const sides = blockCells(W, Math.ceil(Math.sqrt(k) - 1e-9));
+      for (let g = 0; g < 2; g++)
+        for (let i = 0; i < k; i++) {
+          px[g * n0 + i] = sides[g][2 * i];
+          py[g * n0 + i] = sides[g][2 * i + 1];
+        }
+      return;
+    }
+    // random: uniform over the free interior cells, red first; each group's slots are then
+    // numbered in row-major order of their cells, which keeps memory access local in the step.
+    const iw = W - 2;
+    const cells = iw * (H - 2);
+    const chosen = new Int32Array(2 * k);
+    if (2 * k <= cells / 2) {
+      const taken = new Uint8Array(cells);
+      for (let i = 0; i < 2 * k; i++) {
+        let c: number;
+        do c = this.rng.int(cells);
+        while (taken[c] === 1);
+        taken[c] = 1;
+        chosen[i] = c;
+      }
+    } else {
+      // Dense: a partial Fisher-Yates shuffle of every interior cell.
+      const all = new Int32Array(cells);
+      for (let c = 0; c < cells; c++) all[c] = c;
+      for (let i = 0; i < 2 * k; i++) {
+        const j = i + this.rng.int(cells - i);
+        const t = all[i];
+        all[i] = all[j];
+        all[j] = t;
+        chosen[i] = all[i];
+      }
+    }
+    for (let g = 0; g < 2; g++) {
+      const mine = chosen.subarray(g * k, (g + 1) * k).sort();
+      for (let i = 0; i < k; i++) {
+        const a = g * n0 + i;
+        px[a] = 1 + (mine[i] % iw);
+        py[a] = 1 + Math.floor(mine[i] / iw);
+      }
+    }
+  }
+
+  // ---- the padded maps ----------------------------------------------------------------------
+
+  /** Write agent a (presence and hp) into both groups' maps at its cell. */
+  private putAgent(a: number): void {
+    const [m0, m1] = this.obs.bufs;
+    const c = ((this.py[a] + VIEW_RADIUS) * this.obs.padWidth + this.px[a] + VIEW_RADIUS) * 5;
+    const h = this.hp[a] / MAX_HP;
+    // own group at channels 1-2 of its own map, other group at channels 3-4 of the other's
+    const mine = a < this.n0 ? m0 : m1;
+    const theirs = a < this.n0 ? m1 : m0;
+    mine[c + 1] = 1;
+    mine[c + 2] = h;
+    theirs[c + 3] = 1;
+    theirs[c + 4] = h;
+  }
+
+  private writeHp(a: number): void {
+    const [m0, m1] = this.obs.bufs;
+    const c = ((this.py[a] + VIEW_RADIUS) * this.obs.padWidth + this.px[a] + VIEW_RADIUS) * 5;
+    const h = this.hp[a] / MAX_HP;
+    if (a < this.n0) {
+      m0[c + 2] = h;
+      m1[c + 4] = h;
+    } else {
+      m1[c + 2] = h;
+      m0[c + 4] = h;
+    }
+  }
+
+  private clearCell(x: number, y: number): void {
+    const [m0, m1] = this.obs.bufs;
+    const c = ((y + VIEW_RADIUS) * this.obs.padWidth + x + VIEW_RADIUS) * 5;
+    m0[c + 1] = 0;
+    m0[c + 2] = 0;
+    m0[c + 3] = 0;
+    m0[c + 4] = 0;
+    m1[c + 1] = 0;
+    m1[c + 2] = 0;
+    m1[c + 3] = 0;
+    m1[c + 4] = 0;
+  }
+
+  // ---- step ---------------------------------------------------------------------------------
+
+  step(actions: readonly Int32Array[]): StepOutput {
+    if (!this.started)
+      throw new GibbsError(
+        'battle: step before reset; call reset(seed) first',
+        'step',
+        'not reset',
+        'reset(seed) first',
+      );
+    if (this.out.done)
+      throw new GibbsError(
+        `battle: step after the episode ended (step ${this.out.step}); call reset(seed)`,
+        'step',
+        this.out.step,
+        'reset(seed) after done',
+      );
+    this.validate(actions);
+    const t0 = performance.now();
+    const t = ++this.out.step;
+    const { alive, reward, lastAction, px, py, hp, occ, attackers, movers, n0, n } = this;
+    const W = this.width;
+    const H = this.height;
+    const info = this.info;
+    reward.fill(0);
+    this.terminated.fill(0);
+    const terminated = this.terminated;
+    let nAtt = 0;
+    let nMov = 0;
+    let attacks0 = 0;
+    let attacks1 = 0;
+
+    // 1. Record every live agent's action; its reward starts at the step reward.
+    const act0 = actions[0];
+    const act1 = actions[1];
+    for (let a = 0; a < n; a++) {
+      if (alive[a] === 0) continue;
+      const v = a < n0 ? act0[a] : act1[a - n0];
+      lastAction[a] = v;
+      reward[a] = this.rStep;
+      if (v >= N_MOVES) {
+        attackers[nAtt++] = a;
+        if (a < n0) attacks0++;
+        else attacks1++;
+      } else if (v !== STAY) movers[nMov++] = a;
+    }
+
+    // 2. Attacks, in an order drawn per step, one at a time on the current state.
+    this.shuffle(attackers, nAtt);
+    let hits0 = 0;
+    let hits1 = 0;
+    let kills0 = 0;
+    let kills1 = 0;
+    const rAttack = this.rAttack;
+    for (let k = 0; k < nAtt; k++) {
+      const a = attackers[k];
+      if (alive[a] === 0) continue; // killed earlier in the order
+      reward[a] += rAttack;
+      const d = lastAction[a];
+      const b = occ[(py[a] + ACTION_DY[d]) * W + px[a] + ACTION_DX[d]];
+      if (b < 0 || b < n0 === a < n0) continue; // nothing, a wall or a friend: no effect
+      const red = a < n0;
+      if (red) hits0++;
+      else hits1++;
+      hp[b] -= DAMAGE;
+      if (hp[b] < 0) {
+        // b dies: it leaves the map; its reward is the death penalty alone (MAgent overwrites
+        // it), plus the +0.2 of an enemy it damaged earlier in this step's order.
+        alive[b] = 0;
+        terminated[b] = 1;
+        reward[b] = this.rDead + (this.hitStep[b] === t ? this.rHit : 0);
+        occ[py[b] * W + px[b]] = EMPTY;
+        this.clearCell(px[b], py[b]);
+        this.forget(b);
+        reward[a] += this.rKill;
+        if (red) {
+          kills0++;
+          this.aliveCount[1]--;
+        } else {
+          kills1++;
+          this.aliveCount[0]--;
+        }
+      } else {
+        reward[a] += this.rHit;
+        this.hitStep[a] = t;
+        this.writeHp(b);
+      }
+    }
+
+    // 3. Recovery of every agent still alive.
+    for (let a = 0; a < n; a++) {
+      if (alive[a] === 0 || hp[a] >= MAX_HP) continue;
+      const h = hp[a] + STEP_RECOVER;
+      hp[a] = Math.min(h, MAX_HP);
+      this.writeHp(a);
+    }
+
+    // 4. Moves, in an order drawn per step, one at a time on the current state.
+    this.shuffle(movers, nMov);
+    let moves0 = 0;
+    let moves1 = 0;
+    const { heading } = this;
+    for (let k = 0; k < nMov; k++) {
+      const a = movers[k];
+      if (alive[a] === 0) continue;
+      const d = lastAction[a];
+      const x = px[a];
+      const y = py[a];
+      const nx = x + ACTION_DX[d];
+      const ny = y + ACTION_DY[d];
+      if (nx < 1 || ny < 1 || nx > W - 2 || ny > H - 2) continue;
+      const to = ny * W + nx;
+      if (occ[to] !== EMPTY) continue;
+      occ[y * W + x] = EMPTY;
+      occ[to] = a;
+      this.clearCell(x, y);
+      px[a] = nx;
+      py[a] = ny;
+      this.putAgent(a);
+      heading[a] = HEADING[d];
+      if (a < n0) moves0++;
+      else moves1++;
+    }
+
+    // 5. End of the episode: a group wiped out (termination) or the time limit (truncation).
+    const c0 = this.aliveCount[0];
+    const c1 = this.aliveCount[1];
+    if (c0 === 0 || c1 === 0) {
+      for (let a = 0; a < n; a++) if (alive[a] === 1) terminated[a] = 1;
+      this.out.done = true;
+    } else if (t >= this.config.maxSteps) {
+      this.truncated.set(alive);
+      this.out.done = true;
+    }
+    this.episodeKills[0] += kills0;
+    this.episodeKills[1] += kills1;
+    info['alive.red'] = c0;
+    info['alive.blue'] = c1;
+    info['kills.red'] = kills0;
+    info['kills.blue'] = kills1;
+    info['attacks.red'] = attacks0;
+    info['attacks.blue'] = attacks1;
+    info['hits.red'] = hits0;
+    info['hits.blue'] = hits1;
+    info['moves.red'] = moves0;
+    info['moves.blue'] = moves1;
+
+    const t1 = performance.now();
+    this.observe();
+    const t2 = performance.now();
+    this.timings.steps++;
+    this.timings.stepMs += t1 - t0;
+    this.timings.obsMs += t2 - t1;
+    return this.out;
+  }
+
+  /** Fisher-Yates on the first `len` entries, with the environment's Rng. */
+  private shuffle(list: Int32Array, len: number): void {
+    const rng = this.rng;
+    for (let i = len - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const tmp = list[i];
+      list[i] = list[j];
+      list[j] = tmp;
+    }
+  }
+
+  /** Zero the observation of a slot that just died (its buffers are masked from now on). */
+  private forget(a: number): void {
+    const { bufs, mapFloats, features } = this.obs;
+    const g = a < this.n0 ? 0 : 1;
+    const at = mapFloats + (a - (g === 0 ? 0 : this.n0)) * VIEW_SIZE;
+    bufs[g].fill(0, at, at + VIEW_SIZE);
+    features.fill(0, a * N_FEATURES, (a + 1) * N_FEATURES);
+  }
+
+  private observe(): void {
+    if (this.pool) this.pool.run(this.obs);
+    else observeRange(this.obs, 0, this.n);
+  }
+
+  /** Every live slot's action must be an integer in [0, 21); arrays must match the capacities. */
+  private validate(actions: readonly Int32Array[]): void {
+    if (!Array.isArray(actions) || actions.length !== 2)
+      throw GibbsError.invalid(
+        'battle: actions',
+        actions,
+        'an array of 2 Int32Arrays (red, blue), one action per slot',
+      );
+    for (let g = 0; g < 2; g++) {
+      const act = actions[g];
+      const cap = this.caps[g];
+      const name = BATTLE_GROUPS[g];
+      if (act === null || typeof act !== 'object' || act.length !== cap)
+        throw new GibbsError(
+          `battle: actions[${g}] (group ${name}): got ${act?.length === undefined ? String(act) : `length ${act.length}`}, expected an Int32Array of length ${cap} (the group's capacity)`,
+          `actions[${g}]`,
+          act?.length,
+          `length ${cap}`,
+        );
+      const base = g === 0 ? 0 : this.n0;
+      const alive = this.alive;
+      for (let s = 0; s < cap; s++) {
+        const v = act[s];
+        if (alive[base + s] === 1 && !(v >= 0 && v < N_ACTIONS && (v | 0) === v))
+          throw new GibbsError(
+            `battle: actions[${g}] (group ${name}) slot ${s}: got ${v}, expected an integer in [0, ${N_ACTIONS - 1}]`,
+            `actions[${g}][${s}]`,
+            v,
+            `an integer in [0, ${N_ACTIONS - 1}]`,
+          );
+      }
+    }
+  }
+
+  // ---- inspection and rendering -------------------------------------------------------------
+
+  /** Global index of a slot, checked. */
+  private index(group: number, slot: number): number {
+    if (group !== 0 && group !== 1)
+      throw GibbsError.invalid('battle: group', group, '0 (red) or 1 (blue)');
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.caps[group])
+      throw GibbsError.invalid(
+        `battle: slot of ${BATTLE_GROUPS[group]}`,
+        slot,
+        `an integer in [0, ${this.caps[group] - 1}]`,
+      );
+    return (group === 0 ? 0 : this.n0) + slot;
+  }
+
+  /** Position, hp and last action of one slot (for tests and the inspector). */
+  agent(
+    group: number,
+    slot: number,
+  ): { x: number; y: number; hp: number; alive: boolean; action: number } {
+    const a = this.index(group, slot);
+    return {
+      x: this.px[a],
+      y: this.py[a],
+      hp: this.hp[a],
+      alive: this.alive[a] === 1,
+      action: this.lastAction[a],
+    };
+  }
+
+  /** Who is at a cell: 'wall', 'empty', or the group and slot of the agent there. */
+  at(x: number, y: number): 'wall' | 'empty' | { group: number; slot: number } {
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return 'wall';
+    const a = this.occ[y * this.width + x];
+    if (a === WALL) return 'wall';
+    if (a === EMPTY) return 'empty';
+    return a < this.n0 ? { group: 0, slot: a } : { group: 1, slot: a - this.n0 };
+  }
+
+  /** Live agents per group and kills per group since the last reset. */
+  counts(): { alive: [number, number]; kills: [number, number] } {
+    return {
+      alive: [this.aliveCount[0], this.aliveCount[1]],
+      kills: [this.episodeKills[0], this.episodeKills[1]],
+    };
+  }
+
+  render(): RenderFrame {
+    const { width: W, height: H, occ, n, n0 } = this;
+    const cells = new Uint8Array(W * H);
+    for (let c = 0; c < W * H; c++) {
+      const a = occ[c];
+      cells[c] = a === WALL ? 1 : a === EMPTY ? 0 : a < n0 ? 2 : 3;
+    }
+    const count = this.aliveCount[0] + this.aliveCount[1];
+    const agents = allocAgentsFrame(count);
+    let k = 0;
+    for (let a = 0; a < n; a++) {
+      if (this.alive[a] === 0) continue;
+      const red = a < n0;
+      agents.group[k] = red ? 0 : 1;
+      agents.slot[k] = red ? a : a - n0;
+      agents.x[k] = this.px[a];
+      agents.y[k] = this.py[a];
+      agents.hp[k] = Math.max(0, this.hp[a]) / MAX_HP;
+      agents.heading[k] = this.heading[a];
+      agents.action[k] = this.lastAction[a];
+      agents.reward[k] = this.reward[a];
+      k++;
+    }
+    return {
+      step: this.out.step,
+      episode: Math.max(0, this.episode),
+      width: W,
+      height: H,
+      cells,
+      legend: ['empty', 'wall', ...BATTLE_GROUPS],
+      groups: [...BATTLE_GROUPS],
+      agents,
+    };
+  }
+}
+
+export const battle = defineEnvironment({
+  name: 'battle',
+  description:
+    "MAgent2's battle_v4: red vs blue, hp 10, damage 2, 21 actions (13 moves, 8 attacks), 13x13x5 circular views",
+  config: battleConfig,
+  create: (config) => new Battle(config),
+});
