@@ -1,5 +1,6 @@
 /** Agents on core's contract: mean-field (MF-Q, MF-AC), independent baselines, active inference. */
 export * from './ac.ts';
+export * as aif from './aif/index.ts';
 export * from './il.ts';
 export * from './ising-mfq.ts';
 export * from './mfac.ts';
@@ -7,4 +8,4 @@ export * from './mfq.ts';
 export * from './nets.ts';
 export * from './policy.ts';
 export * from './replay.ts';
-export * as aif from './aif/index.ts';
+export * from './selfplay.ts';

@@ -34,6 +34,10 @@ export const SelfPlayConfig = z.object({
   opponentTau: z.number().min(0).max(1).default(0.01),
   /** Index of the learner's group. */
   learnerGroup: z.number().int().min(0).max(1).default(0),
+  /** false: evaluation: no experience kept, no training, no opponent update. */
+  train: z.boolean().default(true),
+  /** Boltzmann temperature of Q-learners when not training (actor-critics sample at 1). */
+  evalTemperature: z.number().positive().default(0.1),
 });
 export type SelfPlayConfig = z.infer<typeof SelfPlayConfig>;
 
@@ -131,6 +135,7 @@ export class SelfPlay {
   private inRound = false;
   private out: StepOutput | null = null;
   private temperature = 1;
+  private readonly temps = [1, 1];
   private readonly actions: Int32Array[];
   private readonly aliveBefore: Uint8Array[];
   private readonly groupMean: Float32Array[];
@@ -148,6 +153,8 @@ export class SelfPlay {
   private lastTrain: TrainStats | null = null;
   private lastWin = 0;
   private episodes: EpisodeSummary[] = [];
+  /** Summary of the last finished round. */
+  lastSummary: EpisodeSummary | null = null;
   private stepsInRound = 0;
 
   constructor(
@@ -231,6 +238,11 @@ export class SelfPlay {
   private beginRound(): void {
     this.out = this.env.reset(this.rng.u32());
     this.temperature = this.learner.temperatureAt(this.round);
+    for (let g = 0; g < 2; g++) {
+      const a = this.agents[g].algo;
+      const q = a === 'mfq' || a === 'il';
+      this.temps[g] = this.cfg.train ? this.temperature : q ? this.cfg.evalTemperature : 1;
+    }
     for (const m of this.groupMean) m.fill(0);
     this.prevRow.fill(-1);
     for (const r of this.roundStats) {
@@ -270,7 +282,7 @@ export class SelfPlay {
       mp.fill(0);
       let ent = 0;
       if (n > 0) {
-        this.agents[g].act(b, this.temperature, this.rng, this.liveActions[g], this.probs[g]);
+        this.agents[g].act(b, this.temps[g], this.rng, this.liveActions[g], this.probs[g]);
         const p = this.probs[g];
         for (let k = 0; k < n; k++) {
           acts[this.slots[g][k]] = this.liveActions[g][k];
@@ -285,7 +297,7 @@ export class SelfPlay {
       st.meanPolicyEntropy = n > 0 ? entropy(mp) : 0;
       this.roundStats[g].entropySum += ent;
       // The learner's experience: (s, abar, a) now; r and the successor after the step.
-      if (g === L) {
+      if (g === L && this.cfg.train) {
         const mem = this.learner.memory;
         const mean = this.learner.meanField ? this.groupMean[g] : null;
         this.curRow.fill(-1);
@@ -338,6 +350,7 @@ export class SelfPlay {
     }
 
     // Close the learner's rows: terminal, cut by the time limit, or waiting for the next step.
+    if (!this.cfg.train) return;
     const mem = this.learner.memory;
     const gs = next.groups[L];
     const mean = this.learner.meanField ? this.groupMean[L] : null;
@@ -362,8 +375,9 @@ export class SelfPlay {
     const O = 1 - L;
     const won = this.roundStats[L].kills > this.roundStats[O].kills;
     this.lastWin = won ? 1 : 0;
-    this.lastTrain = this.learner.train(this.round, this.temperature, this.rng);
-    if (won) this.opponent.policyParams.softUpdate(this.learner.policyParams, this.cfg.opponentTau);
+    if (this.cfg.train) this.lastTrain = this.learner.train(this.round, this.temperature, this.rng);
+    if (won && this.cfg.train)
+      this.opponent.policyParams.softUpdate(this.learner.policyParams, this.cfg.opponentTau);
     const groups = this.env.spec.groups;
     const summaryGroups: Record<string, Record<string, number>> = {};
     for (let g = 0; g < 2; g++) {
@@ -376,13 +390,14 @@ export class SelfPlay {
         policy_entropy: rs.agentSteps > 0 ? rs.entropySum / rs.agentSteps : 0,
       };
     }
-    this.episodes.push({
+    this.lastSummary = {
       episode: this.round,
       step: this.step,
       length: this.stepsInRound,
       values: { ...this.trainValues(), temperature: this.temperature, learner_won: this.lastWin },
       groups: summaryGroups,
-    });
+    };
+    this.episodes.push(this.lastSummary);
     this.round++;
     this.inRound = false;
   }

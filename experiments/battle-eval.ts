@@ -1,0 +1,174 @@
+/**
+ * `pnpm gibbs run battle-eval --red runs/mfq --blue runs/il --rounds 50 --steps 20000 --out runs/mfq-vs-il`
+ *
+ * Cross-play of two trained checkpoints on Battle (mfrl's battle.py): red plays `--red`'s policy,
+ * blue `--blue`'s, for `rounds` rounds without learning. The side with more kills wins a round
+ * (equal kills: a draw). Q-learners act by their Boltzmann policy at `temperature`, actor-critics
+ * sample their policy. A checkpoint is a run directory of battle-train, one of its
+ * `checkpoints/round-NNNNNN` directories, or a network's model.json.
+ *
+ * Logged each step: win rates so far with 95% Wilson intervals (red_win_rate, red_win_lo,
+ * red_win_hi, blue_..., draw_rate), and per group the mean reward per agent-step of finished
+ * rounds with a 95% normal interval (reward_mean, reward_lo, reward_hi) and mean kills per round.
+ * At the end `<out>/eval.json` holds the same summary and the per-round results.
+ */
+import { join } from 'node:path';
+import { createPlayer, groupShape, SelfPlay } from '@gibbs/agents';
+import { loadNetwork, loadTensors, resolveCheckpoint } from '@gibbs/agents/checkpoint';
+import { defineExperiment, GibbsError, type MetricRecord, Rng } from '@gibbs/core';
+import { initBackend } from '@gibbs/core/backend';
+import { writeJsonAtomic } from '@gibbs/core/node';
+import { environments } from '@gibbs/env';
+import { z } from 'zod';
+
+/** 95% Wilson score interval of k successes in n trials. */
+export function wilson(k: number, n: number, z95 = 1.959964): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = k / n;
+  const d = 1 + (z95 * z95) / n;
+  const c = (p + (z95 * z95) / (2 * n)) / d;
+  const h = (z95 * Math.sqrt((p * (1 - p)) / n + (z95 * z95) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+/** Mean and 95% normal interval (mean +- 1.96 s / sqrt(n)). */
+export function meanInterval(xs: readonly number[]): [number, number, number] {
+  const n = xs.length;
+  if (n === 0) return [0, 0, 0];
+  const m = xs.reduce((a, b) => a + b, 0) / n;
+  if (n === 1) return [m, m, m];
+  const v = xs.reduce((a, b) => a + (b - m) * (b - m), 0) / (n - 1);
+  const h = 1.959964 * Math.sqrt(v / n);
+  return [m, m - h, m + h];
+}
+
+export default defineExperiment({
+  name: 'battle-eval',
+  description:
+    'Cross-play of two battle-train checkpoints: win rates and rewards with 95% intervals',
+  params: z.object({
+    red: z.string().min(1).describe('checkpoint playing red'),
+    blue: z.string().min(1).describe('checkpoint playing blue'),
+    rounds: z.number().int().positive().default(50).describe('rounds to play'),
+    map: z.number().int().min(8).default(40).describe('side of the square map'),
+    agents: z.number().int().positive().default(64).describe('agents per side'),
+    maxSteps: z.number().int().positive().default(400).describe('steps after which a round ends'),
+    temperature: z.number().positive().default(0.1).describe('Boltzmann temperature of Q-learners'),
+    threads: z.number().int().min(1).max(16).default(1).describe('Battle observation threads'),
+  }),
+  defaultSteps: 50 * 400,
+  async create({ params, seed, outDir, backend: forced, log }) {
+    const backend = await initBackend(forced);
+    const entry = environments.battle;
+    if (!entry)
+      throw GibbsError.invalid('environment', 'battle', 'the battle environment in @gibbs/env');
+    const env = entry.create(
+      entry.config.parse({
+        map: params.map,
+        agents: params.agents,
+        maxSteps: params.maxSteps,
+        threads: params.threads,
+      }),
+    );
+    const rng = new Rng(seed);
+    const players = [];
+    const names: string[] = [];
+    for (const side of ['red', 'blue'] as const) {
+      const g = side === 'red' ? 0 : 1;
+      const shape = groupShape(env, g);
+      const dir = resolveCheckpoint(params[side]).network;
+      // Read the topology first: it says which algorithm to build.
+      const { topology, tensors } = await loadTensors(dir, { shape });
+      for (const t of Object.values(tensors)) t.dispose();
+      const player = createPlayer(topology.algo, shape, stripMemory(topology.config), rng.fork());
+      await loadNetwork(dir, player.policyParams, { algo: topology.algo, shape });
+      players.push(player);
+      names.push(`${topology.algo}:${join(dir, 'model.json')}`);
+    }
+    log?.(`red ${names[0]} vs blue ${names[1]}`);
+    const results: {
+      red: Record<string, number>;
+      blue: Record<string, number>;
+      winner: string;
+      length: number;
+    }[] = [];
+    const sp = new SelfPlay(
+      env,
+      players[0],
+      players[1],
+      {
+        rounds: params.rounds,
+        opponentTau: 0,
+        learnerGroup: 0,
+        train: false,
+        evalTemperature: params.temperature,
+      },
+      rng.u32(),
+      {
+        onRoundEnd: (s) => {
+          const e = s.lastSummary;
+          if (!e) return;
+          const red = e.groups.red;
+          const blue = e.groups.blue;
+          const winner = red.kills > blue.kills ? 'red' : blue.kills > red.kills ? 'blue' : 'draw';
+          results.push({ red, blue, winner, length: e.length });
+          log?.(
+            `round ${results.length}/${params.rounds}: kills ${red.kills}-${blue.kills} (${winner})`,
+          );
+          if (s.finished && outDir) {
+            writeJsonAtomic(join(outDir, 'eval.json'), {
+              red: names[0],
+              blue: names[1],
+              params,
+              summary: summary(),
+              rounds: results,
+            });
+          }
+        },
+      },
+    );
+    const summary = () => {
+      const n = results.length;
+      const count = (w: string) => results.filter((r) => r.winner === w).length;
+      const out: Record<string, number> = { rounds: n };
+      for (const w of ['red', 'blue', 'draw']) {
+        const [lo, hi] = wilson(count(w), n);
+        out[`${w}_win_rate`] = n > 0 ? count(w) / n : 0;
+        out[`${w}_win_lo`] = lo;
+        out[`${w}_win_hi`] = hi;
+      }
+      for (const side of ['red', 'blue'] as const) {
+        const [m, lo, hi] = meanInterval(results.map((r) => r[side].reward_mean));
+        const [k, klo, khi] = meanInterval(results.map((r) => r[side].kills));
+        Object.assign(out, {
+          [`${side}_reward_mean`]: m,
+          [`${side}_reward_lo`]: lo,
+          [`${side}_reward_hi`]: hi,
+          [`${side}_kills_mean`]: k,
+          [`${side}_kills_lo`]: klo,
+          [`${side}_kills_hi`]: khi,
+        });
+      }
+      return out;
+    };
+    return {
+      backend,
+      advance: () => sp.advance(),
+      metrics: (): MetricRecord => {
+        const m = sp.metrics();
+        return { ...m, values: { ...m.values, ...summary() } };
+      },
+      frame: () => env.render(),
+      dispose: () => {
+        sp.dispose();
+        (env as { dispose?: () => void }).dispose?.();
+      },
+    };
+  },
+});
+
+/** A checkpoint's config minus its memory sizes (a player keeps no memory). */
+function stripMemory(config: Record<string, unknown>): Record<string, unknown> {
+  const { replayCapacity: _r, memoryCapacity: _m, ...rest } = config;
+  return rest;
+}

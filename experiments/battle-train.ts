@@ -1,0 +1,152 @@
+/**
+ * `pnpm gibbs run battle-train --algo mfq|mfac|il|ac --rounds 20 --steps 8000 --out runs/mfq`
+ *
+ * Self-play training on Battle as in mlii/mfrl's train_battle.py: 64 against 64 on a 40x40 map,
+ * at most 400 steps a round; the learner plays red, an opponent of the same algorithm plays blue
+ * and follows the learner by a soft update (tau = opponentTau) after each round the learner wins
+ * (more kills). The learner trains at the end of every round. One run step is one environment
+ * step, so `--steps` should be at least rounds x maxSteps; once `rounds` rounds are done the run
+ * idles.
+ *
+ * Checkpoints (tfjs format, atomic) go to `<out>/checkpoints/round-NNNNNN/` every
+ * `checkpointEvery` rounds and after the last one; `--resume DIR` (a run directory or a
+ * checkpoint) continues exactly where that run stopped, up to `--rounds` rounds in total.
+ * Algorithm hyperparameters: `--config '{"lr":1e-3,"priorityAlpha":0.6}'` (keys of MFQConfig,
+ * MFACConfig or ACConfig in @gibbs/agents).
+ *
+ * Logged each step: values loss, mean_q, ess (of the last training round), temperature,
+ * policy_entropy (per live agent), round, learner_won; per group alive, reward_mean, kills,
+ * kills_round, policy_entropy (mean over the group's agents), mean_policy_entropy (entropy of the
+ * group's average policy).
+ */
+import { join } from 'node:path';
+import { ALGOS, createLearner, createPlayer, groupShape, SelfPlay } from '@gibbs/agents';
+import {
+  loadTraining,
+  readTrainingState,
+  resolveCheckpoint,
+  saveTraining,
+} from '@gibbs/agents/checkpoint';
+import { defineExperiment, GibbsError, Rng } from '@gibbs/core';
+import { initBackend } from '@gibbs/core/backend';
+import { environments } from '@gibbs/env';
+import { z } from 'zod';
+
+export const battleTrainParams = z.object({
+  algo: z.enum(ALGOS).default('mfq').describe('mfq | mfac | il | ac'),
+  rounds: z.number().int().positive().default(20).describe('rounds (episodes) to train in total'),
+  map: z.number().int().min(8).default(40).describe('side of the square map, walls included'),
+  agents: z.number().int().positive().default(64).describe('agents per side'),
+  maxSteps: z.number().int().positive().default(400).describe('steps after which a round ends'),
+  opponentTau: z.number().min(0).max(1).default(0.01).describe('opponent soft update on a win'),
+  checkpointEvery: z.number().int().positive().default(5).describe('rounds between checkpoints'),
+  keepCheckpoints: z.number().int().positive().default(2).describe('newest checkpoints kept'),
+  resume: z.string().default('').describe('run directory or checkpoint to continue from'),
+  config: z.string().default('{}').describe('JSON of algorithm hyperparameters to override'),
+  threads: z.number().int().min(1).max(16).default(1).describe('Battle observation threads'),
+});
+
+export default defineExperiment({
+  name: 'battle-train',
+  description:
+    'Self-play training of MF-Q, MF-AC, IL or AC on Battle (mfrl setting: 64 vs 64, 40x40, 400 steps)',
+  params: battleTrainParams,
+  defaultSteps: 20 * 400,
+  async create({ params, seed, outDir, backend: forced, log }) {
+    const backend = await initBackend(forced);
+    const entry = environments.battle;
+    if (!entry)
+      throw GibbsError.invalid('environment', 'battle', 'the battle environment in @gibbs/env');
+    const env = entry.create(
+      entry.config.parse({
+        map: params.map,
+        agents: params.agents,
+        maxSteps: params.maxSteps,
+        threads: params.threads,
+      }),
+    );
+    let overrides: Record<string, unknown>;
+    try {
+      overrides = JSON.parse(params.config) as Record<string, unknown>;
+    } catch {
+      throw GibbsError.invalid('config', params.config, 'a JSON object of hyperparameters');
+    }
+    let roundDir: string | null = null;
+    if (params.resume) {
+      roundDir = resolveCheckpoint(params.resume).round;
+      if (!roundDir) {
+        throw GibbsError.invalid(
+          'resume',
+          params.resume,
+          'a run directory or round-NNNNNN checkpoint',
+        );
+      }
+      const state = readTrainingState(roundDir);
+      if (state.algo !== params.algo) {
+        throw new GibbsError(
+          `resume: checkpoint ${join(roundDir, 'state.json')} was trained with --algo ${state.algo}, this run has --algo ${params.algo}`,
+          'resume',
+          params.resume,
+          `a checkpoint of ${params.algo}`,
+        );
+      }
+      // Continue with the hyperparameters the run started with (overrides on top).
+      const saved = (state.params as { config?: string } | undefined)?.config ?? '{}';
+      overrides = { ...(JSON.parse(saved) as Record<string, unknown>), ...overrides };
+    }
+    const shape = groupShape(env, 0);
+    const rng = new Rng(seed);
+    const learner = createLearner(params.algo, shape, overrides, rng.fork());
+    const opponent = createPlayer(params.algo, shape, overrides, rng.fork());
+    const sp = new SelfPlay(
+      env,
+      learner,
+      opponent,
+      {
+        rounds: params.rounds,
+        opponentTau: params.opponentTau,
+        learnerGroup: 0,
+        train: true,
+        evalTemperature: 0.1,
+      },
+      rng.u32(),
+      {
+        onRoundEnd: async (s) => {
+          const e = s.lastSummary;
+          if (e && log) {
+            const red = e.groups.red ?? {};
+            const blue = e.groups.blue ?? {};
+            log(
+              `round ${e.episode + 1}/${s.cfg.rounds}: ${e.length} steps, kills ${red.kills}-${blue.kills}, loss ${e.values.loss?.toFixed(4) ?? '-'}, T ${e.values.temperature.toFixed(3)}`,
+            );
+          }
+          if (outDir && (s.round % params.checkpointEvery === 0 || s.finished)) {
+            const dir = await saveTraining(
+              outDir,
+              s,
+              { params: { ...params, config: JSON.stringify(overrides) } },
+              params.keepCheckpoints,
+            );
+            log?.(`checkpoint ${dir}`);
+          }
+        },
+      },
+    );
+    if (roundDir) {
+      await loadTraining(roundDir, sp);
+      sp.setRounds(params.rounds);
+      log?.(`resumed from ${roundDir} at round ${sp.round}, step ${sp.step}`);
+    }
+    return {
+      backend,
+      advance: () => sp.advance(),
+      metrics: () => sp.metrics(),
+      drainEpisodes: () => sp.drainEpisodes(),
+      frame: () => env.render(),
+      dispose: () => {
+        sp.dispose();
+        (env as { dispose?: () => void }).dispose?.();
+      },
+    };
+  },
+});
