@@ -38,6 +38,7 @@ export interface ViewerServerOptions {
     params?: Record<string, string>;
     attach?: string;
     replay?: string;
+    thread?: 'worker' | 'main';
   };
   /** Print vite's own log lines. */
   verbose?: boolean;

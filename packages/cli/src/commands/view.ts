@@ -1,0 +1,134 @@
+/**
+ * `pnpm gibbs view [experiment] [--seed S] [--<param> v ...] [--port P] [--host H] [--open]
+ *   [--attach ws://HOST:PORT] [--replay RUN_DIR] [--runs DIR] [--thread worker|main]`:
+ * serves the live viewer (a vite dev server: no build step, works offline) and prints its URL.
+ * The page runs the experiment in a Web Worker, attaches to a run served with
+ * `pnpm gibbs run ... --serve`, or replays a run recorded with `--record`. Ctrl-C stops it.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { GibbsError, parseParams } from '@gibbs/core';
+import { FRAMES_FILE, startViewerServer } from '@gibbs/viewer/server';
+import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
+import { builtinExperiments, EXPERIMENTS_DIR, loadExperiment } from '../repo.ts';
+
+export const describe = 'serve the live viewer (watch, steer, inspect, replay) and print its URL';
+
+function usage(): string {
+  return [
+    'Usage: pnpm gibbs view [experiment] [--seed S] [--<param> <value> ...] [--port P] [--host H]',
+    '                       [--open] [--attach ws://HOST:PORT] [--replay RUN_DIR] [--runs DIR]',
+    '                       [--thread worker|main]',
+    `Built-in experiments: ${builtinExperiments().join(', ')}`,
+    'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
+    '--attach watches a run started with `pnpm gibbs run <experiment> --serve PORT`;',
+    '--replay plays back a run directory written by `pnpm gibbs run <experiment> --record`.',
+    'Keys in the page: space play/pause, . step, + - speed, r reset, 0 fit, f follow, [ ] live param.',
+  ].join('\n');
+}
+
+/** Open a URL in a browser, where a desktop opener exists; false if none was found. */
+function openBrowser(url: string): boolean {
+  const opener =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'start' : 'xdg-open';
+  const onPath = (process.env.PATH ?? '').split(':').some((d) => existsSync(resolve(d, opener)));
+  if (!onPath && process.platform === 'linux') return false;
+  try {
+    const child = spawn(opener, [url], {
+      detached: true,
+      stdio: 'ignore',
+      shell: process.platform === 'win32',
+    });
+    child.on('error', () => {});
+    child.unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.options.has('help')) {
+    console.log(usage());
+    return 0;
+  }
+  if (args.positionals.length > 1) {
+    console.error(usage());
+    return 2;
+  }
+  const port = takeInt(args, 'port', 0, 0, 65535);
+  const host = takeString(args, 'host') ?? '127.0.0.1';
+  const open = takeFlag(args, 'open');
+  const attach = takeString(args, 'attach');
+  const replayDir = takeString(args, 'replay');
+  const thread = takeString(args, 'thread') ?? 'worker';
+  if (thread !== 'worker' && thread !== 'main')
+    throw GibbsError.invalid('--thread', thread, 'worker or main');
+  const seedGiven = args.options.has('seed');
+  const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
+
+  // Every built-in experiment, plus the one named by path.
+  const experiments: Record<string, string> = {};
+  for (const name of builtinExperiments())
+    experiments[name] = resolve(EXPERIMENTS_DIR, `${name}.ts`);
+  const ref = args.positionals[0];
+  let experiment: string | undefined;
+  const rawParams: Record<string, string> = {};
+  if (ref) {
+    const exp = await loadExperiment(ref);
+    experiment = exp.name;
+    if (!experiments[exp.name]) experiments[exp.name] = resolve(ref);
+    for (const [k, v] of args.options) {
+      if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
+      rawParams[k] = v;
+    }
+    // Check the parameters here, where the error is easiest to read.
+    parseParams(exp.params, rawParams, `experiment "${exp.name}"`);
+  } else if (args.options.size > 0) {
+    const names = [...args.options.keys()].map((k) => `--${k}`).join(', ');
+    throw GibbsError.invalid('view', names, 'experiment parameters only after an experiment name');
+  }
+
+  let runsDir = resolve(takeString(args, 'runs') ?? 'runs');
+  let replay: string | undefined;
+  if (replayDir) {
+    const dir = resolve(replayDir);
+    if (!existsSync(resolve(dir, FRAMES_FILE))) {
+      throw GibbsError.invalid(
+        '--replay',
+        replayDir,
+        `a run directory holding ${FRAMES_FILE} (record one with \`pnpm gibbs run <experiment> --record\`)`,
+      );
+    }
+    runsDir = dirname(dir);
+    replay = basename(dir);
+  }
+
+  const server = await startViewerServer({
+    experiments,
+    host,
+    port,
+    runsDir,
+    defaults: {
+      experiment,
+      seed: seedGiven ? seed : undefined,
+      params: rawParams,
+      attach,
+      replay,
+      thread,
+    },
+  });
+  console.log(`gibbs viewer: ${server.url}`);
+  if (open && !openBrowser(server.url))
+    console.log('(no browser opener found here: open the URL yourself)');
+  console.log('Ctrl-C stops the server.');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
