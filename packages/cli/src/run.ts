@@ -12,6 +12,7 @@ import {
   type MetricRecord,
   metricLine,
   parseParams,
+  type RunHooks,
   runSimulation,
   type Simulation,
 } from '@gibbs/core';
@@ -29,8 +30,14 @@ export interface RunConfig {
   backend?: string;
   onProgress?: (done: number, total: number) => void;
   onMetrics?: (record: MetricRecord) => void;
-  /** Called once the simulation exists (the --serve hook attaches here). */
-  onSimulation?: (sim: Simulation) => void | Promise<void>;
+  /**
+   * Called once the simulation exists (the --serve hook attaches here). It may return hooks into
+   * the run loop (pacing, metrics, episodes, end): see core's runtime/engine.ts RunHooks.
+   */
+  onSimulation?: (
+    sim: Simulation,
+    run: { params: Record<string, unknown>; steps: number },
+  ) => RunHooks | undefined | Promise<RunHooks | undefined>;
   log?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -77,22 +84,28 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     });
   }
   const writer = outDir ? new AtomicLineWriter(join(outDir, 'metrics.jsonl')) : null;
+  let hooks: RunHooks | undefined;
   try {
-    await cfg.onSimulation?.(sim);
+    hooks = (await cfg.onSimulation?.(sim, { params, steps })) || undefined;
     const result = await runSimulation(sim, {
       steps,
       logEvery: cfg.logEvery,
       signal: cfg.signal,
       onProgress: cfg.onProgress,
+      control: hooks?.control,
+      onEpisode: hooks?.onEpisode,
       onMetrics: (r) => {
         writer?.write(metricLine(r));
         cfg.onMetrics?.(r);
+        hooks?.onMetrics(r);
       },
     });
     writer?.commit();
+    await hooks?.onEnd?.();
     return { params, steps: result.steps, last: result.last, outDir };
   } catch (err) {
     writer?.abort();
+    await hooks?.onEnd?.(err);
     throw err;
   } finally {
     await sim.dispose?.();

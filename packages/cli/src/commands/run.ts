@@ -1,6 +1,7 @@
 /** `pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K] [--<param> v]` */
 import { GibbsError } from '@gibbs/core';
-import { parseArgs, takeInt, takeString } from '../args.ts';
+import { parseServeAddress, serveLiveRun } from '@gibbs/core/node';
+import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
 import { Progress } from '../progress.ts';
 import { builtinExperiments, loadExperiment } from '../repo.ts';
 import { executeRun } from '../run.ts';
@@ -12,6 +13,8 @@ function usage(): string {
   return [
     'Usage: pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K]',
     '                      [--backend wasm|cpu|webgl|webgpu] [--<param> <value> ...]',
+    '                      [--serve [HOST:]PORT [--paused]]  (watch and control it live over a',
+    '                      WebSocket; loopback unless HOST is given; --paused waits for a watcher)',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
   ].join('\n');
@@ -41,6 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
   const logEvery = takeInt(args, 'log-every', Math.max(1, Math.floor(steps / 100)), 1);
   const backend = takeString(args, 'backend');
+  const serveAt = takeString(args, 'serve');
+  const address = serveAt === undefined ? null : parseServeAddress(serveAt);
+  const paused = takeFlag(args, 'paused');
   const out =
     takeString(args, 'out') ??
     `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -60,6 +66,21 @@ export async function main(argv: string[]): Promise<number> {
     backend,
     onProgress: (d, t) => progress.update(d, t),
     log: (line) => progress.log(line),
+    onSimulation: address
+      ? async (sim, run) => {
+          const live = await serveLiveRun(sim, {
+            ...address,
+            experiment,
+            params: run.params,
+            seed,
+            steps: run.steps,
+            logEvery,
+            paused,
+          });
+          progress.log(`serving ${live.server.url}`);
+          return live.hooks;
+        }
+      : undefined,
   });
   progress.finish(outcome.steps);
   if (outcome.last) console.log(JSON.stringify(outcome.last));

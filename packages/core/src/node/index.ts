@@ -1,2 +1,3 @@
 export * from './files.ts';
+export * from './serve.ts';
 export * from './worker.ts';

@@ -44,6 +44,15 @@ export interface EngineOptions {
   worker?: boolean;
 }
 
+/** What a loop driven elsewhere (runner.ts's runSimulation) feeds the engine. */
+export interface RunHooks {
+  control: StepGate;
+  onMetrics: (r: MetricRecord) => void;
+  onEpisode: (e: EpisodeSummary) => void;
+  /** The loop ended, with the error that ended it if it failed. */
+  onEnd?: (err?: unknown) => void | Promise<void>;
+}
+
 /** A frame and the run step it shows. */
 export interface FrameReply {
   step: number;
@@ -236,11 +245,7 @@ export class SimulationEngine {
    * What runSimulation needs when someone else drives the loop (the CLI): the gate and the sinks.
    * The engine then learns of the end through finish() or fail().
    */
-  get hooks(): {
-    control: StepGate;
-    onMetrics: (r: MetricRecord) => void;
-    onEpisode: (e: EpisodeSummary) => void;
-  } {
+  get hooks(): RunHooks {
     const control = this.control;
     const gate: StepGate = {
       beforeStep: (next) => {

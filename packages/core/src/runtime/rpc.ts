@@ -55,12 +55,15 @@ async function result<T>(fn: () => T | Promise<T>, step: () => number): Promise<
 
 /**
  * The calls of one engine. `load` creates it (from a module URL or, in the main thread, an
- * Experiment object); the others act on it.
+ * Experiment object), unless an existing engine is given; the others act on it.
  */
-export function createEngineRpc(transfer: TransferFn = noTransfer): EngineRpc & {
+export function createEngineRpc(
+  transfer: TransferFn = noTransfer,
+  existing: SimulationEngine | null = null,
+): EngineRpc & {
   loadExperiment(experiment: Experiment, spec: Omit<LoadSpec, 'module'>): Promise<Result<RunInfo>>;
 } {
-  let engine: SimulationEngine | null = null;
+  let engine: SimulationEngine | null = existing;
   const step = () => engine?.control.done ?? 0;
   const need = (): SimulationEngine => {
     if (!engine) throw new Error('engine: load() has not been called');

@@ -1,0 +1,383 @@
+/**
+ * A run served over a WebSocket (the `ws` package): every watcher gets the run's info and status,
+ * metrics, episodes, logs and render frames, and may control it (runtime/protocol.ts). Several
+ * watchers attach and leave at any time. Binds to loopback unless told otherwise.
+ *
+ * Nothing a watcher does can hurt the run: malformed or unknown messages get a `rejected` answer;
+ * a socket that errors or closes mid-message is dropped; a watcher that reads nothing gets no more
+ * frames once its send buffer holds `frameBufferBytes`, and no more metrics once it holds
+ * `maxBufferedBytes` (it is told how many it missed), so memory stays bounded.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Subscription } from 'rxjs';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { GibbsError } from '../errors.ts';
+import type { Experiment, Simulation } from '../experiment.ts';
+import type { RenderFrame } from '../frame.ts';
+import { now } from '../runtime/control.ts';
+import { type RunHooks, reviveError, SimulationEngine } from '../runtime/engine.ts';
+import { EngineHandle, type SimulationHandle } from '../runtime/handle.ts';
+import {
+  type ClientMessage,
+  encodeFrame,
+  MAX_CLIENT_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  parseClientMessage,
+  type ServerMessage,
+} from '../runtime/protocol.ts';
+import { createEngineRpc } from '../runtime/rpc.ts';
+
+export interface ServeOptions {
+  /** Interface to bind (default 127.0.0.1: loopback only). */
+  host?: string;
+  /** Port (default 0: any free port; see RunServer.port). */
+  port?: number;
+  /** Most frames per second sent to a watcher, and the default for new watchers (default 30). */
+  maxFps?: number;
+  /** A watcher gets no frame while its send buffer holds more than this (default 1 MiB). */
+  frameBufferBytes?: number;
+  /** A watcher gets no metrics/status while its send buffer holds more than this (default 8 MiB). */
+  maxBufferedBytes?: number;
+}
+
+export interface RunServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Watchers connected now. */
+  readonly clients: number;
+  /** Bytes waiting in the watchers' send buffers now (bounded: see ServeOptions). */
+  bufferedBytes(): number;
+  /** Close every connection and stop listening. */
+  close(): Promise<void>;
+}
+
+/** `PORT`, `HOST:PORT` or `[IPv6]:PORT` to a host and port (loopback when no host is given). */
+export function parseServeAddress(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw GibbsError.invalid('--serve', text, 'PORT or HOST:PORT with a port in [0, 65535]');
+  }
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+interface Watcher {
+  ws: WebSocket;
+  maxFps: number;
+  lastFrame: number;
+  framesDropped: number;
+  metricsDropped: number;
+  reported: string;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+export async function serveRun(
+  handle: SimulationHandle,
+  opts: ServeOptions = {},
+): Promise<RunServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const serverFps = opts.maxFps ?? 30;
+  const frameBufferBytes = opts.frameBufferBytes ?? 1 << 20;
+  const maxBufferedBytes = opts.maxBufferedBytes ?? 8 << 20;
+  const watchers = new Set<Watcher>();
+  const subs: Subscription[] = [];
+  let ended = false;
+
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // A plain GET tells what is served (handy with curl); everything else is for WebSockets.
+    if (req.method === 'GET' && (req.url === '/' || req.url === '/info')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ protocol: PROTOCOL_VERSION, info: handle.info, status: handle.status }),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: connect with a WebSocket\n');
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+  const wss = new WebSocketServer({ server: http, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+
+  const send = (w: Watcher, msg: ServerMessage, essential = false): boolean => {
+    if (w.ws.readyState !== w.ws.OPEN) return false;
+    if (!essential && w.ws.bufferedAmount > maxBufferedBytes) return false;
+    w.ws.send(JSON.stringify(msg));
+    return true;
+  };
+  const broadcast = (msg: ServerMessage, onDrop?: (w: Watcher) => void) => {
+    for (const w of watchers) if (!send(w, msg) && onDrop) onDrop(w);
+  };
+
+  // Frames: one pull stream at the fastest pace a watcher wants, encoded once per frame.
+  let frameSub: Subscription | null = null;
+  let frameFps = 0;
+  const sendFrame = (frame: RenderFrame, step: number) => {
+    let bytes: Uint8Array | null = null;
+    const t = now();
+    for (const w of watchers) {
+      if (w.maxFps <= 0 || w.ws.readyState !== w.ws.OPEN) continue;
+      if (t - w.lastFrame < 900 / w.maxFps || w.ws.bufferedAmount > frameBufferBytes) {
+        w.framesDropped++;
+        continue;
+      }
+      bytes ??= encodeFrame(frame, step);
+      w.ws.send(bytes);
+      w.lastFrame = t;
+    }
+  };
+  const refreshFrames = () => {
+    let want = 0;
+    for (const w of watchers) want = Math.max(want, Math.min(w.maxFps, serverFps));
+    if (ended) want = 0;
+    if (want === frameFps) return;
+    frameSub?.unsubscribe();
+    frameSub = null;
+    frameFps = want;
+    if (want > 0) {
+      frameSub = handle.frames({ maxFps: want }).subscribe({
+        next: ({ frame, step }) => sendFrame(frame, step),
+        error: () => {},
+      });
+    }
+  };
+
+  subs.push(
+    handle.metrics$.subscribe((records) =>
+      broadcast({ type: 'metrics', records }, (w) => {
+        w.metricsDropped += records.length;
+      }),
+    ),
+    handle.episodes$.subscribe((e) => broadcast({ type: 'episodes', episodes: [e] })),
+    handle.logs$.subscribe((line) => broadcast({ type: 'log', lines: [line] })),
+    handle.errors$.subscribe((error) => {
+      for (const w of watchers) send(w, { type: 'error', error }, true);
+    }),
+    handle.status$.subscribe((status) => {
+      broadcast({ type: 'status', status });
+      for (const w of watchers) {
+        const key = `${w.framesDropped}/${w.metricsDropped}`;
+        if (
+          key !== w.reported &&
+          send(w, { type: 'dropped', frames: w.framesDropped, metrics: w.metricsDropped })
+        ) {
+          w.reported = key;
+        }
+      }
+    }),
+  );
+  void handle.done.then((status) => {
+    ended = true;
+    refreshFrames();
+    for (const w of watchers) {
+      send(w, { type: 'end', status }, true);
+      w.ws.close(1000, `run ${status.state}`);
+    }
+  });
+
+  const execute = async (w: Watcher, m: ClientMessage): Promise<void> => {
+    try {
+      let result: number | undefined;
+      switch (m.type) {
+        case 'pause':
+          await handle.pause();
+          break;
+        case 'resume':
+          await handle.resume();
+          break;
+        case 'step':
+          result = await handle.step(m.n);
+          break;
+        case 'speed':
+          await handle.setSpeed(m.stepsPerSecond);
+          break;
+        case 'setParam':
+          await handle.setParam(m.name, m.value);
+          break;
+        case 'frames':
+          w.maxFps = m.maxFps;
+          refreshFrames();
+          break;
+        case 'snapshot': {
+          const snap = await handle.snapshot();
+          send(
+            w,
+            {
+              type: 'snapshot',
+              id: m.id,
+              status: snap.status,
+              metrics: snap.metrics,
+              frame: !!snap.frame,
+            },
+            true,
+          );
+          if (snap.frame && w.ws.readyState === w.ws.OPEN)
+            w.ws.send(encodeFrame(snap.frame, snap.status.step, m.id ?? 'snapshot'));
+          return;
+        }
+      }
+      const ack: ServerMessage = { type: 'ack', id: m.id, request: m.type };
+      if (result !== undefined) ack.result = result;
+      send(w, ack, true);
+    } catch (err) {
+      const e =
+        err instanceof Error
+          ? err
+          : reviveError({ name: 'Error', message: String(err), stack: null, step: 0 });
+      const g = e instanceof GibbsError ? e : null;
+      send(
+        w,
+        {
+          type: 'rejected',
+          id: m.id,
+          message: `${m.type}: ${e.message}`,
+          ...(g?.field !== undefined ? { field: g.field } : {}),
+          ...(g?.expected !== undefined ? { expected: g.expected } : {}),
+        },
+        true,
+      );
+    }
+  };
+
+  wss.on('connection', (ws) => {
+    const w: Watcher = {
+      ws,
+      maxFps: serverFps,
+      lastFrame: -Infinity,
+      framesDropped: 0,
+      metricsDropped: 0,
+      reported: '0/0',
+    };
+    // A socket that errors (reset, bad frame, oversized message) is only this watcher's loss.
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      watchers.delete(w);
+      refreshFrames();
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        send(
+          w,
+          {
+            type: 'rejected',
+            message: 'binary messages are not accepted; send JSON text',
+            field: 'message',
+            expected: 'a JSON text message',
+          },
+          true,
+        );
+        return;
+      }
+      const parsed = parseClientMessage(rawText(data));
+      if (!parsed.ok) {
+        const { ok: _ok, ...rest } = parsed;
+        send(w, { type: 'rejected', ...rest }, true);
+        return;
+      }
+      void execute(w, parsed.message);
+    });
+    watchers.add(w);
+    send(
+      w,
+      {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        info: handle.info,
+        status: handle.status,
+        maxFps: w.maxFps,
+      },
+      true,
+    );
+    if (ended) {
+      send(w, { type: 'end', status: handle.status }, true);
+      ws.close(1000, `run ${handle.status.state}`);
+      return;
+    }
+    refreshFrames();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 0, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `ws://${urlHost}:${port}`,
+    host,
+    port,
+    get clients() {
+      return watchers.size;
+    },
+    bufferedBytes: () => {
+      let n = 0;
+      for (const w of watchers) n += w.ws.bufferedAmount;
+      return n;
+    },
+    close: async () => {
+      ended = true;
+      refreshFrames();
+      for (const s of subs) s.unsubscribe();
+      for (const w of watchers) w.ws.close(1001, 'server closing');
+      // Give watchers a moment to read the close; one that reads nothing is cut off.
+      const t = now();
+      while (watchers.size > 0 && now() - t < 300) await new Promise((r) => setTimeout(r, 10));
+      for (const w of watchers) w.ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+export interface LiveRunOptions extends ServeOptions {
+  experiment: Experiment;
+  params: Record<string, unknown>;
+  seed: number;
+  steps: number;
+  logEvery: number;
+  /** Wait for a watcher to resume (or step) the run instead of running at once. */
+  paused?: boolean;
+}
+
+/**
+ * Serve a run that someone else's loop drives (the CLI's executeRun): returns the hooks to give
+ * runSimulation; their onEnd finishes the run for the watchers and closes the server.
+ */
+export async function serveLiveRun(
+  sim: Simulation,
+  opts: LiveRunOptions,
+): Promise<{ server: RunServer; handle: SimulationHandle; hooks: RunHooks }> {
+  const engine = new SimulationEngine(opts.experiment, opts.params, {
+    seed: opts.seed,
+    steps: opts.steps,
+    logEvery: opts.logEvery,
+    paused: opts.paused ?? false,
+  });
+  engine.attach(sim);
+  const handle = new EngineHandle(createEngineRpc(undefined, engine), engine.info, {
+    maxFps: opts.maxFps,
+  });
+  const server = await serveRun(handle, opts);
+  return {
+    server,
+    handle,
+    hooks: {
+      ...engine.hooks,
+      onEnd: async (err?: unknown) => {
+        if (err === undefined) engine.finish();
+        else engine.fail(err);
+        await handle.done;
+        await server.close();
+      },
+    },
+  };
+}
