@@ -103,6 +103,12 @@ export class IsingEnv implements Environment {
 
   constructor(readonly config: IsingConfig) {
     const L = config.size;
+    if (!(Number.isInteger(L) && L >= 2 && L <= 4096))
+      throw GibbsError.invalid('ising.size', L, 'an integer in [2, 4096]');
+    if (!(Number.isInteger(config.maxSteps) && config.maxSteps >= 1))
+      throw GibbsError.invalid('ising.maxSteps', config.maxSteps, 'an integer >= 1');
+    if (!['random', 'up', 'down'].includes(config.init))
+      throw GibbsError.invalid('ising.init', config.init, '"random", "up" or "down"');
     this.size = L;
     const N = L * L;
     this.spec = {

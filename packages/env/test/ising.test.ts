@@ -1,4 +1,4 @@
-import { GibbsError } from '@gibbs/core';
+import { assertEnv, GibbsError } from '@gibbs/core';
 import { describe, expect, it } from 'vitest';
 import { environments } from '../src/index.ts';
 import { energyPerSite, IsingEnv, isingConfig, neighbourField } from '../src/ising.ts';
@@ -8,8 +8,10 @@ function env(size: number, init: 'random' | 'up' | 'down' = 'random', maxSteps =
 }
 
 describe('ising environment', () => {
-  it('is registered', () => {
+  it('is registered and passes the environment checker', () => {
     expect(environments.ising.create(isingConfig.parse({ size: 4 })).spec.name).toBe('ising');
+    assertEnv(() => env(5, 'random', 60), { stochastic: true });
+    assertEnv(() => env(4, 'up', 30), { stochastic: false });
   });
 
   it('pays 0.5 * s_i * (sum of 4 neighbours) on a hand-built 3x3 lattice', () => {
@@ -84,6 +86,7 @@ describe('ising environment', () => {
     expect(() => e.step([a])).toThrow(GibbsError);
     expect(() => e.step([a])).toThrow(/actions\[0\]\[4\].*got 2, expected 0 \(down\) or 1 \(up\)/);
     expect(() => e.step([new Int32Array(3)])).toThrow(/length 9/);
+    expect(() => new IsingEnv({ size: 1, maxSteps: 5, init: 'up' })).toThrow(/ising.size: got 1/);
   });
 
   it('renders cells as spin up / spin down', () => {
