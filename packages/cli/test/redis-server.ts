@@ -34,8 +34,9 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
-  const given = process.env.GIBBS_TEST_REDIS;
+/** `own`: always start a private server (benchmarks: no other client shares it). */
+export async function startTestRedis(opts: { own?: boolean } = {}): Promise<TestRedis> {
+  const given = opts.own ? undefined : process.env.GIBBS_TEST_REDIS;
   if (given) {
     await checkRedis(parseRedisUrl(given));
     return { url: given, stop: async () => {} };

@@ -172,6 +172,10 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
       const states = await settle(queue, sweep);
       expect(states.map((s) => s.state)).toEqual(Array(6).fill('done'));
       // The killed run was started again (by b, after its lock expired) and finished there.
+      // (Its files can be done here a moment before BullMQ marks the job completed.)
+      await until('the killed job to complete', async () =>
+        (await queue.getJob(start.job))?.finishedOn ? true : null,
+      );
       const killed = await queue.getJob(start.job);
       expect(killed?.attemptsStarted).toBeGreaterThanOrEqual(2);
       expect(killed?.returnvalue.worker).toBe(
