@@ -44,7 +44,7 @@ const frameArb = fc
     };
   });
 
-function recording(frames: RenderFrame[]): Uint8Array {
+function recording(frames: RenderFrame[]): Uint8Array<ArrayBuffer> {
   const parts = [encodeHeader(meta), ...frames.map((f, i) => encodeFrame(f, i === 0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
