@@ -71,6 +71,29 @@ describe('ising experiment (tabular MF-Q)', () => {
   });
 });
 
+describe('mean-action indexing under the checkerboard schedule', () => {
+  const trajectory = async (size: number, meanAction: 'current' | 'previous') => {
+    const sim = await ising.create({
+      params: parseParams(ising.params, { size, temperature: 1, meanAction }, 'ising'),
+      seed: 4,
+    });
+    const out: number[] = [];
+    for (let s = 0; s < 300; s++) {
+      await sim.advance();
+      out.push(sim.metrics().values.energy);
+    }
+    return out;
+  };
+
+  it('is the same entry on an even lattice (the neighbours of acting sites hold still)', async () => {
+    expect(await trajectory(8, 'current')).toEqual(await trajectory(8, 'previous'));
+  });
+
+  it('differs on an odd lattice, where the colours meet across the boundary', async () => {
+    expect(await trajectory(7, 'current')).not.toEqual(await trajectory(7, 'previous'));
+  });
+});
+
 describe('ising-mcmc experiment', () => {
   it('tracks Onsager at tau 2.0 on a 32x32 lattice', async () => {
     const sim = await isingMcmc.create({

@@ -1,4 +1,5 @@
 import { assertEnv, GibbsError } from '@gibbs/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { environments } from '../src/index.ts';
 import { energyPerSite, IsingEnv, isingConfig, neighbourField } from '../src/ising.ts';
@@ -104,5 +105,39 @@ describe('ising environment', () => {
     // 2x2 periodic: each neighbour counted twice (left = right, up = down); site 1 sees sites
     // 0 and 3 twice each.
     expect(Array.from(neighbourField(s, 2, new Int8Array(4)))).toEqual([-4, 0, 0, -4]);
+  });
+
+  it('keeps sum of rewards = -N * energy and features consistent with the spins (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 2, max: 9 })
+          .chain((L) =>
+            fc.tuple(
+              fc.constant(L),
+              fc.array(fc.integer({ min: 0, max: 1 }), { minLength: L * L, maxLength: L * L }),
+            ),
+          ),
+        ([L, acts]) => {
+          const e = env(L);
+          e.reset(0);
+          const out = e.step([Int32Array.from(acts)]);
+          const g = out.groups[0];
+          let sum = 0;
+          let up = 0;
+          for (let i = 0; i < L * L; i++) {
+            sum += g.reward[i];
+            up += acts[i];
+            expect(g.features[2 * i]).toBe(acts[i] ? 1 : -1);
+            // reward = 0.5 * s * (2k - 4) with k the feature's up count
+            expect(g.reward[i]).toBe(0.5 * g.features[2 * i] * (2 * g.features[2 * i + 1] - 4));
+          }
+          expect(out.info.energy).toBeCloseTo(-sum / (L * L), 12);
+          expect(out.info.energy).toBeCloseTo(energyPerSite(e.spins, L), 12);
+          expect(out.info.order).toBeCloseTo(Math.abs(2 * up - L * L) / (L * L), 12);
+        },
+      ),
+      { numRuns: 200, seed: 3 },
+    );
   });
 });
