@@ -15,11 +15,34 @@ const isNode =
 
 let wasmRegistered: Promise<boolean> | null = null;
 
+/** The three binaries of tfjs-backend-wasm; the browser fetches the one it can use. */
+export type WasmFile =
+  | 'tfjs-backend-wasm.wasm'
+  | 'tfjs-backend-wasm-simd.wasm'
+  | 'tfjs-backend-wasm-threaded-simd.wasm';
+
+export interface BackendOptions {
+  /**
+   * Where a browser fetches the wasm binaries: a folder URL ending in "/", or one URL per file
+   * (for a bundler's asset URLs, e.g. vite's `...simd.wasm?url`). Without it tfjs looks next to
+   * its own script, which bundlers usually do not serve. Node finds them in node_modules.
+   */
+  wasmPaths?: string | Partial<Record<WasmFile, string>>;
+}
+
+let options: BackendOptions = {};
+
+/** Set how backends load (call before initBackend). */
+export function configureBackends(opts: BackendOptions): void {
+  options = { ...options, ...opts };
+}
+
 async function registerWasm(): Promise<boolean> {
   wasmRegistered ??= (async () => {
     try {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      if (isNode) {
+      if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths);
+      else if (isNode) {
         const { createRequire } = await import('node:module');
         const { dirname, join } = await import('node:path');
         const require = createRequire(import.meta.url);
@@ -37,9 +60,13 @@ async function registerWasm(): Promise<boolean> {
 async function tryBackend(name: BackendName): Promise<boolean> {
   if (name === 'wasm' && !(await registerWasm())) return false;
   if (name === 'webgpu') {
-    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+    const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } })
+      .navigator;
     if (!nav?.gpu) return false;
     try {
+      // No adapter (a browser without a usable GPU): webgpu is not available; ask before tfjs
+      // does, so that the fallback is quiet.
+      if (!(await nav.gpu.requestAdapter())) return false;
       await import('@tensorflow/tfjs-backend-webgpu');
     } catch {
       return false;
