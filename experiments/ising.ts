@@ -1,9 +1,9 @@
 /**
  * `pnpm gibbs run ising --size 20 --temperature 0.6 --steps 4000`
  *
- * Tabular MF-Q on the Ising lattice (packages/agents/src/ising-mfq.ts; Yang et al. 2018, section
- * 5.1): one Q-table per site over (number of up neighbours, action), Boltzmann policy at
- * temperature τ, Q ← Q + α (r - Q). One run step = one environment step (one joint action of all
+ * Tabular MF-Q on the Ising lattice (packages/agents/src/ising-mfq.ts; Yang et al. 2018, the
+ * Ising experiment): one Q-table per site over (number of up neighbours, action), Boltzmann
+ * policy at temperature τ, Q ← Q + α (r - Q). One run step = one environment step (one joint action of all
  * L * L agents; under the default checkerboard schedule half of them sample on each step).
  *
  * With `coolSteps` > 0 the policy's temperature starts at `startTemperature` and cools

@@ -1,21 +1,23 @@
 /**
  * Tabular mean-field Q-learning on the Ising lattice (Yang et al., "Mean Field Multi-Agent
- * Reinforcement Learning", ICML 2018, section 5.1 and Algorithm 1; mlii/mfrl's main_MFQ_Ising.py).
+ * Reinforcement Learning", ICML 2018: its Ising experiment and Algorithm 1, MF-Q; mlii/mfrl's
+ * main_MFQ_Ising.py).
  *
  * Every site j keeps its own table Q^j(ā^j, a^j). With two actions and four neighbours the
- * neighbours' mean action (Eq. 11, ā^j = (1/N^j) Σ_k a^k, one-hot a^k) is fully described by the
- * number of up neighbours k^j ∈ {0..4}: ā^j = (1 - k/4, k/4). So the table is q[(j * 5 + k) * 2 + a].
+ * neighbours' mean action (the paper's ā^j = (1/N^j) Σ_k a^k over one-hot a^k) is fully described
+ * by the number of up neighbours k^j ∈ {0..4}: ā^j = (1 - k/4, k/4). So the table is
+ * q[(j * 5 + k) * 2 + a].
  *
  * Each step:
- *   1. act (Eq. 12, Boltzmann with temperature τ = 1/β), on the mean action the agent observes:
- *        π^j(a | ā^j) = e^{Q^j(ā^j, a)/τ} / Σ_b e^{Q^j(ā^j, b)/τ};
+ *   1. act by the paper's Boltzmann policy (temperature τ = 1/β), on the mean action the agent
+ *      observes:  π^j(a | ā^j) = e^{Q^j(ā^j, a)/τ} / Σ_b e^{Q^j(ā^j, b)/τ};
  *   2. the environment pays r^j = 0.5 s^j h^j on the new spins;
- *   3. learn (Eq. 9 with γ = 0: the Ising game is a repeated stage game, as in mfrl):
+ *   3. learn by the MF-Q update with γ = 0 (the Ising game is a repeated stage game; mfrl too):
  *        Q^j(ā^j, a^j) ← (1 - α) Q^j(ā^j, a^j) + α r^j.
  *
  * Which ā^j indexes the update in step 3 is the one choice the paper and its code differ on:
- * - 'current' (Algorithm 1: "compute the new mean action ā" of the joint action just taken, and
- *   store <s, a, r, s', ā>): the up-count after the step, i.e. of the actions that produced r^j.
+ * - 'current' (Algorithm 1 computes the mean action of the joint action just taken and stores it
+ *   with the transition): the up-count after the step, i.e. of the actions that produced r^j.
  *   Then r^j = 0.5 s(a) (2k - 4) is a deterministic function of (k, a) and Q converges to it.
  * - 'previous' (mfrl's code: `Q[i, obs_flat, action[i]]` with obs from before the step): the
  *   up-count the agent acted on. Q then learns E[r | k_before, a], which under synchronous play
@@ -28,9 +30,9 @@
  * is Glauber's update order and avoids that. On an even lattice under the checkerboard schedule an
  * acting site's neighbours hold still, so 'current' and 'previous' index the same entry.
  *
- * Why this reproduces the heat-bath chain: once Q^j(k, a) = 0.5 s(a) h with h = 2k - 4, Eq. 12
- * gives P(up) = e^{h/2τ} / (e^{h/2τ} + e^{-h/2τ}): the Glauber rule with β J = 1/(2τ), the
- * convention of packages/env/src/ising-mcmc.ts.
+ * Why this reproduces the heat-bath chain: once Q^j(k, a) = 0.5 s(a) h with h = 2k - 4, the
+ * Boltzmann policy gives P(up) = e^{h/2τ} / (e^{h/2τ} + e^{-h/2τ}): the Glauber rule with
+ * β J = 1/(2τ), the convention of packages/env/src/ising-mcmc.ts.
  */
 import { GibbsError, Rng } from '@gibbs/core';
 
@@ -40,7 +42,7 @@ export type ActingSchedule = 'checkerboard' | 'synchronous';
 export interface IsingMfqOptions {
   /** Lattice side L (L * L agents). */
   size: number;
-  /** Learning rate α of Eq. 9 (mfrl: 0.1). */
+  /** Learning rate α of the MF-Q update (mfrl: 0.1). */
   alpha?: number;
   meanAction?: MeanActionIndex;
   schedule?: ActingSchedule;
@@ -94,7 +96,7 @@ export class IsingMfq {
     this.rng = new Rng(opts.seed);
   }
 
-  /** Eq. 12: P(up) for site j seeing k up neighbours at temperature τ. */
+  /** The Boltzmann policy: P(up) for site j seeing k up neighbours at temperature τ. */
   probUp(site: number, k: number, tau: number): number {
     const o = (site * STATES + k) * ACTIONS;
     // e^{Q1/τ} / (e^{Q0/τ} + e^{Q1/τ}) written as a logistic, safe for any Q/τ.
@@ -137,7 +139,7 @@ export class IsingMfq {
   }
 
   /**
-   * Eq. 9 with γ = 0 for every site that sampled: Q(ā, a) += α (r - Q(ā, a)), with ā the
+   * The MF-Q update with γ = 0 for every site that sampled: Q(ā, a) += α (r - Q(ā, a)), with ā the
    * up-count after the step ('current', from `features` of the step's output) or before it
    * ('previous'). Returns the mean squared distance of the updated entries to the reward
    * 0.5 s(a)(2k - 4) they would have with neighbours that hold still (mfrl's "mse").

@@ -12,7 +12,7 @@ function feats(spins: number[], ups: number[]): Float32Array {
 }
 
 describe('tabular MF-Q on Ising', () => {
-  it('uses the Boltzmann policy of Eq. 12 on the Q-table', () => {
+  it('uses the Boltzmann policy on the Q-table', () => {
     const m = new IsingMfq({ size: 2, seed: 0 });
     // Site 1, k = 3: Q(down) = -1, Q(up) = 1 at tau 0.5 -> P(up) = e^2 / (e^-2 + e^2).
     m.q[(1 * 5 + 3) * 2] = -1;

@@ -2,7 +2,7 @@
  * Mean actions for mean-field MARL (Yang et al., "Mean Field Multi-Agent Reinforcement Learning",
  * ICML 2018). Agent j's Q-function takes the mean action of its neighbours,
  *
- *   ā^j = (1 / N^j) Σ_{k ∈ N(j)} a^k                      (Yang et al. 2018, Eq. 11)
+ *   ā^j = (1 / N^j) Σ_{k ∈ N(j)} a^k                      (Yang et al. 2018, the mean action)
  *
  * with a^k the one-hot action of neighbour k. Two neighbourhoods are provided:
  *
@@ -11,10 +11,10 @@
  *   includes agent j itself, as mfrl's does: with 64 agents the difference is 1/64 and a per-group
  *   vector is what makes the mean action cost nothing per agent.
  * - `LocalMeanField`: N(j) = the live agents within Chebyshev distance `radius` of j (a square
- *   window of side 2r + 1 centred on j), j itself excluded as in Eq. 11. All agents are served at
- *   once with a summed-area table (2-D prefix sums) of per-cell action counts: building it costs
- *   O(cells * actions), each agent then reads its window's counts with four lookups per action,
- *   so the total is O(N * actions + cells * actions) whatever the radius.
+ *   window of side 2r + 1 centred on j), j itself excluded as in the paper's sum over k ∈ N(j).
+ *   All agents are served at once with a summed-area table (2-D prefix sums) of per-cell action
+ *   counts: building it costs O(cells * actions), each agent then reads its window's counts with
+ *   four lookups per action, so the total is O(N * actions + cells * actions) whatever the radius.
  *
  * Positions, actions and masks are struct-of-arrays (x, y, alive, actions: one entry per agent
  * slot), so any grid environment can use these functions; output rows are written into
@@ -85,7 +85,7 @@ export class LocalMeanField {
   readonly actions: number;
   readonly radius: number;
   readonly wrap: boolean;
-  /** Summed-area table: sat[((y * (W + 1)) + x) * A + a] = count of action a in cells [0,x) x [0,y). */
+  /** Summed-area table: sat[(y * (W + 1) + x) * A + a] = count of action a in [0, x) x [0, y). */
   private readonly sat: Int32Array;
 
   constructor(opts: LocalMeanFieldOptions) {

@@ -47,8 +47,8 @@ export function ellipticK(k: number): number {
  *   u = -coth(2K) [1 + (2/π) (2 tanh²(2K) - 1) K(q)],   q = 2 sinh(2K) / cosh²(2K),  K = βJ
  *
  * (L. Onsager, Phys. Rev. 65, 117 (1944), the derivative of his free energy with respect to β;
- * this form is the one in statistical-mechanics textbooks). At τ_c the elliptic integral diverges while its
- * prefactor vanishes: u(τ_c) = -√2.
+ * this form is the one in statistical-mechanics textbooks). At τ_c the elliptic integral
+ * diverges while its prefactor vanishes: u(τ_c) = -√2.
  */
 export function onsagerEnergy(tau: number): number {
   if (!(tau > 0)) throw GibbsError.invalid('temperature', tau, 'a number > 0');

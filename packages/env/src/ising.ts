@@ -1,6 +1,6 @@
 /**
- * The Ising lattice as a multi-agent game (Yang et al. 2018, section 5.1; mlii/mfrl's Ising):
- * an L x L periodic square lattice with one agent per site. Agent i chooses its spin,
+ * The Ising lattice as a multi-agent game (Yang et al. 2018, the Ising experiment; mlii/mfrl's
+ * Ising): an L x L periodic square lattice with one agent per site. Agent i chooses its spin,
  * action 0 = down (s = -1), 1 = up (s = +1); all agents act at once, and each is paid
  *
  *   r_i = 0.5 * s_i * h_i,     h_i = Σ_{j ∈ 4 nearest neighbours} s_j       (after the step)
