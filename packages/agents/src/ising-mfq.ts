@@ -114,12 +114,15 @@ export class IsingMfq {
     const N = this.sites;
     if (features.length < 2 * N)
       throw GibbsError.invalid('features', features, `${2 * N} floats ([spin, up count] per site)`);
+    if (actions.length < N) throw GibbsError.invalid('actions', actions, `${N} entries`);
     const L = this.size;
     const colour = this.steps & 1;
     let entropy = 0;
     let sampled = 0;
     for (let j = 0; j < N; j++) {
       const k = features[2 * j + 1];
+      if (!(k >= 0 && k <= 4 && Number.isInteger(k)))
+        throw GibbsError.invalid(`features[${2 * j + 1}] (up neighbours of site ${j})`, k, '0..4');
       this.kBefore[j] = k;
       const moves =
         this.schedule === 'synchronous' || (((j % L) + Math.floor(j / L)) & 1) === colour;
@@ -146,6 +149,8 @@ export class IsingMfq {
    */
   learn(features: Float32Array, rewards: Float32Array): number {
     const N = this.sites;
+    if (features.length < 2 * N || rewards.length < N)
+      throw GibbsError.invalid('features/rewards', features.length, `${2 * N} and ${N} entries`);
     let se = 0;
     let n = 0;
     for (let j = 0; j < N; j++) {

@@ -86,5 +86,8 @@ describe('tabular MF-Q on Ising', () => {
     const m = new IsingMfq({ size: 2, seed: 0 });
     expect(() => m.act(new Float32Array(8), 0, new Int32Array(4))).toThrow(/temperature: got 0/);
     expect(() => m.act(new Float32Array(4), 1, new Int32Array(4))).toThrow(/features/);
+    expect(() => m.act(feats([1, 1, 1, 1], [2, 5, 2, 2]), 1, new Int32Array(4))).toThrow(
+      /features\[3\] \(up neighbours of site 1\): got 5, expected 0..4/,
+    );
   });
 });
