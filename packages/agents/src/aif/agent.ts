@@ -22,6 +22,7 @@ import {
   makeLayout,
   PolicyEvaluator,
   selectActions,
+  sparseColumns,
 } from './control.ts';
 import { FixedPointInference } from './inference.ts';
 import {
@@ -202,6 +203,18 @@ export class AifAgents {
       B,
       bStride,
       wB: wB.some((w) => w) ? wB : null,
+      // Shared (not learned) arrays that are mostly zeros get column-sparse copies.
+      sparseA: A.map((a, m) =>
+        aStride[m] === 0 ? sparseColumns(a, lay.numObs[m], S, (r, c) => r * S + c) : null,
+      ),
+      sparseB: B.map((b, f) => {
+        const ns = lay.numStates[f];
+        const nu = lay.numControls[f];
+        // Column a * ns + prev holds B[:, prev, a] at flat (next * ns + prev) * nu + a.
+        return bStride[f] === 0
+          ? sparseColumns(b, ns, ns * nu, (r, c) => (r * ns + (c % ns)) * nu + Math.floor(c / ns))
+          : null;
+      }),
     };
     this.qs = new Float64Array(count * Q);
     this.prior = new Float64Array(count * Q);

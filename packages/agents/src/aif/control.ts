@@ -188,6 +188,48 @@ export interface EfeParams {
   readonly bStride: readonly number[];
   /** Novelty weights W_B,f * (pB_f > 0), like B; null without pB. */
   readonly wB: readonly (Float64Array | null)[] | null;
+  /** Column-sparse copies of shared (stride 0) A_m, columns = joint states; null where dense. */
+  readonly sparseA?: readonly (SparseColumns | null)[];
+  /** Column-sparse copies of shared B_f, column a * ns + prev; null where dense. */
+  readonly sparseB?: readonly (SparseColumns | null)[];
+}
+
+/** Nonzeros of each column of a matrix: rows row[start[c] .. start[c+1]) with values val. */
+export interface SparseColumns {
+  readonly start: Int32Array;
+  readonly row: Int32Array;
+  readonly val: Float64Array;
+}
+
+/**
+ * Column-sparse form of a flat row-major [rows, cols] matrix, `colOf(r, c)` giving the flat
+ * index of entry (r, c); null when more than half the entries are nonzero (dense loops win).
+ */
+export function sparseColumns(
+  data: Float64Array,
+  rows: number,
+  cols: number,
+  index: (r: number, c: number) => number,
+): SparseColumns | null {
+  let nnz = 0;
+  for (let i = 0; i < rows * cols; i++) if (data[i] !== 0) nnz++;
+  if (nnz > (rows * cols) / 2) return null;
+  const start = new Int32Array(cols + 1);
+  const row = new Int32Array(nnz);
+  const val = new Float64Array(nnz);
+  let k = 0;
+  for (let c = 0; c < cols; c++) {
+    start[c] = k;
+    for (let r = 0; r < rows; r++) {
+      const v = data[index(r, c)];
+      if (v !== 0) {
+        row[k] = r;
+        val[k++] = v;
+      }
+    }
+  }
+  start[cols] = k;
+  return { start, row, val };
 }
 
 /** Output buffers of a batch, agent-major: [agent][policy] and [agent][packed marginal]. */
@@ -294,11 +336,25 @@ export class PolicyEvaluator {
           const Bf = params.B[f];
           const bBase = n * params.bStride[f];
           const off = lay.qsOffset[f];
-          for (let i = 0; i < n_f; i++) {
-            let s = 0;
-            const row = bBase + i * n_f * nuf + a;
-            for (let j = 0; j < n_f; j++) s += Bf[row + j * nuf] * parentQs[pOff + off + j];
-            curQs[cOff + off + i] = s;
+          const sp = params.sparseB?.[f];
+          if (sp) {
+            // Shared sparse B: scatter each column B[:, j, a] weighted by qs(j).
+            const co = cOff + off;
+            curQs.fill(0, co, co + n_f);
+            for (let j = 0; j < n_f; j++) {
+              const w = parentQs[pOff + off + j];
+              if (w === 0) continue;
+              const col = a * n_f + j;
+              for (let k = sp.start[col]; k < sp.start[col + 1]; k++)
+                curQs[co + sp.row[k]] += sp.val[k] * w;
+            }
+          } else {
+            for (let i = 0; i < n_f; i++) {
+              let s = 0;
+              const row = bBase + i * n_f * nuf + a;
+              for (let j = 0; j < n_f; j++) s += Bf[row + j * nuf] * parentQs[pOff + off + j];
+              curQs[cOff + off + i] = s;
+            }
           }
           const wBf = novB ? (params.wB as (Float64Array | null)[])[f] : null;
           if (wBf) {
@@ -339,21 +395,39 @@ export class PolicyEvaluator {
           const Am = params.A[m];
           const aBase = n * params.aStride[m];
           const wAm = novA ? (params.wA as (Float64Array | null)[])[m] : null;
-          for (let o = 0; o < no; o++) {
-            const row = aBase + o * S;
-            let s1 = 0;
-            let s2 = 0;
+          const sp = params.sparseA?.[m];
+          if (sp) {
+            // Shared sparse A: scatter each column A[:, s] weighted by q(s).
+            qo.fill(0, 0, no);
+            qoF.fill(0, 0, no);
             for (let s = 0; s < S; s++) {
-              const a = Am[row + s];
-              s1 += a * qx[s];
-              s2 += a * qxF[s];
+              const w = qx[s];
+              if (w === 0) continue;
+              const wf = qxF[s];
+              for (let k = sp.start[s]; k < sp.start[s + 1]; k++) {
+                qo[sp.row[k]] += sp.val[k] * w;
+                qoF[sp.row[k]] += sp.val[k] * wf;
+              }
             }
-            qo[o] = s1;
-            qoF[o] = filtered ? s2 : s1;
-            if (wAm) {
+          } else {
+            for (let o = 0; o < no; o++) {
+              const row = aBase + o * S;
+              let s1 = 0;
+              for (let s = 0; s < S; s++) s1 += Am[row + s] * qx[s];
+              qo[o] = s1;
+              if (filtered) {
+                let s2 = 0;
+                for (let s = 0; s < S; s++) s2 += Am[row + s] * qxF[s];
+                qoF[o] = s2;
+              } else qoF[o] = s1;
+            }
+          }
+          if (wAm) {
+            for (let o = 0; o < no; o++) {
+              const row = aBase + o * S;
               let w = 0;
               for (let s = 0; s < S; s++) w += wAm[row + s] * qx[s];
-              pig -= s1 * w;
+              pig -= qo[o] * w;
             }
           }
           if (terms.utility) {
