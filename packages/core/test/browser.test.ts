@@ -5,6 +5,7 @@
  *   - tfjs picks webgpu (SwiftShader's adapter) by itself, and webgpu and wasm agree with cpu on a
  *     matmul and a conv2d.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import walkers from './fixtures/walkers.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '../../..');
 const FIXTURE = resolve(HERE, 'fixtures/walkers.ts');
+const BATTLE = resolve(REPO_ROOT, 'experiments/battle.ts');
 const WASM_DIR = `${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`;
 
 const CHROMIUM_ARGS = [
@@ -60,6 +62,7 @@ beforeAll(async () => {
       entries: [
         resolve(HERE, 'browser/page.ts'),
         FIXTURE,
+        ...(existsSync(BATTLE) ? [BATTLE] : []),
         resolve(REPO_ROOT, 'packages/core/src/runtime/browser-worker.ts'),
       ],
     },
@@ -97,13 +100,19 @@ interface RunReply {
   crossOriginIsolated: boolean;
 }
 
-function runInPage(worker: boolean, seed: number, steps: number, params: Record<string, unknown>) {
+function runInPage(
+  worker: boolean,
+  seed: number,
+  steps: number,
+  params: Record<string, unknown>,
+  module = FIXTURE,
+) {
   return page.evaluate(
     (o) =>
       (
         window as unknown as { gibbsTest: { runWalkers(o: unknown): Promise<RunReply> } }
       ).gibbsTest.runWalkers(o),
-    { module: `/@fs${FIXTURE}`, worker, seed, steps, params },
+    { module: `/@fs${module}`, worker, seed, steps, params },
   );
 }
 
@@ -128,6 +137,30 @@ describe('in chromium', () => {
       node.push(metricLine(sim.metrics()));
     }
     expect(inWorker.lines).toEqual(node);
+  });
+
+  it.runIf(existsSync(BATTLE))('battle in a Web Worker matches the Node worker', async () => {
+    const params = { map: 40, maxSteps: 50 };
+    const inWorker = await runInPage(true, 9, 120, params, BATTLE);
+    expect(inWorker.status.state).toBe('finished');
+    const { startSimulation } = await import('../src/index.ts');
+    const h = await startSimulation({
+      experiment: BATTLE,
+      worker: true,
+      seed: 9,
+      steps: 120,
+      params,
+    });
+    const node: string[] = [];
+    h.metrics$.subscribe((b) => {
+      for (const r of b) node.push(metricLine(r));
+    });
+    await h.start();
+    await h.done;
+    await h.dispose();
+    expect(node).toHaveLength(120);
+    expect(inWorker.lines).toEqual(node);
+    expect(pageErrors).toEqual([]);
   });
 
   it('picks webgpu itself; webgpu and wasm agree with cpu on matmul and conv2d', async () => {
