@@ -39,7 +39,7 @@ describe('examples/custom-env', () => {
       // BUG 4: dead walkers rendered.
       /^coins: \[render\] render\(\) after step \d+ after reset\(1\): agents\.count: got 8, expected \d \(the live agents\)$/,
       // BUG 1: no reseed.
-      /^coins: \[determinism\] step 0 after reset\(1\): groups\[0:walkers\]\.view\[\d+\]: got [01], expected [01], as in the first run with seed 1 and the same actions/,
+      /^coins: \[determinism\] step 0 after reset\(1\): groups\[0:walkers\]\.view\[\d+\]: got [01], expected [01], its value in another run with seed 1 and the same actions/,
       // BUG 2: no action check.
       /^coins: \[action-bounds\] step 1 after reset\(1\) with action 5 on live slot 0 \(valid: 0\.\.4\): groups\[0:walkers\] actions\[0\]: got 5, expected step to throw a GibbsError$/,
     ];

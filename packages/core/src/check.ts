@@ -590,11 +590,19 @@ class Checker {
     const second = fresh ? this.instance('creating a second instance') : this.first;
     const b = this.trace(second, seed, steps, fresh ? 'run B (fresh instance)' : 'run B');
     const bDiff = firstDifference(a.digests, b.digests);
-    if (bDiff >= 0) this.locate(second, seed, bDiff, a, b, fresh ? 'fresh instance' : 'reset');
+    if (bDiff >= 0)
+      this.locate(
+        second,
+        seed,
+        bDiff,
+        a,
+        b,
+        fresh ? 'a fresh instance against one already used' : 'the same instance reset again',
+      );
     else if (fresh) {
       const c = this.trace(this.first, seed, steps, 'run C');
       const cDiff = firstDifference(a.digests, c.digests);
-      if (cDiff >= 0) this.locate(this.first, seed, cDiff, a, c, 'reset');
+      if (cDiff >= 0) this.locate(this.first, seed, cDiff, a, c, 'the same instance reset again');
     }
     const stochastic = this.options.stochastic;
     if (stochastic !== undefined && bDiff < 0) {
@@ -686,7 +694,7 @@ class Checker {
         call,
         'done',
         `episode length ${b.digests.length - 1}`,
-        `${a.digests.length - 1} steps, as in the first run with this seed (${how})`,
+        `${a.digests.length - 1} steps, as in another run with seed ${seed} and the same actions (${how})`,
       );
       return;
     }
@@ -700,7 +708,7 @@ class Checker {
         call,
         where.field,
         where.value,
-        `${describeValue(where.expected)}, as in the first run with seed ${seed} and the same actions (${how})`,
+        `${describeValue(where.expected)}, its value in another run with seed ${seed} and the same actions (${how})`,
       );
     else
       this.report(
@@ -708,7 +716,7 @@ class Checker {
         call,
         'output',
         'a different output',
-        `the same output as the first run with seed ${seed} and the same actions (${how}; differs from run to run)`,
+        `the output of another run with seed ${seed} and the same actions (${how}; it differs from run to run)`,
       );
   }
 

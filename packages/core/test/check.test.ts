@@ -312,7 +312,7 @@ describe('checkEnv', () => {
       problemsOf('not-reseeded'),
       'determinism',
       /./,
-      /\[determinism\] step 0 after reset\(1\): .*as in the first run with seed 1 and the same actions/,
+      /\[determinism\] step 0 after reset\(1\): .*its value in another run with seed 1 and the same actions/,
     );
     expect(p.field).toMatch(/^groups\[\d:[ab]\]\.(view|features|reward|alive)\[\d+\]$/);
   });

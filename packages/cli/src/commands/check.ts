@@ -5,13 +5,7 @@
  * there is any, 2 when the module cannot be used at all (not found, throws on import, exports no
  * environment). See env-module.ts for what a module may export.
  */
-import {
-  type CheckOptions,
-  checkEnv,
-  describeValue,
-  type EnvProblem,
-  GibbsError,
-} from '@gibbs/core';
+import { type CheckOptions, checkEnv, type EnvProblem, GibbsError } from '@gibbs/core';
 import { environments } from '@gibbs/env';
 import { parseArgs, takeInt, takeString } from '../args.ts';
 import { resolveEnvironment } from '../env-module.ts';
@@ -49,7 +43,7 @@ export async function checkReference(
 
 /** The report as printed: a header, one line per problem, and each original error's stack. */
 export function formatReport(run: CheckRun): string {
-  const head = `${run.ref}: ${run.source}${run.config ? ` with config ${describeValue(run.config)}` : ''}`;
+  const head = `${run.ref}: ${run.source}${run.config ? ` with config ${JSON.stringify(run.config)}` : ''}`;
   if (run.problems.length === 0)
     return `${head}\nok: passes every check (spec, shapes, finite, determinism, seed, action-bounds, terminal, render)`;
   const lines = [`${head}\n${run.problems.length} problem(s):`];
