@@ -1,8 +1,10 @@
 /** `pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K] [--<param> v]` */
-import { GibbsError } from '@gibbs/core';
+import { join } from 'node:path';
+import { GibbsError, type Simulation } from '@gibbs/core';
 import { parseServeAddress, serveLiveRun } from '@gibbs/core/node';
 import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
 import { Progress } from '../progress.ts';
+import { FrameRecorder } from '../record.ts';
 import { builtinExperiments, loadExperiment } from '../repo.ts';
 import { executeRun } from '../run.ts';
 
@@ -15,6 +17,8 @@ function usage(): string {
     '                      [--backend wasm|cpu|webgl|webgpu] [--<param> <value> ...]',
     '                      [--serve [HOST:]PORT [--paused]]  (watch and control it live over a',
     '                      WebSocket; loopback unless HOST is given; --paused waits for a watcher)',
+    '                      [--record [--record-every K]]  (render frames into DIR/frames.bin, every',
+    '                      K steps (default: --log-every), for `pnpm gibbs view --replay DIR`)',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
   ].join('\n');
@@ -47,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
   const serveAt = takeString(args, 'serve');
   const address = serveAt === undefined ? null : parseServeAddress(serveAt);
   const paused = takeFlag(args, 'paused');
+  const recordEvery = takeInt(args, 'record-every', 0, 1);
+  const record = takeFlag(args, 'record') || recordEvery > 0;
   const out =
     takeString(args, 'out') ??
     `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -56,6 +62,13 @@ export async function main(argv: string[]): Promise<number> {
     rawParams[k] = v;
   }
   const progress = new Progress(experiment.name);
+  // --record: the frames of the simulation, written while it runs (set in onSimulation).
+  const rec: { file: FrameRecorder | null; sim: Simulation | null } = { file: null, sim: null };
+  const every = recordEvery || logEvery;
+  const recordFrame = () => {
+    const f = rec.sim?.frame();
+    if (f) rec.file?.record(f);
+  };
   const outcome = await executeRun({
     experiment,
     rawParams,
@@ -64,26 +77,44 @@ export async function main(argv: string[]): Promise<number> {
     logEvery,
     outDir: out,
     backend,
-    onProgress: (d, t) => progress.update(d, t),
+    onProgress: (d, t) => {
+      progress.update(d, t);
+      if (rec.file && (d % every === 0 || d === t)) recordFrame();
+    },
     log: (line) => progress.log(line),
-    onSimulation: address
-      ? async (sim, run) => {
-          const live = await serveLiveRun(sim, {
-            ...address,
-            experiment,
-            params: run.params,
-            seed,
-            steps: run.steps,
-            logEvery,
-            paused,
-          });
-          progress.log(`serving ${live.server.url}`);
-          return live.hooks;
-        }
-      : undefined,
+    onSimulation: async (sim, run) => {
+      if (record) {
+        rec.sim = sim;
+        rec.file = new FrameRecorder(join(out, 'frames.bin'), {
+          experiment: experiment.name,
+          seed,
+          params: run.params,
+          every,
+        });
+        recordFrame();
+      }
+      if (!address) return undefined;
+      const live = await serveLiveRun(sim, {
+        ...address,
+        experiment,
+        params: run.params,
+        seed,
+        steps: run.steps,
+        logEvery,
+        paused,
+      });
+      progress.log(`serving ${live.server.url}`);
+      return live.hooks;
+    },
+  }).catch((err: unknown) => {
+    rec.file?.abort();
+    throw err;
   });
+  rec.file?.commit();
   progress.finish(outcome.steps);
   if (outcome.last) console.log(JSON.stringify(outcome.last));
-  console.log(`wrote ${outcome.outDir}/config.json and metrics.jsonl`);
+  console.log(
+    `wrote ${outcome.outDir}/config.json and metrics.jsonl${rec.file ? ` and frames.bin (${rec.file.frames} frames)` : ''}`,
+  );
   return 0;
 }
