@@ -1,0 +1,197 @@
+/**
+ * `pnpm gibbs bench <environment> [--steps T] [--warmup W] [--seed S] [--json]
+ *  [--<config key> value ...]`, e.g.
+ *   pnpm gibbs bench battle --agents 10000 --map 500 --steps 100 --placement random --threads 2
+ *
+ * Steps a registered environment with uniform random actions for every slot and reports
+ * agent-steps per second (live agents stepped, observations included) and, for an environment
+ * that reports its own phases (`phaseMs()`, as Battle does: observations and step), milliseconds
+ * per step of each. Everything after the environment name that is not a bench option is the
+ * environment's config, checked against its schema. Episodes that end are reset (untimed).
+ * `--json` prints one JSON object (agent_steps_per_s, ms_per_step, phases_ms, ...).
+ */
+import {
+  type Environment,
+  type EnvironmentEntry,
+  GibbsError,
+  parseParams,
+  Rng,
+  type StepOutput,
+} from '@gibbs/core';
+import { environments } from '@gibbs/env';
+import { parseArgs, takeFlag, takeInt } from '../args.ts';
+
+export const describe =
+  'benchmark a registered environment (random actions): agent-steps/s and ms per phase';
+
+/** An environment that times its own phases: milliseconds per phase, summed over its steps. */
+interface Phased {
+  phaseMs(): Record<string, number>;
+}
+
+function phased(env: Environment): env is Environment & Phased {
+  return typeof (env as Partial<Phased>).phaseMs === 'function';
+}
+
+export interface BenchOptions {
+  steps: number;
+  warmup: number;
+  seed: number;
+}
+
+export interface BenchResult {
+  env: string;
+  config: Record<string, unknown>;
+  seed: number;
+  steps: number;
+  warmup: number;
+  /** Live agents summed over the timed steps (each live agent stepped once a step). */
+  agent_steps: number;
+  agent_steps_per_s: number;
+  ms_per_step: number;
+  /** Per phase, ms per timed step (empty for an environment without phases). */
+  phases_ms: Record<string, number>;
+  /** Drawing the random actions, ms per step (not in the figures above). */
+  actions_ms: number;
+  /** Live agents after the last step, per group. */
+  alive: Record<string, number>;
+  episodes: number;
+}
+
+function live(out: StepOutput): number {
+  let n = 0;
+  for (const g of out.groups) for (let i = 0; i < g.alive.length; i++) n += g.alive[i];
+  return n;
+}
+
+/** Benchmark one environment instance; it is disposed afterwards if it can be. */
+export async function benchEnvironment(
+  entry: EnvironmentEntry,
+  config: Record<string, unknown>,
+  opts: BenchOptions,
+): Promise<BenchResult> {
+  const env = entry.create(config);
+  const withReady = env as Environment & { ready?: () => Promise<void> };
+  const withDispose = env as Environment & { dispose?: () => unknown };
+  try {
+    if (typeof withReady.ready === 'function') await withReady.ready();
+    const rng = new Rng(opts.seed);
+    const acts = env.spec.groups.map((g) => new Int32Array(g.capacity));
+    const sizes = env.spec.groups.map((g) => g.actions);
+    let episodes = 0;
+    let out = env.reset(opts.seed);
+    let agentSteps = 0;
+    let stepMs = 0;
+    let actionsMs = 0;
+    let before: Record<string, number> = {};
+    for (let t = 0; t < opts.warmup + opts.steps; t++) {
+      if (t === opts.warmup && phased(env)) before = env.phaseMs();
+      if (out.done) out = env.reset(opts.seed + ++episodes);
+      const a0 = performance.now();
+      for (let g = 0; g < acts.length; g++) {
+        const a = acts[g];
+        const n = sizes[g];
+        for (let i = 0; i < a.length; i++) a[i] = rng.int(n);
+      }
+      const t0 = performance.now();
+      const n = live(out);
+      out = env.step(acts);
+      const t1 = performance.now();
+      if (t >= opts.warmup) {
+        agentSteps += n;
+        stepMs += t1 - t0;
+        actionsMs += t0 - a0;
+      }
+    }
+    const phases: Record<string, number> = {};
+    if (phased(env)) {
+      const after = env.phaseMs();
+      for (const k of Object.keys(after)) phases[k] = (after[k] - (before[k] ?? 0)) / opts.steps;
+    }
+    const alive: Record<string, number> = {};
+    env.spec.groups.forEach((g, gi) => {
+      let n = 0;
+      for (let i = 0; i < g.capacity; i++) n += out.groups[gi].alive[i];
+      alive[g.name] = n;
+    });
+    return {
+      env: entry.name,
+      config,
+      seed: opts.seed,
+      steps: opts.steps,
+      warmup: opts.warmup,
+      agent_steps: agentSteps,
+      agent_steps_per_s: agentSteps / (stepMs / 1000),
+      ms_per_step: stepMs / opts.steps,
+      phases_ms: phases,
+      actions_ms: actionsMs / opts.steps,
+      alive,
+      episodes,
+    };
+  } finally {
+    if (typeof withDispose.dispose === 'function') await withDispose.dispose();
+  }
+}
+
+function usage(): string {
+  return [
+    'Usage: pnpm gibbs bench <environment> [--steps T] [--warmup W] [--seed S] [--json]',
+    '                        [--<config key> <value> ...]',
+    `Environments: ${Object.keys(environments).join(', ')}`,
+    'Example: pnpm gibbs bench battle --agents 10000 --map 500 --steps 100 --placement random',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.options.has('help')) {
+    console.log(usage());
+    return 0;
+  }
+  const name = args.positionals[0];
+  if (!name || args.positionals.length > 1) {
+    console.error(usage());
+    return 2;
+  }
+  const entry = environments[name];
+  if (!entry)
+    throw GibbsError.invalid(
+      'environment',
+      name,
+      `a registered environment (${Object.keys(environments).join(', ')})`,
+    );
+  const steps = takeInt(args, 'steps', 100, 1);
+  const warmup = takeInt(args, 'warmup', Math.min(10, Math.ceil(steps / 5)), 0);
+  const seed = takeInt(args, 'seed', 1, 0, 2 ** 32 - 1);
+  const json = takeFlag(args, 'json');
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of args.options) {
+    if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the option');
+    raw[k] = v;
+  }
+  const config = parseParams(entry.config, raw, `environment "${name}"`) as Record<string, unknown>;
+  const r = await benchEnvironment(entry, config, { steps, warmup, seed });
+  if (json) {
+    console.log(JSON.stringify(r));
+    return 0;
+  }
+  const shown = Object.entries(config)
+    .filter(([, v]) => typeof v !== 'object')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const lines = [
+    `${name} (${shown}): ${steps} steps after ${warmup} warm-up, ${r.episodes} reset(s)`,
+    `  agent-steps/s   ${Math.round(r.agent_steps_per_s).toLocaleString('en-US')}`,
+    `  ms per step     ${r.ms_per_step.toFixed(3)}`,
+  ];
+  for (const [k, v] of Object.entries(r.phases_ms))
+    lines.push(`    ${k.padEnd(13)} ${v.toFixed(3)} ms`);
+  lines.push(`  (random actions ${r.actions_ms.toFixed(3)} ms per step, not counted)`);
+  lines.push(
+    `  alive after: ${Object.entries(r.alive)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  console.log(lines.join('\n'));
+  return 0;
+}
