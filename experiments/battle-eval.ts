@@ -8,7 +8,7 @@
  * `checkpoints/round-NNNNNN` directories, or a network's model.json.
  *
  * Logged each step: win rates so far with 95% Wilson intervals (red_win_rate, red_win_lo,
- * red_win_hi, blue_..., draw_rate), and per group the mean reward per agent-step of finished
+ * red_win_hi, blue_..., draw_rate, draw_lo, draw_hi), and per group the mean reward per agent-step of finished
  * rounds with a 95% normal interval (reward_mean, reward_lo, reward_hi) and mean kills per round.
  * At the end `<out>/eval.json` holds the same summary and the per-round results.
  */
@@ -133,9 +133,10 @@ export default defineExperiment({
       const out: Record<string, number> = { rounds: n };
       for (const w of ['red', 'blue', 'draw']) {
         const [lo, hi] = wilson(count(w), n);
-        out[`${w}_win_rate`] = n > 0 ? count(w) / n : 0;
-        out[`${w}_win_lo`] = lo;
-        out[`${w}_win_hi`] = hi;
+        const key = w === 'draw' ? 'draw' : `${w}_win`;
+        out[`${key}_rate`] = n > 0 ? count(w) / n : 0;
+        out[`${key}_lo`] = lo;
+        out[`${key}_hi`] = hi;
       }
       for (const side of ['red', 'blue'] as const) {
         const [m, lo, hi] = meanInterval(results.map((r) => r[side].reward_mean));
