@@ -60,44 +60,69 @@ export async function resolveEnvironment(
   }
   const mod = await importModule(ref, 'environment module');
   const keys = Object.keys(mod);
-  const ordered = [
-    ...['default', 'environment'].filter((k) => k in mod),
-    ...keys.filter((k) => k !== 'default' && k !== 'environment'),
-  ];
-  for (const key of ordered) {
-    const value = mod[key];
-    const where = `export ${key === 'default' ? 'default' : `\`${key}\``}`;
-    if (isEnvironmentEntry(value))
-      return fromEntry(ref, `${where} (EnvironmentEntry ${value.name})`, value, rawConfig);
-    if (isEnvironment(value)) {
-      noConfig(ref, rawConfig, `${where} is an Environment instance`);
-      return { ref, source: `${where} (Environment instance)`, factory: value };
-    }
-    if (typeof value === 'function' && value.length === 0 && !isClass(value)) {
-      noConfig(ref, rawConfig, `${where} is a factory`);
-      const fn = value as () => unknown;
-      return {
-        ref,
-        source: `${where} (factory)`,
-        factory: () => {
-          const env = fn();
-          if (!isEnvironment(env))
-            throw GibbsError.invalid(
-              `environment module ${ref}: ${where}()`,
-              env,
-              'an Environment (an object with spec, reset, step and render)',
-            );
-          return env;
-        },
-      };
-    }
+  // `default` and `environment` first, whatever they are; then the other exports, entries before
+  // instances before factories (so that an exported helper function does not win over an entry).
+  const preferred = ['default', 'environment'].filter((k) => k in mod);
+  const others = keys.filter((k) => k !== 'default' && k !== 'environment');
+  for (const key of preferred) {
+    const found = candidate(ref, mod, key, rawConfig, ['entry', 'instance', 'factory']);
+    if (found) return found;
   }
+  for (const kind of ['entry', 'instance', 'factory'] as const)
+    for (const key of others) {
+      const found = candidate(ref, mod, key, rawConfig, [kind]);
+      if (found) return found;
+    }
   throw new GibbsError(
     `environment module ${ref}: it exports no environment; found exports: ${keys.join(', ') || 'none'}; expected (as default or \`environment\`) an EnvironmentEntry made with defineEnvironment, a factory () => Environment, or an Environment`,
     'environment module',
     ref,
     'a module exporting an environment',
   );
+}
+
+type Kind = 'entry' | 'instance' | 'factory';
+
+/** The export `key` as an environment of one of `kinds`, or null. */
+function candidate(
+  ref: string,
+  mod: Record<string, unknown>,
+  key: string,
+  rawConfig: Record<string, unknown>,
+  kinds: readonly Kind[],
+): ResolvedEnvironment | null {
+  const value = mod[key];
+  const where = `export ${key === 'default' ? 'default' : `\`${key}\``}`;
+  if (kinds.includes('entry') && isEnvironmentEntry(value))
+    return fromEntry(ref, `${where} (EnvironmentEntry ${value.name})`, value, rawConfig);
+  if (kinds.includes('instance') && isEnvironment(value)) {
+    noConfig(ref, rawConfig, `${where} is an Environment instance`);
+    return { ref, source: `${where} (Environment instance)`, factory: value };
+  }
+  if (
+    kinds.includes('factory') &&
+    typeof value === 'function' &&
+    value.length === 0 &&
+    !isClass(value)
+  ) {
+    noConfig(ref, rawConfig, `${where} is a factory`);
+    const fn = value as () => unknown;
+    return {
+      ref,
+      source: `${where} (factory)`,
+      factory: () => {
+        const env = fn();
+        if (!isEnvironment(env))
+          throw GibbsError.invalid(
+            `environment module ${ref}: ${where}()`,
+            env,
+            'an Environment (an object with spec, reset, step and render)',
+          );
+        return env;
+      },
+    };
+  }
+  return null;
 }
 
 function fromEntry(

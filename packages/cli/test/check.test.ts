@@ -26,6 +26,18 @@ describe('gibbs check', () => {
     );
   });
 
+  it('finds a factory under `environment` and an instance before a helper function', async () => {
+    const f = await checkReference(fixture('ticker-factory'), {}, {});
+    expect(f.source).toBe('export `environment` (factory)');
+    expect(f.problems).toEqual([]);
+    const i = await checkReference(fixture('ticker-instance'), {}, {});
+    expect(i.source).toBe('export `world` (Environment instance)');
+    expect(i.problems).toEqual([]);
+    expect((await failure(fixture('ticker-instance'), { bug: 'nan-reward' })).message).toMatch(
+      /--bug: got "nan-reward", expected no config options: .*ticker-instance\.ts's export `world` is an Environment instance/,
+    );
+  });
+
   it('names the call, the field and attaches the original error of a throw inside step', async () => {
     const run = await checkReference(fixture('ticker-env'), { bug: 'throws-in-step' }, {});
     expect(run.problems).toHaveLength(1);

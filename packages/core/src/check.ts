@@ -157,7 +157,7 @@ class Checker {
     private readonly source: Environment | (() => Environment),
     private readonly options: CheckOptions,
   ) {
-    this.label = options.label ?? '?';
+    this.label = options.label ?? 'environment';
     this.maxProblems = options.maxProblems ?? 50;
     this.seed = options.seed ?? 1;
     this.actionSeed = options.actionSeed ?? 12345;
@@ -218,13 +218,34 @@ class Checker {
   }
 
   private instance(call: string): Environment {
-    if (typeof this.source !== 'function') return this.source;
-    try {
-      return this.source();
-    } catch (err) {
-      this.report('call', call, 'factory', err, 'a factory that returns an environment', err);
+    let env: unknown = this.source;
+    if (typeof this.source === 'function') {
+      try {
+        env = this.source();
+      } catch (err) {
+        this.report('call', call, 'factory', err, 'a factory that returns an environment', err);
+        throw new Abort();
+      }
+    }
+    const e = env as Partial<Environment> | null;
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.reset !== 'function' ||
+      typeof e.step !== 'function' ||
+      typeof e.render !== 'function'
+    ) {
+      const field = typeof this.source === 'function' ? 'factory()' : 'environment';
+      this.report(
+        'call',
+        call,
+        field,
+        env,
+        'an Environment: an object with spec, reset, step and render',
+      );
       throw new Abort();
     }
+    return e as Environment;
   }
 
   private call<T>(what: string, fn: () => T): T {

@@ -436,6 +436,22 @@ describe('checkEnv', () => {
     expect((p.cause as Error).message).toBe('boom at step 3');
   });
 
+  it('call: a factory that throws, or returns something that is not an environment', () => {
+    const boom = new Error('no map file');
+    const thrown = checkEnv(() => {
+      throw boom;
+    });
+    expect(thrown).toHaveLength(1);
+    expect(thrown[0]).toMatchObject({ check: 'call', field: 'factory', cause: boom });
+    expect(thrown[0].message).toBe(
+      'environment: [call] creating the environment: factory: got Error: no map file, expected a factory that returns an environment',
+    );
+    const notEnv = checkEnv(() => ({ spec: {} }) as unknown as Environment, { label: 'mine' });
+    expect(notEnv.map((p) => p.message)).toEqual([
+      'mine: [call] creating the environment: factory(): got {"spec":{}}, expected an Environment: an object with spec, reset, step and render',
+    ]);
+  });
+
   it('assertEnv throws one error listing every problem', () => {
     let err: unknown;
     try {
