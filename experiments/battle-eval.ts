@@ -53,6 +53,10 @@ export default defineExperiment({
     map: z.number().int().min(8).default(40).describe('side of the square map'),
     agents: z.number().int().positive().default(64).describe('agents per side'),
     maxSteps: z.number().int().positive().default(400).describe('steps after which a round ends'),
+    placement: z
+      .enum(['block', 'random'])
+      .default('block')
+      .describe('block (mfrl) or random start'),
     temperature: z.number().positive().default(0.1).describe('Boltzmann temperature of Q-learners'),
     threads: z.number().int().min(1).max(16).default(1).describe('Battle observation threads'),
   }),
@@ -67,6 +71,7 @@ export default defineExperiment({
         map: params.map,
         agents: params.agents,
         maxSteps: params.maxSteps,
+        placement: params.placement,
         threads: params.threads,
       }),
     );

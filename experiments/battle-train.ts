@@ -38,6 +38,7 @@ export const battleTrainParams = z.object({
   map: z.number().int().min(8).default(40).describe('side of the square map, walls included'),
   agents: z.number().int().positive().default(64).describe('agents per side'),
   maxSteps: z.number().int().positive().default(400).describe('steps after which a round ends'),
+  placement: z.enum(['block', 'random']).default('block').describe('block (mfrl) or random start'),
   opponentTau: z.number().min(0).max(1).default(0.01).describe('opponent soft update on a win'),
   checkpointEvery: z.number().int().positive().default(5).describe('rounds between checkpoints'),
   keepCheckpoints: z.number().int().positive().default(2).describe('newest checkpoints kept'),
@@ -62,6 +63,7 @@ export default defineExperiment({
         map: params.map,
         agents: params.agents,
         maxSteps: params.maxSteps,
+        placement: params.placement,
         threads: params.threads,
       }),
     );
