@@ -2,6 +2,7 @@
  * The viewer in a real browser (Debian chromium, headless, pixi on WebGL): one dev server and one
  * browser for the whole file. Screenshots land in test-output/viewer/.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader, RECORDING_VERSION } from '../src/recording.ts';
-import { startViewerServer, type ViewerServer } from '../src/server.ts';
+import { REPO_ROOT, startViewerServer, type ViewerServer } from '../src/server.ts';
 import { collectErrors, launchChromium, outputPath, pngPixels } from './browser.ts';
 import walkers, { policy } from './fixtures/walkers.ts';
 
@@ -294,4 +295,125 @@ describe('viewer in chromium', () => {
     );
     await page.close();
   });
+
+  it('attaches to a CLI run served with --serve, steers it, and says when the server goes away', async () => {
+    const cli = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'packages/cli/src/main.ts',
+        'run',
+        FIXTURE,
+        '--steps',
+        '100000000',
+        '--seed',
+        '3',
+        '--serve',
+        '127.0.0.1:0',
+        '--paused',
+        '--out',
+        join(runsDir, 'served'),
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const address = await servedAddress(cli);
+      const { page, errors } = await open(`attach=${encodeURIComponent(address)}`);
+      await page.waitForFunction(
+        () =>
+          (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.kind ===
+          'remote',
+      );
+      await page.waitForFunction(
+        () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame !== null,
+        null,
+        { timeout: 30_000 },
+      );
+      expect((await status(page))!.running).toBe(false);
+      // Play resumes the paused run; its frames reach the page.
+      await page.click('#play');
+      await page.waitForFunction(
+        () =>
+          ((window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step ?? 0) >
+          20,
+        null,
+        { timeout: 60_000 },
+      );
+      const a = await pageFrame(page);
+      await page.waitForFunction(
+        (s) =>
+          ((window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step ?? 0) >
+          s,
+        a!.step,
+        { timeout: 60_000 },
+      );
+      await page.screenshot({ path: outputPath('attached.png') });
+      await page.keyboard.press(' ');
+      await page.waitForFunction(
+        () =>
+          (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.running ===
+          false,
+      );
+      // The frames are the CLI run's: the same seed in Node gives the same picture at that step.
+      await page.click('#step');
+      await page.waitForFunction(
+        () => {
+          const g = (
+            window as unknown as { gibbs: { frame: RenderFrame | null; status: PageStatus | null } }
+          ).gibbs;
+          return g.frame !== null && g.status !== null && g.frame.step === g.status.step;
+        },
+        null,
+        { timeout: 30_000 },
+      );
+      const shown = await pageFrame(page);
+      const sim = await reference(3, shown!.step);
+      expect(shown!.cells).toEqual(Array.from(sim.frame()!.cells));
+      // The server goes away: a message, and the page stays usable.
+      cli.kill('SIGKILL');
+      await page.waitForFunction(
+        () => /went away/.test(document.getElementById('message')?.textContent ?? ''),
+        null,
+        { timeout: 30_000 },
+      );
+      await page.screenshot({ path: outputPath('attach-server-gone.png') });
+      await page.fill('#attach', 'ws://127.0.0.1:1');
+      await page.click('#attach-go');
+      await page.waitForFunction(
+        () =>
+          /could not connect|closed the connection/.test(
+            document.getElementById('message')?.textContent ?? '',
+          ),
+        null,
+        { timeout: 30_000 },
+      );
+      expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
+      await page.close();
+    } finally {
+      cli.kill('SIGKILL');
+    }
+  });
 });
+
+/** The ws:// address a `gibbs run --serve` prints ("serving ws://..."). */
+function servedAddress(cli: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no "serving" line from the CLI: ${text}`)),
+      60_000,
+    );
+    const onData = (b: Buffer) => {
+      text += b.toString();
+      const m = /serving (ws:\/\/\S+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    cli.stdout?.on('data', onData);
+    cli.stderr?.on('data', onData);
+    cli.on('exit', (code) => reject(new Error(`the CLI exited (${code}): ${text}`)));
+  });
+}
