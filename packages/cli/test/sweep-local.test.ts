@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadExperiment } from '../src/repo.ts';
+import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
+import { SweepProgress } from '../src/sweep/display.ts';
 import { parseGridOption } from '../src/sweep/grid.ts';
 import { runLocal } from '../src/sweep/pool.ts';
 import { buildReport, reportCsv, runsCsv } from '../src/sweep/report.ts';
@@ -10,6 +12,7 @@ import { prepareSweep, type SweepRequest } from '../src/sweep/spec.ts';
 import { localStatus } from '../src/sweep/status.ts';
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
+const MAIN = join(REPO_ROOT, 'packages/cli/src/main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-local-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -41,7 +44,13 @@ describe('local pool', () => {
     expect(lines.map((l) => JSON.parse(l).step)).toEqual([5, 10, 15, 20]);
     const config = JSON.parse(readFileSync(join(run0, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ experiment: 'tiny-ising', seed: 0, steps: 20, logEvery: 5 });
-    expect(config.params).toEqual({ temperature: 1.5, size: 6, sweepsPerStep: 1, failAt: 0 });
+    expect(config.params).toEqual({
+      temperature: 1.5,
+      size: 6,
+      sweepsPerStep: 1,
+      failAt: 0,
+      crashAt: 0,
+    });
 
     const mtime = statSync(join(run0, 'metrics.jsonl')).mtimeMs;
     // More seeds: the same directory (same settings), only the new runs run.
@@ -87,6 +96,73 @@ describe('local pool', () => {
     const report = buildReport(sweep.dir, sweep.spec);
     expect(report.failed.map((f) => f.run.name)).toEqual(['failAt=7_s4']);
   });
+
+  it('a run whose process dies is tried again, then reported with how it died', async () => {
+    const out = join(tmp, 'c');
+    const sweep = prepareSweep(
+      await request(out, { grid: [parseGridOption('crashAt=3')], fixed: {}, seeds: [0] }),
+    );
+    const logs: string[] = [];
+    const progress = new SweepProgress('t', 1, false);
+    progress.log = (line: string) => logs.push(line);
+    const summary = await runLocal(sweep, { concurrency: 1, attempts: 2, progress });
+    expect(summary.failed.map((f) => f.message)).toEqual([
+      'run process killed by SIGKILL before finishing',
+    ]);
+    expect(logs.filter((l) => l.startsWith('retry crashAt=3_s0'))).toHaveLength(1);
+    // A crash is not the run's own error: no error.json, so the next submission tries again.
+    expect(existsSync(join(out, 'crashAt=3_s0', 'error.json'))).toBe(false);
+    expect(localStatus(sweep.dir, sweep.spec)[0].state).toBe('pending');
+  });
+
+  it('the sweep command: bad input is an error before anything runs; status and report', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ['--import', import.meta.resolve('tsx'), MAIN, 'sweep', ...args],
+        {
+          cwd: tmp,
+          encoding: 'utf8',
+        },
+      );
+    const unknown = cli(FIXTURE, '--grid', 'temp=1,2', '--seeds', '0', '--out', 'x');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('has no parameter "temp"; valid parameters: temperature');
+    expect(existsSync(join(tmp, 'x'))).toBe(false);
+    const down = cli(FIXTURE, '--grid', 'size=4', '--queue', 'redis://127.0.0.1:1', '--out', 'y');
+    expect(down.status).toBe(2);
+    expect(down.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
+    expect(existsSync(join(tmp, 'y'))).toBe(false);
+
+    const ok = cli(
+      FIXTURE,
+      '--grid',
+      'temperature=1,4',
+      '--seeds',
+      '0..1',
+      '--size',
+      '4',
+      '--steps',
+      '5',
+      '--out',
+      'z',
+      '--concurrency',
+      '2',
+    );
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('| temperature | seeds | abs_magnetization | energy |');
+    expect(ok.stdout).toContain('4 runs done, 0 failed, 0 not finished.');
+    const status = cli('status', 'z');
+    expect(status.stdout).toContain('queued 0, running 0, done 4, failed 0, pending 0');
+    const report = cli('report', 'z', '--metrics', 'abs_magnetization', '--csv');
+    expect(report.status).toBe(0);
+    const csv = report.stdout.trimEnd().split('\n');
+    expect(csv[0]).toBe(
+      'temperature,n,abs_magnetization_mean,abs_magnetization_lo,abs_magnetization_hi',
+    );
+    expect(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['1,2', '4,2']);
+    expect(readFileSync(join(tmp, 'z', 'report.csv'), 'utf8')).toBe(`${csv.join('\n')}\n`);
+  }, 180_000);
 
   it('refuses a sweep directory that holds other settings', async () => {
     const out = join(tmp, 'a');

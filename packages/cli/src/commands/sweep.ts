@@ -3,13 +3,17 @@
  *   [--concurrency N | --queue redis://[:password@]host:port [--no-wait]] [--<param> v ...]`
  * `pnpm gibbs sweep status <sweep dir> [--queue URL]`
  * `pnpm gibbs sweep report <sweep dir> [--metrics a,b] [--confidence 0.95] [--csv] [--queue URL]`
+ * `pnpm gibbs sweep plot <sweep dir> --x <param> --y <metric[,metric]> [--svg FILE]`
  */
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
+import { writeFileAtomic } from '@gibbs/core/node';
 import { type ParsedArgs, parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
 import { loadExperiment } from '../repo.ts';
 import { SweepProgress } from '../sweep/display.ts';
 import { type GridAxis, parseGridOption, parseSeeds } from '../sweep/grid.ts';
+import { plotAscii, plotSvg, seriesOf } from '../sweep/plot.ts';
 import { runLocal } from '../sweep/pool.ts';
 import {
   DEFAULT_QUEUE,
@@ -34,6 +38,7 @@ function usage(): string {
     '         [--queue redis://[:password@]host:port [--queue-name NAME] [--no-wait]]',
     '       pnpm gibbs sweep status <sweep dir> [--queue URL]',
     '       pnpm gibbs sweep report <sweep dir> [--metrics a,b] [--confidence 0.95] [--csv]',
+    '       pnpm gibbs sweep plot <sweep dir> --x <param> --y <metric[,metric]> [--svg FILE] [--confidence 0.95]',
     'Runs go to <sweep dir>/<param>=<value>_..._s<seed>/ (config.json, metrics.jsonl, done.json);',
     'the default sweep dir is sweeps/<experiment>-<settings hash>. Submitting again skips done runs.',
     'Queued runs are taken by `pnpm gibbs worker --queue URL` on any machine.',
@@ -62,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'status') return status(parseArgs(argv.slice(1)));
   if (argv[0] === 'report') return report(parseArgs(argv.slice(1)));
+  if (argv[0] === 'plot') return plot(parseArgs(argv.slice(1)));
   const { grids, rest } = takeGrids(argv);
   const args = parseArgs(rest);
   const ref = args.positionals[0];
@@ -202,16 +208,21 @@ async function status(args: ParsedArgs): Promise<number> {
   return count('failed') > 0 ? 1 : 0;
 }
 
+function takeConfidence(args: ParsedArgs): number {
+  const text = takeString(args, 'confidence') ?? '0.95';
+  const confidence = Number(text);
+  if (!(confidence > 0 && confidence < 1)) {
+    throw GibbsError.invalid('--confidence', text, 'a number in (0, 1)');
+  }
+  return confidence;
+}
+
 async function report(args: ParsedArgs): Promise<number> {
   const path = args.positionals[0];
   if (!path) throw GibbsError.invalid('sweep report', 'nothing', 'a sweep directory');
   const metricsText = takeString(args, 'metrics');
-  const confidenceText = takeString(args, 'confidence') ?? '0.95';
+  const confidence = takeConfidence(args);
   const csv = takeFlag(args, 'csv');
-  const confidence = Number(confidenceText);
-  if (!(confidence > 0 && confidence < 1)) {
-    throw GibbsError.invalid('--confidence', confidenceText, 'a number in (0, 1)');
-  }
   const { dir, spec } = loadSweep(path);
   if (spec.queue || args.options.has('queue')) await withQueueStatus(args, dir, spec);
   const result = buildReport(dir, spec, {
@@ -221,5 +232,32 @@ async function report(args: ParsedArgs): Promise<number> {
   const files = writeReport(dir, result);
   console.log(csv ? reportCsv(result) : reportMarkdown(result));
   console.error(`wrote ${files.join(', ')}`);
+  return 0;
+}
+
+async function plot(args: ParsedArgs): Promise<number> {
+  const path = args.positionals[0];
+  if (!path) throw GibbsError.invalid('sweep plot', 'nothing', 'a sweep directory');
+  const x = takeString(args, 'x');
+  const y = takeString(args, 'y')
+    ?.split(',')
+    .map((m) => m.trim())
+    .join(', ');
+  const svg = takeString(args, 'svg');
+  const confidence = takeConfidence(args);
+  const { dir, spec } = loadSweep(path);
+  if (!x) throw GibbsError.invalid('--x', 'nothing', `a swept parameter (${spec.grid.join(', ')})`);
+  if (!y) throw GibbsError.invalid('--y', 'nothing', 'a metric of the runs');
+  if (spec.queue || args.options.has('queue')) await withQueueStatus(args, dir, spec);
+  const result = buildReport(dir, spec, { confidence });
+  const series = seriesOf(result, x, y.split(', '));
+  console.log(plotAscii(series, { x, y }));
+  if (svg) {
+    writeFileAtomic(
+      resolve(svg),
+      plotSvg(series, { x, y, confidence, title: `${spec.experiment.name}: ${y} against ${x}` }),
+    );
+    console.error(`wrote ${resolve(svg)}`);
+  }
   return 0;
 }

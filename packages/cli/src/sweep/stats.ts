@@ -20,6 +20,16 @@ export function summarize(xs: readonly number[], confidence = 0.95): Summary {
   let mean = 0;
   for (const x of xs) mean += x;
   mean /= n;
+  // Equal values (a metric that does not depend on the seed): exactly that value, no spread.
+  if (xs.every((x) => x === xs[0])) {
+    return {
+      n,
+      mean: xs[0],
+      sd: n < 2 ? Number.NaN : 0,
+      lo: n < 2 ? Number.NaN : xs[0],
+      hi: n < 2 ? Number.NaN : xs[0],
+    };
+  }
   if (n < 2) return { n, mean, sd: Number.NaN, lo: Number.NaN, hi: Number.NaN };
   let ss = 0;
   for (const x of xs) ss += (x - mean) ** 2;
