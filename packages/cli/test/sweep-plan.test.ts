@@ -2,6 +2,8 @@ import { GibbsError } from '@gibbs/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseGridOption, parseSeeds, planRuns, runName } from '../src/sweep/grid.ts';
+import { niceTicks, plotAscii, plotSvg, seriesOf } from '../src/sweep/plot.ts';
+import type { SweepReport } from '../src/sweep/report.ts';
 import { studentTCdf, studentTQuantile, summarize } from '../src/sweep/stats.ts';
 import tinyIsing from './fixtures/tiny-ising.ts';
 
@@ -115,5 +117,59 @@ describe('confidence intervals', () => {
     const one = summarize([7]);
     expect(one.mean).toBe(7);
     expect(Number.isNaN(one.lo)).toBe(true);
+  });
+});
+
+describe('plots', () => {
+  const stat = (mean: number, half: number) => ({
+    n: 3,
+    mean,
+    sd: 1,
+    lo: mean - half,
+    hi: mean + half,
+  });
+  const report: SweepReport = {
+    experiment: 'x',
+    grid: ['temperature', 'size'],
+    confidence: 0.95,
+    metrics: ['order'],
+    points: [
+      { point: { temperature: 2, size: 8 }, seeds: [0, 1, 2], stats: { order: stat(0.1, 0.05) } },
+      { point: { temperature: 1, size: 8 }, seeds: [0, 1, 2], stats: { order: stat(0.9, 0.05) } },
+      { point: { temperature: 1, size: 16 }, seeds: [0, 1, 2], stats: { order: stat(0.95, 0.01) } },
+    ],
+    runs: [],
+    failed: [],
+    pending: [],
+  };
+
+  it('nice ticks', () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(0.5, 2.5, 8)).toEqual([0.5, 1, 1.5, 2, 2.5]);
+    expect(niceTicks(-0.03, 1)).toEqual([0, 0.5, 1]);
+  });
+
+  it('one series per value of the other parameters, sorted by x', () => {
+    const series = seriesOf(report, 'temperature', 'order');
+    expect(series.map((s) => [s.label, s.points.map((p) => [p.x, p.mean])])).toEqual([
+      [
+        'size=8',
+        [
+          [1, 0.9],
+          [2, 0.1],
+        ],
+      ],
+      ['size=16', [[1, 0.95]]],
+    ]);
+    expect(() => seriesOf(report, 'seed', 'order')).toThrow(
+      /--x: got "seed", expected a swept parameter/,
+    );
+    expect(() => seriesOf(report, 'temperature', 'energy')).toThrow(/--y: got "energy"/);
+    const svg = plotSvg(series, { x: 'temperature', y: 'order', title: 't', confidence: 0.95 });
+    expect(svg.match(/<polyline /g)).toHaveLength(2);
+    // A band needs two points with an interval: only size=8 has one.
+    expect(svg.match(/<polygon /g)).toHaveLength(1);
+    const ascii = plotAscii(series, { x: 'temperature', y: 'order', rows: 5 });
+    expect(ascii.split('\n')[0]).toMatch(/^\s+0\.950 \|\*/);
   });
 });

@@ -50,7 +50,7 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-    ticks.push(Number(v.toPrecision(12)));
+    ticks.push(Number(v.toPrecision(12)) + 0); // + 0: no -0 tick
   }
   return ticks;
 }
