@@ -49,6 +49,12 @@ export interface BenchResult {
   agent_steps: number;
   agent_steps_per_s: number;
   ms_per_step: number;
+  /**
+   * CPU time of the whole process (every thread) per step, and the agent-steps per CPU second:
+   * on a shared, loaded machine this is what an idle machine would show for one thread.
+   */
+  cpu_ms_per_step: number;
+  agent_steps_per_cpu_s: number;
   /** Per phase, ms per timed step (empty for an environment without phases). */
   phases_ms: Record<string, number>;
   /** Drawing the random actions, ms per step (not in the figures above). */
@@ -82,6 +88,7 @@ export async function benchEnvironment(
     let out = env.reset(opts.seed);
     let agentSteps = 0;
     let stepMs = 0;
+    let cpuMs = 0;
     let actionsMs = 0;
     let before: Record<string, number> = {};
     for (let t = 0; t < opts.warmup + opts.steps; t++) {
@@ -93,13 +100,16 @@ export async function benchEnvironment(
         const n = sizes[g];
         for (let i = 0; i < a.length; i++) a[i] = rng.int(n);
       }
-      const t0 = performance.now();
       const n = live(out);
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
       out = env.step(acts);
       const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
       if (t >= opts.warmup) {
         agentSteps += n;
         stepMs += t1 - t0;
+        cpuMs += (c1.user + c1.system) / 1000;
         actionsMs += t0 - a0;
       }
     }
@@ -123,6 +133,8 @@ export async function benchEnvironment(
       agent_steps: agentSteps,
       agent_steps_per_s: agentSteps / (stepMs / 1000),
       ms_per_step: stepMs / opts.steps,
+      cpu_ms_per_step: cpuMs / opts.steps,
+      agent_steps_per_cpu_s: agentSteps / (cpuMs / 1000),
       phases_ms: phases,
       actions_ms: actionsMs / opts.steps,
       alive,
@@ -186,6 +198,9 @@ export async function main(argv: string[]): Promise<number> {
   ];
   for (const [k, v] of Object.entries(r.phases_ms))
     lines.push(`    ${k.padEnd(13)} ${v.toFixed(3)} ms`);
+  lines.push(
+    `  CPU ms per step ${r.cpu_ms_per_step.toFixed(3)} (all threads; ${Math.round(r.agent_steps_per_cpu_s).toLocaleString('en-US')} agent-steps per CPU second)`,
+  );
   lines.push(`  (random actions ${r.actions_ms.toFixed(3)} ms per step, not counted)`);
   lines.push(
     `  alive after: ${Object.entries(r.alive)
