@@ -8,7 +8,8 @@ import { type Environment, Rng } from '@gibbs/core';
 import { Gather } from '@gibbs/env/gather';
 import { GaussianSqueeze } from '@gibbs/env/gaussian-squeeze';
 import { Pursuit } from '@gibbs/env/pursuit';
-import { printTable, type Row, writeResult } from './lib.ts';
+import { circleSpans, ViewLayer } from '@gibbs/env/view-layer';
+import { printTable, type Row, timeMedian, writeResult } from './lib.ts';
 
 interface Case {
   world: string;
@@ -84,4 +85,32 @@ for (const c of cases) {
   console.log(`${c.world} ${c.size}: ${(agentSteps / ms / 1000).toFixed(3)} M agent-steps/s`);
 }
 printTable('Worlds: agent-steps/s, one thread, random actions, observations included', rows);
-console.log(`wrote ${writeResult('worlds', rows)}`);
+
+// The view copy on its own, side by side: element loop against copyWithin (layer and views in one
+// buffer), 15x15x5 windows (Gather) at scattered positions of a 1000 x 1000 map.
+const copyRows: Row[] = [];
+{
+  const W = 1000;
+  const n = 20_000;
+  const size = 15 * 15 * 5;
+  const host = new Float32Array(n * size + ViewLayer.size(W, W, 5, 7));
+  const shared = new ViewLayer(W, W, 5, 7, 0, { buffer: host, offset: n * size });
+  const own = new ViewLayer(W, W, 5, 7, 0);
+  const out = new Float32Array(n * size);
+  const rng = new Rng(3);
+  const xs = Int32Array.from({ length: n }, () => rng.int(W));
+  const ys = Int32Array.from({ length: n }, () => rng.int(W));
+  const spans = circleSpans(7);
+  const loop = await timeMedian(() => {
+    for (let i = 0; i < n; i++) own.window(out, i * size, xs[i], ys[i], spans);
+  }, 7);
+  const copy = await timeMedian(() => {
+    for (let i = 0; i < n; i++) shared.window(host, i * size, xs[i], ys[i], spans);
+  }, 7);
+  copyRows.push(
+    { variant: 'element loop', 'ns/agent': (loop * 1e6) / n, ratio: 1 },
+    { variant: 'copyWithin', 'ns/agent': (copy * 1e6) / n, ratio: loop / copy },
+  );
+}
+printTable('15x15x5 view copy, 20k agents on 1000x1000 (ratio: speed-up over the loop)', copyRows);
+console.log(`wrote ${writeResult('worlds', { worlds: rows, viewCopy: copyRows })}`);

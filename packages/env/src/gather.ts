@@ -168,6 +168,8 @@ export class Gather implements Environment {
   private readonly rng = new Rng(0);
   private readonly out: GroupStep;
   private readonly groups: GroupStep[];
+  /** The views of every slot, then the layer: one buffer, so views are copied with copyWithin. */
+  private readonly obs: Float32Array;
   /** Per slot: position, hp, last action, heading of the last move. */
   readonly x: Int32Array;
   readonly y: Int32Array;
@@ -275,7 +277,12 @@ export class Gather implements Environment {
       ],
     };
     this.viewSize = side * side * 5;
-    this.out = allocGroupStep(this.spec.groups[0]);
+    const views = cap * this.viewSize;
+    this.obs = new Float32Array(views + ViewLayer.size(W, W, 5, GATHER_VIEW_RADIUS));
+    this.out = {
+      ...allocGroupStep({ ...this.spec.groups[0], view: null }),
+      view: this.obs.subarray(0, views),
+    };
     this.groups = [this.out];
     this.x = new Int32Array(cap);
     this.y = new Int32Array(cap);
@@ -285,7 +292,10 @@ export class Gather implements Environment {
     this.order = new Int32Array(cap);
     this.agentAt = new Int32Array(W * W);
     this.foodHp = new Float32Array(W * W);
-    this.layer = new ViewLayer(W, W, 5, GATHER_VIEW_RADIUS, C_OBSTACLE);
+    this.layer = new ViewLayer(W, W, 5, GATHER_VIEW_RADIUS, C_OBSTACLE, {
+      buffer: this.obs,
+      offset: views,
+    });
   }
 
   reset(seed: number): StepOutput {
@@ -540,7 +550,7 @@ export class Gather implements Environment {
     const W1 = Math.max(1, this.W - 1);
     for (let i = 0; i < this.cap; i++) {
       if (!o.alive[i]) continue;
-      this.layer.window(o.view, i * this.viewSize, this.x[i], this.y[i], this.spans);
+      this.layer.window(this.obs, i * this.viewSize, this.x[i], this.y[i], this.spans);
       const f = i * FEATURES;
       o.features.fill(0, f, f + N_ACTIONS);
       if (this.lastAction[i] >= 0) o.features[f + this.lastAction[i]] = 1;

@@ -99,7 +99,12 @@ export class Pursuit implements Environment {
   /** Per cell: 0 empty, 1 wall, 2 + g occupied by group g (slot in `slotAt`). */
   private readonly cell: Uint8Array;
   private readonly slotAt: Int32Array;
-  private readonly layer: ViewLayer;
+  /**
+   * One picture of the map per group, each living after that group's views in one buffer
+   * (`obs[g]`), so that views are copied with copyWithin; both are kept in step.
+   */
+  private readonly layers: ViewLayer[];
+  private readonly obs: Float32Array[];
   private readonly spans = RADIUS.map((r) => circleSpans(r));
   private readonly viewSizes: number[];
   private readonly features: number[];
@@ -172,7 +177,13 @@ export class Pursuit implements Environment {
       })),
     };
     this.viewSizes = side.map((s) => s * s * 3);
-    this.out = this.spec.groups.map((g) => allocGroupStep(g));
+    this.obs = [0, 1].map(
+      (g) => new Float32Array(this.cap[g] * this.viewSizes[g] + ViewLayer.size(W, W, 3, RADIUS[g])),
+    );
+    this.out = this.spec.groups.map((g, gi) => ({
+      ...allocGroupStep({ ...g, view: null }),
+      view: this.obs[gi].subarray(0, this.cap[gi] * this.viewSizes[gi]),
+    }));
     this.x = this.cap.map((n) => new Int32Array(n));
     this.y = this.cap.map((n) => new Int32Array(n));
     this.lastAction = this.cap.map((n) => new Int32Array(n));
@@ -180,7 +191,13 @@ export class Pursuit implements Environment {
     this.order = new Int32Array(this.cap[0] + this.cap[1]);
     this.cell = new Uint8Array(W * W);
     this.slotAt = new Int32Array(W * W);
-    this.layer = new ViewLayer(W, W, 3, RADIUS[0], 0);
+    this.layers = [0, 1].map(
+      (g) =>
+        new ViewLayer(W, W, 3, RADIUS[g], 0, {
+          buffer: this.obs[g],
+          offset: this.cap[g] * this.viewSizes[g],
+        }),
+    );
   }
 
   reset(seed: number): StepOutput {
@@ -189,7 +206,7 @@ export class Pursuit implements Environment {
     this.episode++;
     this.done = false;
     this.cell.fill(0);
-    this.layer.clear();
+    for (const layer of this.layers) layer.clear();
     const W = this.W;
     const l = this.config.layout;
     if (l) for (const [x, y] of l.walls) this.putWall(x, y);
@@ -362,7 +379,7 @@ export class Pursuit implements Environment {
 
   private putWall(x: number, y: number): void {
     this.cell[y * this.W + x] = 1;
-    this.layer.set(x, y, 0, 1);
+    for (const layer of this.layers) layer.set(x, y, 0, 1);
   }
 
   private place(g: number, i: number, x: number, y: number): void {
@@ -370,14 +387,14 @@ export class Pursuit implements Environment {
     this.y[g][i] = y;
     this.cell[y * this.W + x] = 2 + g;
     this.slotAt[y * this.W + x] = i;
-    this.layer.set(x, y, 1 + g, 1);
+    for (const layer of this.layers) layer.set(x, y, 1 + g, 1);
   }
 
   private unplace(g: number, i: number): void {
     const x = this.x[g][i];
     const y = this.y[g][i];
     this.cell[y * this.W + x] = 0;
-    this.layer.set(x, y, 1 + g, 0);
+    for (const layer of this.layers) layer.set(x, y, 1 + g, 0);
   }
 
   private observe(): void {
@@ -387,7 +404,13 @@ export class Pursuit implements Environment {
       const F = this.features[g];
       const A = N_ACTIONS[g];
       for (let i = 0; i < this.cap[g]; i++) {
-        this.layer.window(o.view, i * this.viewSizes[g], this.x[g][i], this.y[g][i], this.spans[g]);
+        this.layers[g].window(
+          this.obs[g],
+          i * this.viewSizes[g],
+          this.x[g][i],
+          this.y[g][i],
+          this.spans[g],
+        );
         const f = i * F;
         o.features.fill(0, f, f + A);
         if (this.lastAction[g][i] >= 0) o.features[f + this.lastAction[g][i]] = 1;
