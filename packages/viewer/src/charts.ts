@@ -49,7 +49,7 @@ const groupColourOf = (name: string, groups: string[]) => {
 export const CHARTS: readonly ChartSpec[] = [
   { title: 'reward per group', pick: perGroup('reward_mean', 'reward'), colour: groupColourOf },
   { title: 'alive per group', pick: perGroup('alive'), colour: groupColourOf },
-  { title: 'policy entropy', pick: matchValues(/entropy/i) },
+  { title: 'entropy (policy, beliefs)', pick: matchValues(/entropy/i) },
   { title: 'temperature', pick: matchValues(/temperature|^beta$/i) },
   { title: 'order parameter', pick: matchValues(/order|magneti[sz]ation/i) },
   { title: 'free energy', pick: matchValues(/free.?energy|^vfe$|^efe$/i) },

@@ -31,11 +31,20 @@ import { groupColour, paintCells, paletteFor } from './palette.ts';
 
 /** Draw agents one by one up to this many live agents... */
 const AGENT_DRAW_LIMIT = 20_000;
+/**
+ * ...when they are sparse (at most this fraction of the cells): where every cell holds an agent
+ * (an Ising lattice) the cell colours are the picture, and bodies on top would hide them...
+ */
+const AGENT_DRAW_MAX_DENSITY = 0.5;
 /** ...and only when a cell is at least this many screen pixels wide. */
 const AGENT_DRAW_MIN_SCALE = 4;
 
 export interface GridViewOptions {
   preference?: 'webgl' | 'webgpu';
+  /** Keep the drawing buffer after compositing (for in-page pixel reads; costs a copy a frame). */
+  preserveDrawingBuffer?: boolean;
+  /** Called when a new frame is taken for drawing (before the upload). */
+  onDraw?: (frame: RenderFrame) => void;
   /** Called after a new frame reached the screen (the producer may send the next one). */
   onDrawn?: (frame: RenderFrame) => void;
 }
@@ -62,6 +71,8 @@ export class GridView {
   private fittedTo = '';
   private followTarget: FollowTarget | null = null;
   private readonly drawTimes: number[] = [];
+  /** Agents drawn one by one: 'auto' (sparse enough and close enough), always, or never. */
+  agentsMode: 'auto' | 'on' | 'off' = 'auto';
   /** Frames replaced before they were drawn. */
   droppedFrames = 0;
   framesDrawn = 0;
@@ -75,8 +86,7 @@ export class GridView {
       background: '#0b0d12',
       antialias: false,
       preference: opts.preference ?? 'webgl',
-      // Keeps the last frame readable for screenshots and the page's own pixel checks.
-      preserveDrawingBuffer: true,
+      preserveDrawingBuffer: opts.preserveDrawingBuffer ?? false,
     };
     await v.app.init(init);
     host.appendChild(v.app.canvas);
@@ -178,6 +188,7 @@ export class GridView {
     const f = this.pending;
     if (f) {
       this.pending = null;
+      this.opts.onDraw?.(f);
       this.draw(f);
       this.current = f;
       this.framesDrawn++;
@@ -224,14 +235,23 @@ export class GridView {
   }
 
   private agentsShown: RenderFrame | null = null;
+  private agentsModeShown = this.agentsMode;
 
   /** Redraw the agent layer if the frame changed or zooming crossed the visibility threshold. */
   private drawAgents(f: RenderFrame): void {
     const a = f.agents;
+    const cells = f.width * f.height;
+    const auto =
+      a.count <= AGENT_DRAW_LIMIT &&
+      this.camera.scale >= AGENT_DRAW_MIN_SCALE &&
+      a.count <= AGENT_DRAW_MAX_DENSITY * cells;
     const visible =
-      a.count > 0 && a.count <= AGENT_DRAW_LIMIT && this.camera.scale >= AGENT_DRAW_MIN_SCALE;
+      a.count > 0 &&
+      cells > 0 &&
+      (this.agentsMode === 'on' || (this.agentsMode === 'auto' && auto));
     const shown = visible ? f : null;
-    if (shown === this.agentsShown) return;
+    if (shown === this.agentsShown && this.agentsModeShown === this.agentsMode) return;
+    this.agentsModeShown = this.agentsMode;
     this.agentsShown = shown;
     const g = this.agents;
     g.clear();

@@ -44,6 +44,7 @@ const ui = {
   runs: $<HTMLSelectElement>('runs'),
   replayFile: $<HTMLInputElement>('replay-file'),
   stage: $<HTMLElement>('stage'),
+  nogrid: $<HTMLElement>('nogrid'),
   inspector: $<HTMLElement>('inspector'),
   charts: $<HTMLElement>('charts'),
   scrub: $<HTMLInputElement>('scrub'),
@@ -129,6 +130,10 @@ function renderStats(): void {
     `dropped ${(s?.droppedFrames ?? 0) + view.droppedFrames}`,
   ];
   if (f) parts.push(`${f.width}x${f.height}, ${f.agents.count} agents`);
+  ui.nogrid.hidden = !f || f.width * f.height > 0;
+  if (f && f.width * f.height === 0) {
+    ui.nogrid.textContent = `${s?.experiment ?? 'this world'} has no grid to draw (${f.agents.count} agents): see the charts`;
+  }
   if (s?.replay) parts.push(`frame ${s.replay.index + 1}/${s.replay.frames}`);
   ui.stats.textContent = parts.join('  ·  ');
 }
@@ -221,7 +226,15 @@ async function startLocal(autoplay: boolean): Promise<void> {
     view.fit();
     if (autoplay) src.play();
   } catch (err) {
-    say(errorText(err), true);
+    const text = errorText(err);
+    // An experiment that imports Node modules (checkpoint files...) cannot run in a page.
+    const nodeOnly = /externalized for browser compatibility|node:\w+/.exec(text);
+    say(
+      nodeOnly
+        ? `${name} uses Node-only modules (${/node:\w+/.exec(text)?.[0] ?? 'node'}) and cannot run in the browser: run it with \`pnpm gibbs run ${name} --serve 8765\` and attach to ws://127.0.0.1:8765`
+        : text,
+      true,
+    );
   }
 }
 
@@ -494,6 +507,11 @@ window.addEventListener('keydown', (e) => {
     '[': () => nudgeLive(1 / 1.05),
     ']': () => nudgeLive(1.05),
     Escape: () => select(null),
+    a: () => {
+      view.agentsMode =
+        view.agentsMode === 'auto' ? 'on' : view.agentsMode === 'on' ? 'off' : 'auto';
+      say(`agents drawn one by one: ${view.agentsMode}`);
+    },
   };
   const k = keys[e.key];
   if (k) {

@@ -72,13 +72,13 @@ function gibbsPlugin(opts: ViewerServerOptions): Plugin {
     },
     configureServer(server) {
       server.middlewares.use('/@gibbs/runs', (req, res) => {
-        if (!runsDir) return notFound(res, 'no runs directory was given to the viewer');
         const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
         if (path === '/' || path === '') {
           res.setHeader('Content-Type', 'application/json');
-          res.end(JSON.stringify(listRuns(runsDir)));
+          res.end(JSON.stringify(runsDir ? listRuns(runsDir) : []));
           return;
         }
+        if (!runsDir) return notFound(res, 'no runs directory was given to the viewer');
         const file = resolve(runsDir, `.${path}`);
         if (!file.startsWith(runsDir + sep) || !file.endsWith(`${sep}${FRAMES_FILE}`)) {
           return notFound(res, `not a recorded frames file under the runs directory: ${path}`);

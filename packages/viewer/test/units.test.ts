@@ -98,7 +98,7 @@ describe('charts pick their series from metric records', () => {
     expect(pick('alive per group')).toEqual({ red: 10, blue: 8 });
     expect(pick('temperature')).toEqual({ temperature: 2.2 });
     expect(pick('order parameter')).toEqual({ order: 0.4, magnetisation: -0.1 });
-    expect(pick('policy entropy')).toEqual({ policy_entropy: 1.1 });
+    expect(pick('entropy (policy, beliefs)')).toEqual({ policy_entropy: 1.1 });
     expect(pick('free energy')).toEqual({ free_energy: 3 });
     expect(pick('dropped frames')).toEqual({ dropped_frames: 7 });
   });

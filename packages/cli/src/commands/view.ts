@@ -24,7 +24,8 @@ function usage(): string {
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
     '--attach watches a run started with `pnpm gibbs run <experiment> --serve PORT`;',
     '--replay plays back a run directory written by `pnpm gibbs run <experiment> --record`.',
-    'Keys in the page: space play/pause, . step, + - speed, r reset, 0 fit, f follow, [ ] live param.',
+    'Keys in the page: space play/pause, . step, + - speed, r reset, 0 fit, f follow,',
+    '[ ] nudge the first live parameter, a agents drawn one by one (auto/on/off), Esc unselect.',
   ].join('\n');
 }
 

@@ -1,0 +1,78 @@
+/**
+ * The viewer's one-texture path against a plain canvas putImageData, in headless Chromium (pixi
+ * on WebGL; SwiftShader here, so absolute numbers are low: compare the ratio). Frames of N x N
+ * cells come from a worker at 60 per second; each variant keeps only the newest frame and draws on
+ * animation frames. Also reported: frames dropped, and how far behind the producer the frame
+ * taken for drawing was (at most one frame is the requirement).
+ *
+ *   pnpm bench viewer        (VIEWER_BENCH_SECONDS=N to measure longer)
+ */
+import { resolve } from 'node:path';
+import type { BenchResult } from '../packages/viewer/src/bench-page.ts';
+import { startViewerServer } from '../packages/viewer/src/server.ts';
+import { collectErrors, launchChromium } from '../packages/viewer/test/browser.ts';
+import { printTable, type Row, writeResult } from './lib.ts';
+
+const SIZES = [256, 1024, 2048];
+const SECONDS = Number(process.env.VIEWER_BENCH_SECONDS ?? 4);
+const PRODUCER_FPS = 60;
+
+const server = await startViewerServer({
+  experiments: {},
+  runsDir: resolve(process.cwd(), 'runs'),
+});
+const browser = await launchChromium();
+const rows: Row[] = [];
+const raw: BenchResult[] = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const errors = collectErrors(page);
+  await page.goto(`${server.url}bench.html`);
+  await page.waitForFunction(
+    () => (window as unknown as { benchReady?: boolean }).benchReady === true,
+    null,
+    { timeout: 120_000 },
+  );
+  const isolated = await page.evaluate(() => (window as unknown as { isolated: boolean }).isolated);
+  if (!isolated)
+    throw new Error('the bench page is not cross-origin isolated (no SharedArrayBuffer)');
+  for (const size of SIZES) {
+    const pair: Record<string, BenchResult> = {};
+    for (const variant of ['texture', 'putImageData'] as const) {
+      const r = await page.evaluate(
+        ([v, s, secs, fps]) =>
+          (
+            window as unknown as {
+              runBench: (v: string, s: number, secs: number, fps: number) => Promise<BenchResult>;
+            }
+          ).runBench(v, s, secs, fps),
+        [variant, size, SECONDS, PRODUCER_FPS] as const,
+      );
+      raw.push(r);
+      pair[variant] = r;
+    }
+    const t = pair.texture;
+    const p = pair.putImageData;
+    rows.push({
+      cells: `${size}x${size}`,
+      'texture fps': Number(t.fps.toFixed(1)),
+      'putImageData fps': Number(p.fps.toFixed(1)),
+      'texture / putImageData': Number((t.fps / Math.max(p.fps, 1e-9)).toFixed(2)),
+      'texture dropped': t.dropped,
+      'putImageData dropped': p.dropped,
+      'texture max behind': t.maxBehind,
+      'putImageData max behind': p.maxBehind,
+    });
+  }
+  if (errors.length > 0) console.error(errors.join('\n'));
+} finally {
+  await browser.close();
+  await server.close();
+}
+printTable(
+  `viewer: frames drawn per second, producer at ${PRODUCER_FPS}/s, ${SECONDS} s each (headless Chromium, WebGL on SwiftShader)`,
+  rows,
+);
+console.log(
+  `wrote ${writeResult('viewer', { producerFps: PRODUCER_FPS, seconds: SECONDS, rows, raw })}`,
+);
