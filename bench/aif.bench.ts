@@ -184,7 +184,7 @@ function tfjsTmaze(ref: AifAgents, N: number): { ms: number; maxDiff: number } {
   const As = model.A.map((a) => tf.tensor2d(Array.from(a.data), [a.shape[0], S]).transpose()); // [S, no]
   const lnC = model.C.map((c) =>
     tf
-      .logSoftmax(tf.tensor1d(Array.from(c)))
+      .logSoftmax(tf.tensor1d(Array.from(c as Float64Array)))
       .add(0)
       .exp()
       .add(1e-16)

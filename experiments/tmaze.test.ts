@@ -35,7 +35,7 @@ describe('tmaze experiment', () => {
     };
     for (let i = 0; i < 3; i++) same(ours.A[i].data, m.A[i].flat(3));
     for (let i = 0; i < 2; i++) same(ours.B[i].data, m.B[i].flat(3));
-    for (let i = 0; i < 3; i++) same(ours.C[i], m.C[i]);
+    for (let i = 0; i < 3; i++) same(ours.C[i] as Float64Array, m.C[i]);
     for (let i = 0; i < 2; i++) same(ours.D[i], m.D[i]);
   });
 

@@ -216,3 +216,56 @@ describe('policy posterior properties', () => {
     );
   });
 });
+
+describe('preferences per future step (C of shape [outcome, step], as pymdp allows)', () => {
+  it('utility uses column tau at step tau; equal columns equal a 1-D C', () => {
+    const C2 = tensor([2, 2], [0, 1, 1, 0]); // step 1 prefers outcome 1, step 2 outcome 0
+    const run = (C: GenerativeModel['C']) => {
+      const a = new AifAgents({
+        model: { ...tiny, C, pA: null, pB: null },
+        config: config({ policyLen: 2, useStatesInfoGain: false, useParamInfoGain: false }),
+        count: 1,
+      });
+      a.inferPolicies();
+      return Array.from(a.efe.utility);
+    };
+    const lnSoft = (c: number[]) => {
+      const z = Math.log(Math.exp(c[0]) + Math.exp(c[1]));
+      return c.map((v) => v - z);
+    };
+    const mat = (M: Float64Array, a: number, q: number[]) =>
+      [0, 1].map((i) => M[(i * 2 + 0) * 2 + a] * q[0] + M[(i * 2 + 1) * 2 + a] * q[1]);
+    const Aq = (q: number[]) => [0.9 * q[0] + 0.25 * q[1], 0.1 * q[0] + 0.75 * q[1]];
+    const want: number[] = [];
+    for (let a0 = 0; a0 < 2; a0++) {
+      for (let a1 = 0; a1 < 2; a1++) {
+        const s1 = mat(B.data, a0, [0.7, 0.3]);
+        const s2 = mat(B.data, a1, s1);
+        const [o1, o2] = [Aq(s1), Aq(s2)];
+        const l1 = lnSoft([0, 1]);
+        const l2 = lnSoft([1, 0]);
+        want.push(o1[0] * l1[0] + o1[1] * l1[1] + o2[0] * l2[0] + o2[1] * l2[1]);
+      }
+    }
+    near(run([C2]), want, 1e-9);
+    near(run([tensor([2, 2], [0, 0, 1, 1])]), run([Float64Array.from([0, 1])]), 1e-12);
+  });
+  it('a C with fewer columns than the policy length is rejected', () => {
+    expect(
+      () =>
+        new AifAgents({
+          model: { ...tiny, C: [tensor([2, 1], [0, 1])] },
+          config: config({ policyLen: 2 }),
+          count: 1,
+        }),
+    ).not.toThrow();
+    expect(
+      () =>
+        new AifAgents({
+          model: { ...tiny, C: [tensor([2, 2], [0, 1, 0, 1])] },
+          config: config({ policyLen: 3 }),
+          count: 1,
+        }),
+    ).toThrow(/C\[0\]/);
+  });
+});

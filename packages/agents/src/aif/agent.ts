@@ -97,7 +97,7 @@ export class AifAgents {
     if (!Number.isInteger(config.policyLen) || config.policyLen < 1) {
       throw GibbsError.invalid('policyLen', config.policyLen, 'a positive integer');
     }
-    const shape = validateModel(model, numPoliciesOf(model.B, config.policyLen));
+    const shape = validateModel(model, numPoliciesOf(model.B, config.policyLen), config.policyLen);
     this.layout = makeLayout(shape, config.policyLen);
     this.count = count;
     this.config = config;
@@ -192,7 +192,23 @@ export class AifAgents {
       } else d.set(model.D[f]);
       this.D.push(d);
     }
-    const lnC = model.C.map((c) => Float64Array.from(softmax(c), (v) => Math.log(v + LOG_EPS)));
+    // ln(softmax(C) + 1e-16) for each future step: a 1-D C is the same at every step, a 2-D C
+    // ([outcome, step]) gives one column per step (pymdp tiles / indexes C the same way).
+    const lnC = model.C.map((c, m) => {
+      const no = lay.numObs[m];
+      const out = new Float64Array(config.policyLen * no);
+      const data = c instanceof Float64Array ? c : c.data;
+      const cols = data.length / no;
+      for (let tau = 0; tau < config.policyLen; tau++) {
+        const col = Float64Array.from(
+          { length: no },
+          (_, o) => data[o * cols + (cols === 1 ? 0 : tau)],
+        );
+        const p = softmax(col);
+        for (let o = 0; o < no; o++) out[tau * no + o] = Math.log(p[o] + LOG_EPS);
+      }
+      return out;
+    });
     this.params = {
       A,
       aStride,

@@ -179,7 +179,7 @@ export interface EfeParams {
   readonly aStride: readonly number[];
   /** negH_m[s] = sum_o A_m[o, s] ln(A_m[o, s] + e^-16), same stride as A_m / numObs. */
   readonly negH: readonly Float64Array[];
-  /** ln softmax(C_m) + guard, shared. */
+  /** ln(softmax(C_m) + 1e-16) per future step, shared: flat [step tau = 1..L][outcome]. */
   readonly lnC: readonly Float64Array[];
   /** Novelty weights W_A,m * (pA_m > 0), like A; null without pA. */
   readonly wA: readonly (Float64Array | null)[] | null;
@@ -432,7 +432,8 @@ export class PolicyEvaluator {
           }
           if (terms.utility) {
             const lnC = params.lnC[m];
-            for (let o = 0; o < no; o++) util += qo[o] * lnC[o];
+            const cOff = (d - 1) * no;
+            for (let o = 0; o < no; o++) util += qo[o] * lnC[cOff + o];
           }
           if (terms.stateInfoGain) {
             const negH = params.negH[m];

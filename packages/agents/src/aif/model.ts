@@ -18,7 +18,8 @@ import { fmtShape, fromNested, numel, type Tensor } from './maths.ts';
 export interface GenerativeModel {
   readonly A: readonly Tensor[];
   readonly B: readonly Tensor[];
-  readonly C: readonly Float64Array[];
+  /** Per modality: [num_obs] (the same at every future step) or a tensor [num_obs, steps]. */
+  readonly C: readonly (Float64Array | Tensor)[];
   readonly D: readonly Float64Array[];
   readonly E?: Float64Array | null;
   readonly pA?: readonly Tensor[] | null;
@@ -148,7 +149,11 @@ function expectShape(name: string, t: Tensor, shape: readonly number[], axes: st
 }
 
 /** Check a model and return its shape; `numPolicies` checks E when given. */
-export function validateModel(model: GenerativeModel, numPolicies?: number): ModelShape {
+export function validateModel(
+  model: GenerativeModel,
+  numPolicies?: number,
+  policyLen = 1,
+): ModelShape {
   const { A, B, C, D } = model;
   if (!Array.isArray(B) || B.length === 0)
     throw GibbsError.invalid('B', B, 'a non-empty list (one array per factor)');
@@ -186,8 +191,17 @@ export function validateModel(model: GenerativeModel, numPolicies?: number): Mod
     );
   }
   C.forEach((c, m) => {
-    if (c.length !== numObs[m])
-      throw GibbsError.invalid(`C[${m}]`, `shape [${c.length}]`, `[${numObs[m]}]`);
+    const shape = c instanceof Float64Array ? [c.length] : c.shape;
+    const ok =
+      shape[0] === numObs[m] &&
+      (shape.length === 1 || (shape.length === 2 && (shape[1] >= policyLen || shape[1] === 1)));
+    if (!ok) {
+      throw GibbsError.invalid(
+        `C[${m}]`,
+        `shape ${fmtShape(shape)}`,
+        `[${numObs[m]}], [${numObs[m]}, 1] or [${numObs[m]}, steps >= policy_len = ${policyLen}] (one column per future step)`,
+      );
+    }
   });
   if (!Array.isArray(D) || D.length !== F) {
     throw GibbsError.invalid(
@@ -319,7 +333,9 @@ export function parseCase(json: unknown): ReplayCase {
   const mj = m as Json;
   const A = tensorList(mj, 'A', true) as Tensor[];
   const B = tensorList(mj, 'B', true) as Tensor[];
-  const C = vectorList(mj, 'C', false) ?? A.map((a) => new Float64Array(a.shape[0]));
+  const C: (Float64Array | Tensor)[] =
+    tensorList(mj, 'C', false)?.map((t) => (t.shape.length === 1 ? t.data : t)) ??
+    A.map((a) => new Float64Array(a.shape[0]));
   const D =
     vectorList(mj, 'D', false) ?? B.map((b) => new Float64Array(b.shape[0]).fill(1 / b.shape[0]));
   const E = mj.E === undefined || mj.E === null ? null : fromNested(mj.E, 'E');
@@ -362,7 +378,7 @@ export function parseCase(json: unknown): ReplayCase {
     },
   };
   const model: GenerativeModel = { A, B, C, D, E: E?.data ?? null, pA, pB, pD };
-  const shape = validateModel(model, numPoliciesOf(B, config.policyLen));
+  const shape = validateModel(model, numPoliciesOf(B, config.policyLen), config.policyLen);
   const obs = root.observations;
   if (!Array.isArray(obs))
     throw GibbsError.invalid(
