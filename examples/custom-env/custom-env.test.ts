@@ -53,6 +53,12 @@ describe('examples/custom-env', () => {
     );
   });
 
+  it('checking the experiment module instead of the world says so', async () => {
+    await expect(checkReference(here('experiment.ts'), {}, {})).rejects.toThrow(
+      /experiment\.ts: it exports no environment \(it exports an experiment: check the module of the environment it plays instead\); found exports: default/,
+    );
+  });
+
   it('pnpm gibbs check: exit 0 for coins.ts, 1 with the messages for broken-coins.ts', () => {
     const ok = gibbs('check', './examples/custom-env/coins.ts');
     expect(ok.status).toBe(0);

@@ -14,6 +14,7 @@ import {
   type EnvironmentEntry,
   GibbsError,
   isEnvironment,
+  isExperiment,
   parseParams,
 } from '@gibbs/core';
 import { environments } from '@gibbs/env';
@@ -73,8 +74,11 @@ export async function resolveEnvironment(
       const found = candidate(ref, mod, key, rawConfig, [kind]);
       if (found) return found;
     }
+  const hint = isExperiment(mod.default ?? mod.experiment)
+    ? ' (it exports an experiment: check the module of the environment it plays instead)'
+    : '';
   throw new GibbsError(
-    `environment module ${ref}: it exports no environment; found exports: ${keys.join(', ') || 'none'}; expected (as default or \`environment\`) an EnvironmentEntry made with defineEnvironment, a factory () => Environment, or an Environment`,
+    `environment module ${ref}: it exports no environment${hint}; found exports: ${keys.join(', ') || 'none'}; expected (as default or \`environment\`) an EnvironmentEntry made with defineEnvironment, a factory () => Environment, or an Environment`,
     'environment module',
     ref,
     'a module exporting an environment',
