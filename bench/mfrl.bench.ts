@@ -3,7 +3,7 @@
  *
  * 1. Training agent-steps/s on Battle (acting + learning, MF-Q self-play) at 2x64, 2x1k and 2x10k
  *    agents: one short round of `steps` steps (both groups act: one forward pass per group), then
- *    the learner's training round (capped at maxUpdatesPerRound batches, as in a real run).
+ *    the learner's training round (replay ratio 1, capped here at 50 batches of 128).
  * 2. The Q-network's forward+backward rate (one Adam step on a batch, FLOPs counted as 3x the
  *    forward pass) next to a plain 512x512 matmul's rate, same backend, same run: the issue asks
  *    for at least half. And one dense layer's gradient with explicit transposes (ours) against
@@ -45,7 +45,8 @@ for (const { n, steps } of sizes) {
   const env = entry.create(entry.config.parse({ map, agents: n, maxSteps: steps }));
   const shape = groupShape(env, 0);
   const rng = new Rng(1);
-  const cfg = { replayCapacity: 1 << 15, learningStarts: 1 };
+  // The round's training is capped at 50 batches of 128 so that the largest size stays short.
+  const cfg = { replayCapacity: 1 << 15, learningStarts: 1, maxUpdatesPerRound: 50 };
   const learner = createLearner('mfq', shape, cfg, rng.fork()) as MFQ;
   const opponent = createPlayer('mfq', shape, cfg, rng.fork());
   const sp = new SelfPlay(
