@@ -56,16 +56,16 @@ export async function checkRedis(target: RedisTarget, timeoutMs = 3000): Promise
     retryStrategy: () => null,
     reconnectOnError: () => false,
   });
-  let lastError: Error | null = null;
+  let firstError: Error | null = null;
   client.on('error', (err: Error) => {
-    lastError = err;
+    firstError ??= err;
   });
   try {
     await withTimeout(client.connect(), timeoutMs);
     await withTimeout(client.ping(), timeoutMs);
   } catch (err) {
     // ioredis reports a refused connection as "Connection is closed"; the socket error says why.
-    const first = lastError as Error | null;
+    const first = firstError as Error | null;
     const reason = first?.message || (err as Error)?.message || String(err);
     throw new GibbsError(
       `cannot reach Redis at ${target.redacted}: ${reason}`,
