@@ -144,7 +144,8 @@ const FLOAT_FIELDS = ['view', 'features', 'reward'] as const;
 const BYTE_FIELDS = ['alive', 'terminated', 'truncated'] as const;
 
 class Checker {
-  readonly label: string;
+  /** spec.name once known (or options.label): the name every message starts with. */
+  label: string;
   private readonly problems: EnvProblem[] = [];
   private readonly seen = new Set<string>();
   private readonly maxProblems: number;
@@ -168,7 +169,7 @@ class Checker {
       this.first = this.instance('creating the environment');
       this.spec = this.first.spec;
       if (this.options.label === undefined) {
-        (this as { label: string }).label =
+        this.label =
           typeof this.spec?.name === 'string' && this.spec.name ? this.spec.name : '(unnamed)';
       }
       if (!this.checkSpec()) return this.problems;
