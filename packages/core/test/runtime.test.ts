@@ -261,6 +261,33 @@ describe('frames', () => {
   });
 });
 
+describe('memory', () => {
+  it.each([false, true])(
+    'frames and metrics consumed are not kept (worker: %s)',
+    async (worker) => {
+      // 1 MiB of cells per frame, as many frames as the consumer takes: anything that kept the
+      // delivered frames (or the updates) alive would grow by tens of MiB a second.
+      const h = await start({
+        worker,
+        seed: 1,
+        params: { width: 1024, height: 1024, agents: 200 },
+      });
+      let frames = 0;
+      h.frames({ maxFps: Number.POSITIVE_INFINITY }).subscribe(() => frames++);
+      h.metrics$.subscribe(() => {});
+      await h.start();
+      await sleep(500);
+      const before = process.memoryUsage();
+      const framesBefore = frames;
+      await sleep(2500);
+      const after = process.memoryUsage();
+      expect(frames - framesBefore).toBeGreaterThan(40);
+      expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(48 * 2 ** 20);
+      expect(after.rss - before.rss).toBeLessThan(96 * 2 ** 20);
+    },
+  );
+});
+
 describe('backends', () => {
   it('the chosen tfjs backend shows in info and status, in a worker too', async () => {
     const h = await start({ worker: true, seed: 1, params: { tf: true, agents: 4 } });

@@ -263,6 +263,8 @@ export class SimulationEngine {
         this.inStep = false;
         control.afterStep(done);
         this.runBetween();
+        // A consumer waiting for a frame gets this step's at once, not at the end of the slice.
+        if (this.frameRequests.length > 0) this.serveFrames();
       },
     };
     return {

@@ -95,7 +95,8 @@ export class EngineHandle implements SimulationHandle {
   private readonly episodes$$ = new Subject<EpisodeSummary>();
   private readonly errors$$ = new Subject<RunError>();
   private readonly logs$$ = new Subject<string>();
-  private readonly dead: Promise<never>;
+  private readonly pendingCalls = new Set<(err: unknown) => void>();
+  private deathError: unknown = null;
   private resolveDone!: (s: RunStatus) => void;
   private ended = false;
   private disposed = false;
@@ -114,8 +115,13 @@ export class EngineHandle implements SimulationHandle {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    this.dead = opts.dead ?? new Promise<never>(() => {});
-    this.dead.catch((err: unknown) => this.crash(err));
+    opts.dead?.catch((err: unknown) => {
+      this.deathError = err ?? new Error('the simulation worker died');
+      const rejects = [...this.pendingCalls];
+      this.pendingCalls.clear();
+      for (const reject of rejects) reject(this.deathError);
+      this.crash(err);
+    });
     this.frames$ = new Observable<RenderFrame>((sub) => {
       const s: Subscription = this.frames({ maxFps: opts.maxFps ?? 60 }).subscribe({
         next: (e) => sub.next(e.frame),
@@ -227,18 +233,41 @@ export class EngineHandle implements SimulationHandle {
     await this.call(p);
   }
 
-  /** A call's value, its error revived, or the worker's death, whichever comes first. */
-  private async call<T>(p: Promise<Result<T>>): Promise<T> {
-    const r = await Promise.race([p, this.dead]);
-    if (!r.ok) throw reviveError(r.error);
-    return r.value;
+  /**
+   * A call's value, its error revived, or the worker's death, whichever comes first. (Not
+   * Promise.race with `dead`: every race would leave a reaction on that never-settling promise,
+   * keeping each answer, frames included, alive for the life of the handle.)
+   */
+  private call<T>(p: Promise<Result<T>>): Promise<T> {
+    return this.settled(p).then((r) => {
+      if (!r.ok) throw reviveError(r.error);
+      return r.value;
+    });
+  }
+
+  /** `p`, or a rejection as soon as the worker dies. */
+  private settled<T>(p: Promise<T>): Promise<T> {
+    if (this.deathError !== null) return Promise.reject(this.deathError);
+    return new Promise<T>((resolve, reject) => {
+      this.pendingCalls.add(reject);
+      p.then(
+        (v) => {
+          this.pendingCalls.delete(reject);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.pendingCalls.delete(reject);
+          reject(err);
+        },
+      );
+    });
   }
 
   private async pollLoop(): Promise<void> {
     while (!this.ended) {
       let u: Awaited<ReturnType<EngineRpc['poll']>>;
       try {
-        u = await Promise.race([this.rpc.poll(), this.dead]);
+        u = await this.settled(this.rpc.poll());
       } catch {
         return; // crash() reports it
       }

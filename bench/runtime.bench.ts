@@ -1,0 +1,154 @@
+/**
+ * The runtime (packages/core/src/runtime): what running a simulation behind a handle costs.
+ *   1. Step overhead: Battle (random play) advanced directly, through a main-thread handle and
+ *      through a worker handle, at 2x1k and 2x100k agents (ms per step, ratio to direct).
+ *   2. Frames per second delivered from a worker to the main thread, 1024x1024-cell frames
+ *      (transferred, not copied), against the same frames taken in the main thread.
+ *   3. Battle's split observation step (threads 2) against one thread, in a worker, at 2x100k.
+ * Variants run side by side in one process, so compare ratios: the machine is shared.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Experiment, type SimulationHandle, startSimulation } from '@gibbs/core';
+import { printTable, type Row, writeResult } from './lib.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BATTLE = join(ROOT, 'experiments/battle.ts');
+const WALKERS = join(ROOT, 'packages/core/test/fixtures/walkers.ts');
+const quick = process.argv.includes('--quick');
+
+const SIZES = [
+  { label: '2x1k', params: { map: 160, agents: 1000, maxSteps: 100_000 }, steps: quick ? 60 : 300 },
+  {
+    label: '2x100k',
+    params: { map: 1600, agents: 100_000, maxSteps: 100_000 },
+    steps: quick ? 3 : 8,
+  },
+];
+const WARM = 2;
+
+/** ms per step of `steps` steps run by the handle, after WARM steps. */
+async function handleStep(
+  worker: boolean,
+  params: Record<string, unknown>,
+  steps: number,
+  frames = false,
+): Promise<number> {
+  const h = await startSimulation({
+    experiment: BATTLE,
+    worker,
+    seed: 1,
+    steps: WARM + steps,
+    params,
+  });
+  try {
+    await h.step(WARM);
+    const sub = frames ? h.frames$.subscribe(() => {}) : null;
+    const t = performance.now();
+    await h.start();
+    await h.done;
+    const ms = (performance.now() - t) / steps;
+    sub?.unsubscribe();
+    return ms;
+  } finally {
+    await h.dispose();
+  }
+}
+
+async function directStep(params: Record<string, unknown>, steps: number): Promise<number> {
+  const exp = (await import(BATTLE)).default as Experiment;
+  const sim = await exp.create({ params: exp.params.parse(params), seed: 1 });
+  try {
+    for (let i = 0; i < WARM; i++) await sim.advance();
+    const t = performance.now();
+    for (let i = 0; i < steps; i++) await sim.advance();
+    return (performance.now() - t) / steps;
+  } finally {
+    await sim.dispose?.();
+  }
+}
+
+async function stepOverhead(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const size of SIZES) {
+    const direct = await directStep(size.params, size.steps);
+    const main = await handleStep(false, size.params, size.steps);
+    const worker = await handleStep(true, size.params, size.steps);
+    const workerFrames = await handleStep(true, size.params, size.steps, true);
+    rows.push({
+      agents: size.label,
+      steps: size.steps,
+      'direct ms/step': direct,
+      'main handle ms/step': main,
+      'worker ms/step': worker,
+      'worker+frames$ ms/step': workerFrames,
+      'worker/direct': worker / direct,
+      'main/direct': main / direct,
+    });
+  }
+  return rows;
+}
+
+/** Frames of a 1024x1024 world delivered to this thread in `seconds`. */
+async function frameRate(worker: boolean, seconds: number): Promise<Row> {
+  const h: SimulationHandle = await startSimulation({
+    experiment: WALKERS,
+    worker,
+    seed: 1,
+    params: { width: 1024, height: 1024, agents: 1000 },
+  });
+  try {
+    await h.start();
+    let frames = 0;
+    let bytes = 0;
+    const t = performance.now();
+    await new Promise<void>((resolve) => {
+      const sub = h.frames({ maxFps: Number.POSITIVE_INFINITY }).subscribe(({ frame }) => {
+        frames++;
+        bytes += frame.cells.byteLength + frame.agents.count * 27;
+        if (performance.now() - t > seconds * 1000) {
+          sub.unsubscribe();
+          resolve();
+        }
+      });
+    });
+    const secs = (performance.now() - t) / 1000;
+    const s = h.status;
+    return {
+      thread: worker ? 'worker -> main' : 'main (no transfer)',
+      'frames/s': frames / secs,
+      'MB/s': bytes / secs / 2 ** 20,
+      'steps/s': s.step / secs,
+      dropped: s.framesDropped,
+    };
+  } finally {
+    await h.dispose();
+  }
+}
+
+async function splitStep(): Promise<Row[]> {
+  const size = SIZES[1];
+  const one = await handleStep(true, { ...size.params, threads: 1 }, size.steps);
+  const two = await handleStep(true, { ...size.params, threads: 2 }, size.steps);
+  return [
+    {
+      agents: size.label,
+      'threads 1 ms/step': one,
+      'threads 2 ms/step': two,
+      'speed-up': one / two,
+    },
+  ];
+}
+
+if (!existsSync(BATTLE)) {
+  console.error('runtime bench: experiments/battle.ts is missing');
+  process.exit(1);
+}
+const overhead = await stepOverhead();
+printTable('Battle step through the runtime (ms per step; ratios to a direct loop)', overhead);
+const frames = [await frameRate(true, quick ? 1.5 : 4), await frameRate(false, quick ? 1.5 : 4)];
+printTable('1024x1024-cell frames delivered to the main thread', frames);
+const split = await splitStep();
+printTable('Battle split observation step in a worker (2 cores)', split);
+writeResult('runtime', { overhead, frames, split, quick });
