@@ -379,15 +379,16 @@ export class PolicyEvaluator {
           }
           len *= n_f;
         }
+        // spm_MDP_G sums only over states with q(s) > e^-16; usually none is below.
         let filtered = false;
         for (let s = 0; s < S; s++) {
-          const v = qx[s];
-          if (v > EXP_M16) qxF[s] = v;
-          else {
-            qxF[s] = 0;
+          if (!(qx[s] > EXP_M16)) {
             filtered = true;
+            break;
           }
         }
+        const qxG = filtered ? qxF : qx;
+        if (filtered) for (let s = 0; s < S; s++) qxF[s] = qx[s] > EXP_M16 ? qx[s] : 0;
         let util = 0;
         let sig = 0;
         for (let m = 0; m < M; m++) {
@@ -399,14 +400,17 @@ export class PolicyEvaluator {
           if (sp) {
             // Shared sparse A: scatter each column A[:, s] weighted by q(s).
             qo.fill(0, 0, no);
-            qoF.fill(0, 0, no);
             for (let s = 0; s < S; s++) {
               const w = qx[s];
               if (w === 0) continue;
-              const wf = qxF[s];
-              for (let k = sp.start[s]; k < sp.start[s + 1]; k++) {
-                qo[sp.row[k]] += sp.val[k] * w;
-                qoF[sp.row[k]] += sp.val[k] * wf;
+              for (let k = sp.start[s]; k < sp.start[s + 1]; k++) qo[sp.row[k]] += sp.val[k] * w;
+            }
+            if (filtered) {
+              qoF.fill(0, 0, no);
+              for (let s = 0; s < S; s++) {
+                const w = qxF[s];
+                if (w === 0) continue;
+                for (let k = sp.start[s]; k < sp.start[s + 1]; k++) qoF[sp.row[k]] += sp.val[k] * w;
               }
             }
           } else {
@@ -419,9 +423,10 @@ export class PolicyEvaluator {
                 let s2 = 0;
                 for (let s = 0; s < S; s++) s2 += Am[row + s] * qxF[s];
                 qoF[o] = s2;
-              } else qoF[o] = s1;
+              }
             }
           }
+          const qoG = filtered ? qoF : qo;
           if (wAm) {
             for (let o = 0; o < no; o++) {
               const row = aBase + o * S;
@@ -438,8 +443,8 @@ export class PolicyEvaluator {
           if (terms.stateInfoGain) {
             const negH = params.negH[m];
             const hBase = (n * params.aStride[m]) / no;
-            for (let s = 0; s < S; s++) sig += qxF[s] * negH[hBase + s];
-            for (let o = 0; o < no; o++) sig -= qoF[o] * Math.log(qoF[o] + LOG_EPS);
+            for (let s = 0; s < S; s++) sig += qxG[s] * negH[hBase + s];
+            for (let o = 0; o < no; o++) sig -= qoG[o] * Math.log(qoG[o] + LOG_EPS);
           }
         }
         nodeU[node] = util;
