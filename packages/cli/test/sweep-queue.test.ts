@@ -284,6 +284,37 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
     }
   });
 
+  it('a worker with its own --out (another machine): results come back through Redis', async () => {
+    const name = queueName();
+    const target = parseRedisUrl(redis.url);
+    const queue = openQueue(target, name);
+    const elsewhere = join(tmp, 'other-machine');
+    const worker = await startWorker({
+      target,
+      queueName: name,
+      concurrency: 2,
+      out: elsewhere,
+      log: () => {},
+    });
+    try {
+      const sweep = prepareSweep(
+        await request({ out: join(tmp, 'm'), seeds: [5], queue: { url: redis.url, name } }),
+      );
+      await submitSweep(queue, sweep.dir, sweep.spec, sweep.requested);
+      const states = await settle(queue, sweep);
+      expect(states.map((s) => s.state)).toEqual(['done', 'done']);
+      for (const run of sweep.requested) {
+        const here = readFileSync(join(sweep.dir, run.name, 'metrics.jsonl'), 'utf8');
+        const there = readFileSync(join(elsewhere, 'm', run.name, 'metrics.jsonl'), 'utf8');
+        expect(here).toBe(there);
+        expect(existsSync(join(sweep.dir, run.name, 'done.json'))).toBe(true);
+      }
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
+  });
+
   it('an unreachable Redis is a clear error naming the URL, without the password', async () => {
     // A port nothing listens on: the one our own server would have had after it stopped is not
     // certain, so take a fresh free port and do not listen on it.
