@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { GibbsError } from '../errors.ts';
 import {
+  type AgentInspection,
   type EpisodeSummary,
   type Experiment,
   isExperiment,
@@ -382,6 +383,11 @@ export class SimulationEngine {
       this.liveValues[name] = parsed;
       this.changed();
     });
+  }
+
+  /** What the inspector shows for one agent (Simulation.inspect), between two steps. */
+  inspect(group: number, slot: number): Promise<AgentInspection | null> {
+    return this.betweenSteps(() => this.requireSim().inspect?.(group, slot) ?? null);
   }
 
   /** Status, last metrics and a frame, all of the same step. */

@@ -5,7 +5,7 @@
  * so the engine renders only what is consumed and a slow consumer always gets the newest frame.
  */
 import { BehaviorSubject, Observable, Subject, type Subscription, share } from 'rxjs';
-import type { EpisodeSummary, MetricRecord } from '../experiment.ts';
+import type { AgentInspection, EpisodeSummary, MetricRecord } from '../experiment.ts';
 import type { RenderFrame } from '../frame.ts';
 import { now } from './control.ts';
 import { reviveError, toRunError } from './engine.ts';
@@ -55,6 +55,8 @@ export interface SimulationHandle {
   /** Change a live parameter (Experiment.liveParams); applied between two steps. */
   setParam(name: string, value: unknown): Promise<void>;
   snapshot(): Promise<Snapshot>;
+  /** What the inspector shows for one agent (Simulation.inspect); null for an empty slot. */
+  inspect?(group: number, slot: number): Promise<AgentInspection | null>;
   /** Stop the run, release the simulation and the worker. */
   dispose(): Promise<void>;
 }
@@ -210,6 +212,11 @@ export class EngineHandle implements SimulationHandle {
 
   snapshot(): Promise<Snapshot> {
     return this.call(this.rpc.snapshot());
+  }
+
+  inspect(group: number, slot: number): Promise<AgentInspection | null> {
+    if (!this.rpc.inspect) return Promise.resolve(null);
+    return this.call(this.rpc.inspect(group, slot));
   }
 
   async dispose(): Promise<void> {

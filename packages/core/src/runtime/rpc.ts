@@ -3,7 +3,7 @@
  * Every call answers a Result instead of throwing, so a GibbsError keeps its field and expected
  * value across the boundary (comlink alone would keep only message and stack).
  */
-import type { Experiment } from '../experiment.ts';
+import type { AgentInspection, Experiment } from '../experiment.ts';
 import { frameTransferables } from '../frame.ts';
 import { type FrameReply, SimulationEngine, toRunError } from './engine.ts';
 import type { RunError, RunInfo, Snapshot, Update } from './types.ts';
@@ -34,6 +34,8 @@ export interface EngineRpc {
   setSpeed(stepsPerSecond: number): Promise<Result<null>>;
   setParam(name: string, value: unknown): Promise<Result<null>>;
   snapshot(): Promise<Result<Snapshot>>;
+  /** Simulation.inspect of one agent (the viewer's inspector). */
+  inspect?(group: number, slot: number): Promise<Result<AgentInspection | null>>;
   nextFrame(after: number, id: number): Promise<Result<FrameReply | null>>;
   cancelFrame(id: number): Promise<Result<null>>;
   poll(): Promise<Result<Update>>;
@@ -111,6 +113,7 @@ export function createEngineRpc(
       return r.ok && r.value ? transfer(r, frameTransferables(r.value.frame)) : r;
     },
     cancelFrame: (id) => act((e) => e.cancelFrame(id)),
+    inspect: (group, slot) => call((e) => e.inspect(group, slot)),
     poll: () => call((e) => e.poll()),
     dispose: () =>
       result(async () => {
