@@ -173,52 +173,55 @@ describe('viewer in chromium', () => {
     await page.close();
   });
 
-  it("inspector shows an agent's values equal to the simulation's state", async () => {
-    const { page, errors } = await open('experiment=walkers&seed=5&autoplay=0&thread=main');
-    const steps = 6;
-    await page.locator('#stage').click({ position: { x: 5, y: 5 } });
-    for (let i = 0; i < steps; i++) await page.keyboard.press('.');
-    await page.waitForFunction(
-      (n) =>
-        (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === n,
-      steps,
-    );
-    await page.waitForTimeout(300);
-    const sim = await reference(5, steps);
-    const f = sim.frame()!;
-    // A blue agent: click the centre of its cell.
-    const k = Array.from(f.agents.group).indexOf(1);
-    const slot = f.agents.slot[k];
-    const [sx, sy] = await cellToScreen(page, f.agents.x[k], f.agents.y[k]);
-    await page.mouse.click(sx, sy);
-    await page.waitForSelector(`[data-agent="blue#${slot}"]`);
-    const want = sim.inspect!(1, slot)!;
-    for (const [key, v] of Object.entries(want.values)) {
-      const shown = Number(await page.textContent(`#inspector td[data-key="${key}"]`));
-      expect(shown, key).toBeCloseTo(v, 4);
-    }
-    await page.screenshot({ path: outputPath('inspector.png') });
-    // A live parameter reaches the simulation: the policy follows the temperature.
-    await page.fill('#live input[data-live="temperature"]', '0.25');
-    await page.press('#live input[data-live="temperature"]', 'Enter');
-    await page.locator('#stage').click({ position: { x: 5, y: 5 } });
-    await page.mouse.click(sx, sy);
-    const p = policy(0.25);
-    await page.waitForFunction(
-      (p0) => {
-        const ins = (
-          window as unknown as {
-            gibbs: { inspection: { distributions: Record<string, number[]> } | null };
-          }
-        ).gibbs.inspection;
-        return ins !== null && Math.abs(ins.distributions.policy[0] - p0) < 1e-9;
-      },
-      p[0],
-      { timeout: 30_000 },
-    );
-    expect(errors).toEqual([]);
-    await page.close();
-  });
+  it.each(['worker', 'main'])(
+    "inspector shows an agent's values equal to the simulation's state (%s)",
+    async (thread) => {
+      const { page, errors } = await open(`experiment=walkers&seed=5&autoplay=0&thread=${thread}`);
+      const steps = 6;
+      await page.locator('#stage').click({ position: { x: 5, y: 5 } });
+      for (let i = 0; i < steps; i++) await page.keyboard.press('.');
+      await page.waitForFunction(
+        (n) =>
+          (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === n,
+        steps,
+      );
+      await page.waitForTimeout(300);
+      const sim = await reference(5, steps);
+      const f = sim.frame()!;
+      // A blue agent: click the centre of its cell.
+      const k = Array.from(f.agents.group).indexOf(1);
+      const slot = f.agents.slot[k];
+      const [sx, sy] = await cellToScreen(page, f.agents.x[k], f.agents.y[k]);
+      await page.mouse.click(sx, sy);
+      await page.waitForSelector(`[data-agent="blue#${slot}"]`);
+      const want = sim.inspect!(1, slot)!;
+      for (const [key, v] of Object.entries(want.values)) {
+        const shown = Number(await page.textContent(`#inspector td[data-key="${key}"]`));
+        expect(shown, key).toBeCloseTo(v, 4);
+      }
+      await page.screenshot({ path: outputPath(`inspector-${thread}.png`) });
+      // A live parameter reaches the simulation: the policy follows the temperature.
+      await page.fill('#live input[data-live="temperature"]', '0.25');
+      await page.press('#live input[data-live="temperature"]', 'Enter');
+      await page.locator('#stage').click({ position: { x: 5, y: 5 } });
+      await page.mouse.click(sx, sy);
+      const p = policy(0.25);
+      await page.waitForFunction(
+        (p0) => {
+          const ins = (
+            window as unknown as {
+              gibbs: { inspection: { distributions: Record<string, number[]> } | null };
+            }
+          ).gibbs.inspection;
+          return ins !== null && Math.abs(ins.distributions.policy[0] - p0) < 1e-9;
+        },
+        p[0],
+        { timeout: 30_000 },
+      );
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+  );
 
   it('replays recorded frames and scrubs; truncated and newer files give a message', async () => {
     const sim = await reference(4, 0);
