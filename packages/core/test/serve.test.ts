@@ -241,6 +241,12 @@ describe('serveRun', () => {
     const reset = await rawSocket(server.port, true);
     reset.resetAndDestroy();
     g.destroy();
+    // An oversized message closes only that connection (1009: message too big).
+    const big = new Watcher(server.url);
+    await big.opened;
+    const code = new Promise<number>((r) => big.ws.once('close', (c) => r(c)));
+    big.send({ type: 'setParam', name: 'temperature', value: 'x'.repeat(100_000) });
+    expect(await code).toBe(1009);
 
     // A second watcher attaches mid-run and gets frames; the first leaves.
     const b = new Watcher(server.url);
