@@ -7,6 +7,7 @@ export {
   type RunPlan,
   runName,
 } from './grid.ts';
+export { niceTicks, plotAscii, plotSvg, type Series, seriesOf } from './plot.ts';
 export { type PoolOptions, type PoolSummary, runLocal } from './pool.ts';
 export {
   DEFAULT_QUEUE,

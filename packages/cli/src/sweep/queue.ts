@@ -215,7 +215,7 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
   const version = gibbsVersion();
   const name = `${hostname()}:${process.pid}`;
   const children = new Set<ChildHandle>();
-  const process_ = async (job: Job<SweepJobData, SweepJobResult>): Promise<SweepJobResult> => {
+  const processJob = async (job: Job<SweepJobData, SweepJobResult>): Promise<SweepJobResult> => {
     const data = job.data;
     if (data.gibbsVersion !== version) {
       throw new UnrecoverableError(
@@ -226,8 +226,10 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
     const run: RunJob = { ...data.job, outDir: join(root, data.runName) };
     if (isRunDone(run.outDir) && sameSettings(run)) return resultOf(run.outDir, name);
     const child = runInChild(run, {
-      onProgress: (done, total) =>
-        void job.updateProgress(Math.round((1000 * done) / total) / 1000),
+      // Progress is informative: a failed update (lock lost, Redis away) must not end the run.
+      onProgress: (done, total) => {
+        job.updateProgress(Math.round((1000 * done) / total) / 1000).catch(() => {});
+      },
     });
     children.add(child);
     log(`start ${job.id} attempt ${job.attemptsStarted} pid ${child.pid}`);
@@ -243,7 +245,7 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
     log(`crashed ${job.id}: ${outcome.reason}`);
     throw new Error(outcome.reason);
   };
-  const worker = new Worker<SweepJobData, SweepJobResult>(opts.queueName, process_, {
+  const worker = new Worker<SweepJobData, SweepJobResult>(opts.queueName, processJob, {
     connection: bullConnection(opts.target),
     concurrency: opts.concurrency,
     name,
