@@ -161,8 +161,8 @@ export function loadSweep(path: string): { dir: string; spec: SweepSpec } {
   return { dir, spec };
 }
 
-/** What a child (local or on a worker) needs for one run; `root` replaces the sweep dir. */
-export function runJob(dir: string, spec: SweepSpec, run: RunPlan, root = dir): RunJob {
+/** What a child (local or on a worker) needs for one run. */
+export function runJob(dir: string, spec: SweepSpec, run: RunPlan): RunJob {
   return {
     experiment: spec.experiment.ref,
     params: { ...spec.fixed, ...run.point },
@@ -170,6 +170,6 @@ export function runJob(dir: string, spec: SweepSpec, run: RunPlan, root = dir): 
     steps: spec.steps,
     logEvery: spec.logEvery,
     backend: spec.backend,
-    outDir: join(root, run.name),
+    outDir: join(dir, run.name),
   };
 }
