@@ -165,9 +165,9 @@ export default defineExperiment({
         return { ...m, values: { ...m.values, ...summary() } };
       },
       frame: () => env.render(),
-      dispose: () => {
+      dispose: async () => {
         sp.dispose();
-        (env as { dispose?: () => void }).dispose?.();
+        await (env as { dispose?: () => void | Promise<void> }).dispose?.();
       },
     };
   },

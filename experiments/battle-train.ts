@@ -145,9 +145,9 @@ export default defineExperiment({
       metrics: () => sp.metrics(),
       drainEpisodes: () => sp.drainEpisodes(),
       frame: () => env.render(),
-      dispose: () => {
+      dispose: async () => {
         sp.dispose();
-        (env as { dispose?: () => void }).dispose?.();
+        await (env as { dispose?: () => void | Promise<void> }).dispose?.();
       },
     };
   },
