@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { decodeFrame, parseServerMessage, type ServerMessage } from '@gibbs/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { REPO_ROOT } from '../src/repo.ts';
+import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
+import { executeRun } from '../src/run.ts';
 
 const WALKERS = resolve(REPO_ROOT, 'packages/core/test/fixtures/walkers.ts');
 const dir = mkdtempSync(join(tmpdir(), 'gibbs-serve-'));
@@ -122,5 +123,36 @@ describe('gibbs run --serve', () => {
     } finally {
       child.kill();
     }
+  });
+});
+
+describe('gibbs run --backend', () => {
+  it('records the chosen tfjs backend in config.json; an unavailable one is a clear error', async () => {
+    const experiment = await loadExperiment(WALKERS);
+    const out = join(dir, 'backend');
+    await executeRun({
+      experiment,
+      rawParams: { tf: 'true', agents: '4' },
+      steps: 3,
+      seed: 1,
+      logEvery: 1,
+      outDir: out,
+      backend: 'cpu',
+    });
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as {
+      backend: string | null;
+    };
+    expect(config.backend).toBe('cpu');
+    await expect(
+      executeRun({
+        experiment,
+        rawParams: { tf: 'true' },
+        steps: 1,
+        seed: 1,
+        logEvery: 1,
+        outDir: null,
+        backend: 'webgpu',
+      }),
+    ).rejects.toThrow(/backend: "webgpu" is not available here \(Node\); available: wasm, cpu/);
   });
 });
