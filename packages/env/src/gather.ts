@@ -51,7 +51,7 @@ import {
   type StepOutput,
 } from '@gibbs/core';
 import { z } from 'zod';
-import { circleOffsets, circleSpans, ViewLayer } from './view-layer.ts';
+import { circleOffsets, circleSpans, rowOrder, ViewLayer } from './view-layer.ts';
 
 export const GATHER_HP = 3;
 export const GATHER_DAMAGE = 6;
@@ -182,6 +182,9 @@ export class Gather implements Environment {
   private readonly layer: ViewLayer;
   private readonly spans = circleSpans(GATHER_VIEW_RADIUS);
   private readonly order: Int32Array;
+  /** Observation order (live slots by row) and the counting sort's row counts. */
+  private readonly obsOrder: Int32Array;
+  private readonly rowCounts: Int32Array;
   private readonly viewSize: number;
   /** Fixed placements (magent or explicit layout), or null for random. */
   private readonly fixed: { agents: Int32Array; food: Int32Array; foodHp: Float32Array } | null;
@@ -290,6 +293,8 @@ export class Gather implements Environment {
     this.lastAction = new Int32Array(cap);
     this.heading = new Float32Array(cap);
     this.order = new Int32Array(cap);
+    this.obsOrder = new Int32Array(cap);
+    this.rowCounts = new Int32Array(W + 1);
     this.agentAt = new Int32Array(W * W);
     this.foodHp = new Float32Array(W * W);
     this.layer = new ViewLayer(W, W, 5, GATHER_VIEW_RADIUS, C_OBSTACLE, {
@@ -548,8 +553,9 @@ export class Gather implements Environment {
   private observe(): void {
     const o = this.out;
     const W1 = Math.max(1, this.W - 1);
-    for (let i = 0; i < this.cap; i++) {
-      if (!o.alive[i]) continue;
+    const n = rowOrder(this.y, o.alive, this.W, this.rowCounts, this.obsOrder);
+    for (let k = 0; k < n; k++) {
+      const i = this.obsOrder[k];
       this.layer.window(this.obs, i * this.viewSize, this.x[i], this.y[i], this.spans);
       const f = i * FEATURES;
       o.features.fill(0, f, f + N_ACTIONS);

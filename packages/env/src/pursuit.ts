@@ -38,7 +38,7 @@ import {
   type StepOutput,
 } from '@gibbs/core';
 import { z } from 'zod';
-import { circleOffsets, circleSpans, ViewLayer } from './view-layer.ts';
+import { circleOffsets, circleSpans, rowOrder, ViewLayer } from './view-layer.ts';
 
 export const PURSUIT_CHANNELS = ['obstacle', 'predator', 'prey'] as const;
 /** Group 0: predators, group 1: prey. */
@@ -110,6 +110,9 @@ export class Pursuit implements Environment {
   private readonly features: number[];
   /** Both groups' agents as g * 2^24 + slot, shuffled each step for the moves. */
   private readonly order: Int32Array;
+  /** Observation order (slots by row, per group) and the counting sort's row counts. */
+  private readonly obsOrder: Int32Array[];
+  private readonly rowCounts: Int32Array;
   private readonly info: Record<string, number> = { tags: 0, attacks: 0, walls: 0 };
   private t = 0;
   private episode = -1;
@@ -189,6 +192,8 @@ export class Pursuit implements Environment {
     this.lastAction = this.cap.map((n) => new Int32Array(n));
     this.heading = this.cap.map((n) => new Float32Array(n));
     this.order = new Int32Array(this.cap[0] + this.cap[1]);
+    this.obsOrder = this.cap.map((n) => new Int32Array(n));
+    this.rowCounts = new Int32Array(W + 1);
     this.cell = new Uint8Array(W * W);
     this.slotAt = new Int32Array(W * W);
     this.layers = [0, 1].map(
@@ -403,7 +408,9 @@ export class Pursuit implements Environment {
       const o = this.out[g];
       const F = this.features[g];
       const A = N_ACTIONS[g];
-      for (let i = 0; i < this.cap[g]; i++) {
+      const n = rowOrder(this.y[g], null, this.W, this.rowCounts, this.obsOrder[g]);
+      for (let k = 0; k < n; k++) {
+        const i = this.obsOrder[g][k];
         this.layers[g].window(
           this.obs[g],
           i * this.viewSizes[g],

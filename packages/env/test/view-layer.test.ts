@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { circleOffsets, circleSpans, ViewLayer } from '../src/view-layer.ts';
+import { circleOffsets, circleSpans, rowOrder, ViewLayer } from '../src/view-layer.ts';
 
 describe('ViewLayer', () => {
   it('circles: spans and offsets hold exactly the cells with dx^2 + dy^2 <= r^2', () => {
@@ -63,5 +63,16 @@ describe('ViewLayer', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('rowOrder lists the live slots by row, stable within a row', () => {
+    const y = Int32Array.of(3, 0, 3, 1, 0, 2);
+    const alive = Uint8Array.of(1, 1, 1, 1, 0, 1);
+    const order = new Int32Array(6);
+    const n = rowOrder(y, alive, 4, new Int32Array(5), order);
+    expect(n).toBe(5);
+    expect(Array.from(order.subarray(0, n))).toEqual([1, 3, 5, 0, 2]);
+    expect(rowOrder(y, null, 4, new Int32Array(5), order)).toBe(6);
+    expect(Array.from(order)).toEqual([1, 4, 3, 5, 0, 2]);
   });
 });
