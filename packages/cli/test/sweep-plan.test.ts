@@ -1,9 +1,13 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GibbsError } from '@gibbs/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseGridOption, parseSeeds, planRuns, runName } from '../src/sweep/grid.ts';
 import { niceTicks, plotAscii, plotSvg, seriesOf } from '../src/sweep/plot.ts';
 import type { SweepReport } from '../src/sweep/report.ts';
+import { removeStaleTemps } from '../src/sweep/rundir.ts';
 import { studentTCdf, studentTQuantile, summarize } from '../src/sweep/stats.ts';
 import tinyIsing from './fixtures/tiny-ising.ts';
 
@@ -171,5 +175,28 @@ describe('plots', () => {
     expect(svg.match(/<polygon /g)).toHaveLength(1);
     const ascii = plotAscii(series, { x: 'temperature', y: 'order', rows: 5 });
     expect(ascii.split('\n')[0]).toMatch(/^\s+0\.950 \|\*/);
+  });
+});
+
+describe('run directories', () => {
+  it('removes temp files of dead attempts only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gibbs-rundir-'));
+    try {
+      // A pid far above Linux's pid_max default (4194304) is never alive.
+      for (const f of [
+        '.metrics.jsonl.99999999.0.tmp',
+        `.metrics.jsonl.${process.pid}.3.tmp`,
+        'metrics.jsonl',
+      ]) {
+        writeFileSync(join(dir, f), 'x');
+      }
+      removeStaleTemps(dir);
+      expect(readdirSync(dir).sort()).toEqual([
+        `.metrics.jsonl.${process.pid}.3.tmp`,
+        'metrics.jsonl',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -69,11 +69,26 @@ export function clearMarkers(dir: string): void {
   rmSync(join(dir, ERROR_FILE), { force: true });
 }
 
-/** After a success: temp files that killed attempts left behind (`.metrics.jsonl.<pid>.<n>.tmp`). */
+/**
+ * After a success: temp files that killed attempts left behind (`.metrics.jsonl.<pid>.<n>.tmp`).
+ * A file whose process is still alive is kept: it may be another attempt of the same run (a job
+ * whose lock lapsed under load runs twice for a while), and its commit needs the file.
+ */
 export function removeStaleTemps(dir: string): void {
   if (!existsSync(dir)) return;
   for (const f of readdirSync(dir)) {
-    if (f.startsWith('.') && f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
+    const m = /^\..+\.(\d+)\.\d+\.tmp$/.exec(f);
+    if (m && !isAlive(Number(m[1]))) rmSync(join(dir, f), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
