@@ -16,7 +16,7 @@ let seen = Atomics.load(ctrl, CTRL.GEN);
 Atomics.add(ctrl, CTRL.READY, 1);
 for (;;) {
   // Spin a little before sleeping: a futex wake-up costs tens of microseconds per step.
-  for (let i = 0; i < 20000 && Atomics.load(ctrl, CTRL.GEN) === seen; i++);
+  for (let i = 0; i < 2000 && Atomics.load(ctrl, CTRL.GEN) === seen; i++);
   Atomics.wait(ctrl, CTRL.GEN, seen);
   seen = Atomics.load(ctrl, CTRL.GEN);
   if (Atomics.load(ctrl, CTRL.STOP) === 1) break;

@@ -230,6 +230,19 @@ export function maxAgents(map: number, placement: 'block' | 'random'): number {
 
 const EMPTY = -1;
 const WALL = -2;
+/** Side of the tiles that order attacks and moves (see Battle.drawOrder). */
+const TILE_SHIFT = 4;
+const TILE = 1 << TILE_SHIFT;
+
+/** Fisher-Yates shuffle of list[from .. from+len) with `rng`. */
+function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
+  for (let i = len - 1; i > 0; i--) {
+    const j = from + rng.int(i + 1);
+    const tmp = list[from + i];
+    list[from + i] = list[j];
+    list[j] = tmp;
+  }
+}
 
 /** Wall-clock time of the two phases of `step`, summed over the steps since construction. */
 export interface BattleTimings {
@@ -272,6 +285,12 @@ export class Battle implements Environment {
   private readonly occ: Int32Array;
   private readonly attackers: Int32Array;
   private readonly movers: Int32Array;
+  /** Attackers or movers in this step's drawn order (see drawOrder). */
+  private readonly order: Int32Array;
+  private readonly tilesX: number;
+  private readonly tileOrder: Int32Array;
+  private readonly tileCount: Int32Array;
+  private readonly tileStart: Int32Array;
   private readonly aliveCount = new Int32Array(2);
   private readonly episodeKills = new Int32Array(2);
   // reward constants as float32, like MAgent's
@@ -374,6 +393,12 @@ export class Battle implements Environment {
     this.occ = new Int32Array(map * map);
     this.attackers = new Int32Array(n);
     this.movers = new Int32Array(n);
+    this.order = new Int32Array(n);
+    this.tilesX = (map + TILE - 1) >> TILE_SHIFT;
+    const tiles = this.tilesX * this.tilesX;
+    this.tileOrder = Int32Array.from({ length: tiles }, (_, i) => i);
+    this.tileCount = new Int32Array(tiles);
+    this.tileStart = new Int32Array(tiles);
     this.obs = {
       width: map,
       height: map,
@@ -480,6 +505,8 @@ export class Battle implements Environment {
     if (typeof seed !== 'number' || !Number.isFinite(seed))
       throw GibbsError.invalid('battle: reset seed', seed, 'a finite number');
     this.rng.reseed(seed);
+    // The tile order is reshuffled from where it was: start every episode from the identity.
+    for (let i = 0; i < this.tileOrder.length; i++) this.tileOrder[i] = i;
     this.started = true;
     this.episode++;
     const { width: W, height: H, occ, n, n0 } = this;
@@ -718,14 +745,16 @@ export class Battle implements Environment {
     }
 
     // 2. Attacks, in an order drawn per step, one at a time on the current state.
-    this.shuffle(attackers, nAtt);
+    this.shuffleTiles();
+    const order = this.order;
+    this.drawOrder(attackers, nAtt);
     let hits0 = 0;
     let hits1 = 0;
     let kills0 = 0;
     let kills1 = 0;
     const rAttack = this.rAttack;
     for (let k = 0; k < nAtt; k++) {
-      const a = attackers[k];
+      const a = order[k];
       if (alive[a] === 0) continue; // killed earlier in the order
       reward[a] += rAttack;
       const d = lastAction[a];
@@ -768,12 +797,12 @@ export class Battle implements Environment {
     }
 
     // 4. Moves, in an order drawn per step, one at a time on the current state.
-    this.shuffle(movers, nMov);
+    this.drawOrder(movers, nMov);
     let moves0 = 0;
     let moves1 = 0;
     const { heading } = this;
     for (let k = 0; k < nMov; k++) {
-      const a = movers[k];
+      const a = order[k];
       if (alive[a] === 0) continue;
       const d = lastAction[a];
       const x = px[a];
@@ -830,14 +859,40 @@ export class Battle implements Environment {
     return this.out;
   }
 
-  /** Fisher-Yates on the first `len` entries, with the environment's Rng. */
-  private shuffle(list: Int32Array, len: number): void {
-    const rng = this.rng;
-    for (let i = len - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const tmp = list[i];
-      list[i] = list[j];
-      list[j] = tmp;
+  /** A fresh random order of the tiles for this step (Fisher-Yates with the env's Rng). */
+  private shuffleTiles(): void {
+    shuffle(this.rng, this.tileOrder, 0, this.tileOrder.length);
+  }
+
+  /**
+   * Write into `order` the first `len` agents of `list` in this step's drawn order: tile by tile
+   * in the order of `tileOrder`, and in a random order inside each tile (a counting sort by tile,
+   * then a Fisher-Yates shuffle of each tile's run). Any two agents are thus ordered by a fair
+   * coin, as in a uniform shuffle, while agents processed one after the other are neighbours on
+   * the map, so that their cells, maps and slots stay in cache.
+   */
+  private drawOrder(list: Int32Array, len: number): void {
+    const { px, py, tileCount: count, tileStart: start, tileOrder, order } = this;
+    const tx = this.tilesX;
+    count.fill(0);
+    for (let k = 0; k < len; k++) {
+      const a = list[k];
+      count[(py[a] >> TILE_SHIFT) * tx + (px[a] >> TILE_SHIFT)]++;
+    }
+    let run = 0;
+    for (let i = 0; i < tileOrder.length; i++) {
+      const t = tileOrder[i];
+      start[t] = run;
+      run += count[t];
+    }
+    for (let k = 0; k < len; k++) {
+      const a = list[k];
+      order[start[(py[a] >> TILE_SHIFT) * tx + (px[a] >> TILE_SHIFT)]++] = a;
+    }
+    // start[t] is now the end of tile t's run
+    for (let i = 0; i < tileOrder.length; i++) {
+      const t = tileOrder[i];
+      if (count[t] > 1) shuffle(this.rng, order, start[t] - count[t], count[t]);
     }
   }
 

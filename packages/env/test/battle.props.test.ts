@@ -65,6 +65,29 @@ function actionsFor(env: Battle, row: number[]): Int32Array[] {
   ];
 }
 
+/** An agent's 13x13x5 view built from scratch from the world (the reference for the copy). */
+function referenceView(env: Battle, g: number, slot: number): Float32Array {
+  const v = new Float32Array(VIEW_SIZE);
+  const me = env.agent(g, slot);
+  const W = env.width;
+  for (let dy = -6; dy <= 6; dy++)
+    for (let dx = -6; dx <= 6; dx++) {
+      if (dx * dx + dy * dy > 36) continue;
+      const x = me.x + dx;
+      const y = me.y + dy;
+      const at = ((dy + 6) * 13 + dx + 6) * 5;
+      const off = x < 0 || y < 0 || x >= W || y >= W;
+      if (off || x === 0 || y === 0 || x === W - 1 || y === W - 1) v[at] = 1;
+      if (off) continue;
+      const who = env.at(x, y);
+      if (typeof who !== 'object') continue;
+      const ch = who.group === g ? 1 : 3;
+      v[at + ch] = 1;
+      v[at + ch + 1] = env.agent(who.group, who.slot).hp / 10;
+    }
+  return v;
+}
+
 function digest(out: StepOutput): string {
   let h = 2166136261;
   for (const g of out.groups)
@@ -76,7 +99,7 @@ function digest(out: StepOutput): string {
 }
 
 describe('battle: invariants under random actions (fast-check)', () => {
-  it('keeps hp in [0, 10], one agent per cell, and never raises alive counts', () => {
+  it('keeps hp in [0, 10], one agent per cell, views exact, and never raises alive counts', () => {
     fc.assert(
       fc.property(world, (w) => {
         const env = make(w);
@@ -101,6 +124,11 @@ describe('battle: invariants under random actions (fast-check)', () => {
               }
               if (o.alive[s] === 0) {
                 expect(o.terminated[s]).toBe(1);
+                // a dead slot's observation is all zeros
+                expect(
+                  o.view.subarray(s * VIEW_SIZE, (s + 1) * VIEW_SIZE).some((x) => x !== 0),
+                ).toBe(false);
+                expect(o.features.subarray(s * 24, (s + 1) * 24).some((x) => x !== 0)).toBe(false);
                 wasDead[g][s] = 1;
                 continue;
               }
@@ -110,10 +138,14 @@ describe('battle: invariants under random actions (fast-check)', () => {
               expect(a.hp).toBeLessThanOrEqual(10);
               expect(env.at(a.x, a.y)).toEqual({ group: g, slot: s });
               cells.add(a.y * w.map + a.x);
-              // its own cell in its view: own group, own hp
-              const centre = s * VIEW_SIZE + (6 * 13 + 6) * 5;
-              expect(o.view[centre + 1]).toBe(1);
-              expect(o.view[centre + 2]).toBe(Math.fround(a.hp / 10));
+              // its whole view equals one built from scratch from the world
+              const got = o.view.subarray(s * VIEW_SIZE, (s + 1) * VIEW_SIZE);
+              const want = referenceView(env, g, s);
+              for (let i = 0; i < VIEW_SIZE; i++)
+                if (got[i] !== want[i])
+                  throw new Error(
+                    `step ${out.step} ${g}/${s} view[${i}] (cell ${Math.floor(i / 5)}, channel ${i % 5}): ${got[i]} != ${want[i]}`,
+                  );
             }
             const name = g === 0 ? 'red' : 'blue';
             expect(out.info[`alive.${name}`]).toBe(live);
