@@ -197,12 +197,12 @@ async function status(args: ParsedArgs): Promise<number> {
   );
   for (const s of states) {
     if (!all && s.state === 'done') continue;
-    const extra =
-      s.state === 'running' && s.progress !== undefined
-        ? ` ${Math.round(100 * s.progress)}%`
-        : s.detail
-          ? `: ${s.detail.split('\n')[0]}`
-          : '';
+    const pct =
+      s.state === 'running' && s.progress !== undefined ? ` ${Math.round(100 * s.progress)}%` : '';
+    const detail = s.detail
+      ? `${s.state === 'running' ? ' ' : ': '}${s.detail.split('\n')[0]}`
+      : '';
+    const extra = `${pct}${detail}`;
     console.log(`  ${s.state.padEnd(8)} ${s.run.name}${extra}`);
   }
   return count('failed') > 0 ? 1 : 0;

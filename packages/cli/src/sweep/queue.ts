@@ -182,6 +182,7 @@ export async function syncFromQueue(
           run,
           state: 'running',
           progress: typeof job.progress === 'number' ? job.progress : 0,
+          detail: job.processedBy ? `on ${job.processedBy}` : undefined,
         };
       }
       return { run, state: 'queued' };
