@@ -11,6 +11,10 @@
  * at once; then, in slot order, an agent standing on food eats it (reward +1) and the food grows
  * back at a random empty cell, so the amount of food stays constant. Several agents may share a
  * cell. Features of agent i: [cell, smell].
+ *
+ * With `rivals` > 0 a second group, "rivals", shares the grid and its food under the same rules
+ * (for mixed populations: active-inference foragers against another kind of agent). Slots are
+ * numbered foragers first, then rivals, in the arrays x, y and eaten.
  */
 import {
   allocGroupStep,
@@ -29,6 +33,13 @@ export const aifForageConfig = z.object({
   width: z.number().int().min(4).max(4096).default(32).describe('grid width'),
   height: z.number().int().min(4).max(4096).default(32).describe('grid height'),
   agents: z.number().int().min(1).max(1_000_000).default(256).describe('foragers'),
+  rivals: z
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .describe('agents of a second group "rivals"'),
   food: z
     .number()
     .int()
@@ -44,6 +55,8 @@ export const aifForageConfig = z.object({
   maxSteps: z.number().int().min(1).default(200).describe('steps per episode'),
 });
 export type AifForageConfig = z.infer<typeof aifForageConfig>;
+/** The config with `rivals` optional (0). */
+export type AifForageOptions = Omit<AifForageConfig, 'rivals'> & { rivals?: number };
 
 export const FORAGE_MOVES: readonly (readonly [number, number])[] = [
   [0, 0],
@@ -72,16 +85,21 @@ export class AifForageEnv implements Environment {
   readonly distance: Int32Array;
   /** Food eaten by each agent this episode. */
   readonly eaten: Int32Array;
-  private readonly out: GroupStep;
+  /** Agents in all groups (foragers, then rivals). */
+  readonly total: number;
+  private readonly outs: GroupStep[];
   private readonly lastAction: Int16Array;
   private readonly queue: Int32Array;
   private readonly rng = new Rng(0);
   private steps = 0;
+  private ateRivals = 0;
   private episode = -1;
   private info: Record<string, number> = {};
 
-  constructor(readonly config: AifForageConfig) {
+  constructor(readonly config: AifForageOptions) {
     const { width, height, agents, food } = config;
+    const rivals = config.rivals ?? 0;
+    const total = agents + rivals;
     if (food >= width * height) {
       throw GibbsError.invalid('food', food, `fewer than the ${width * height} cells of the grid`);
     }
@@ -96,26 +114,39 @@ export class AifForageEnv implements Environment {
           actions: 5,
           actionNames: [...FORAGE_ACTIONS],
         },
+        ...(rivals > 0
+          ? [
+              {
+                name: 'rivals',
+                capacity: rivals,
+                view: null,
+                features: 2,
+                actions: 5,
+                actionNames: [...FORAGE_ACTIONS],
+              },
+            ]
+          : []),
       ],
       maxSteps: config.maxSteps,
       grid: { width, height },
     };
-    this.x = new Int32Array(agents);
-    this.y = new Int32Array(agents);
+    this.total = total;
+    this.x = new Int32Array(total);
+    this.y = new Int32Array(total);
     this.foodMap = new Uint8Array(width * height);
     this.distance = new Int32Array(width * height);
-    this.eaten = new Int32Array(agents);
-    this.out = allocGroupStep(this.spec.groups[0]);
-    this.lastAction = new Int16Array(agents);
+    this.eaten = new Int32Array(total);
+    this.outs = this.spec.groups.map(allocGroupStep);
+    this.lastAction = new Int16Array(total);
     this.queue = new Int32Array(width * height);
   }
 
   reset(seed: number): StepOutput {
     this.rng.reseed(seed);
-    const { width, height, agents, food } = this.config;
+    const { width, height, food } = this.config;
     this.foodMap.fill(0);
     for (let k = 0; k < food; k++) this.growFood();
-    for (let i = 0; i < agents; i++) {
+    for (let i = 0; i < this.total; i++) {
       this.x[i] = this.rng.int(width);
       this.y[i] = this.rng.int(height);
     }
@@ -123,10 +154,12 @@ export class AifForageEnv implements Environment {
     this.lastAction.fill(-1);
     this.steps = 0;
     this.episode++;
-    this.out.alive.fill(1);
-    this.out.terminated.fill(0);
-    this.out.truncated.fill(0);
-    this.out.reward.fill(0);
+    for (const out of this.outs) {
+      out.alive.fill(1);
+      out.terminated.fill(0);
+      out.truncated.fill(0);
+      out.reward.fill(0);
+    }
     this.eat(false);
     this.observe(0);
     return this.output();
@@ -135,34 +168,38 @@ export class AifForageEnv implements Environment {
   step(actions: readonly Int32Array[]): StepOutput {
     if (this.episode < 0)
       throw GibbsError.invalid('aif-forage.step', 'before reset', 'reset() first');
-    const { width, height, agents } = this.config;
-    const a = actions[0];
-    if (!a || a.length !== agents) {
-      throw GibbsError.invalid(
-        'actions[0] (group "foragers")',
-        a,
-        `an Int32Array of length ${agents}`,
-      );
-    }
-    for (let i = 0; i < agents; i++) {
-      const v = a[i];
-      if (!(v >= 0 && v < 5 && Number.isInteger(v))) {
+    const { width, height } = this.config;
+    this.spec.groups.forEach((g, gi) => {
+      const a = actions[gi];
+      if (!a || a.length !== g.capacity) {
         throw GibbsError.invalid(
-          `actions[0][${i}] (group "foragers")`,
-          v,
-          'an action in 0..4 (stay, up, right, down, left)',
+          `actions[${gi}] (group "${g.name}")`,
+          a,
+          `an Int32Array of length ${g.capacity}`,
         );
       }
-    }
-    for (let i = 0; i < agents; i++) {
-      const [mx, my] = FORAGE_MOVES[a[i]];
+      for (let i = 0; i < g.capacity; i++) {
+        const v = a[i];
+        if (!(v >= 0 && v < 5 && Number.isInteger(v))) {
+          throw GibbsError.invalid(
+            `actions[${gi}][${i}] (group "${g.name}")`,
+            v,
+            'an action in 0..4 (stay, up, right, down, left)',
+          );
+        }
+      }
+    });
+    for (let i = 0; i < this.total; i++) {
+      const gi = i < this.config.agents ? 0 : 1;
+      const act = actions[gi][gi === 0 ? i : i - this.config.agents];
+      const [mx, my] = FORAGE_MOVES[act];
       this.x[i] = (this.x[i] + mx + width) % width;
       this.y[i] = (this.y[i] + my + height) % height;
-      this.lastAction[i] = a[i];
+      this.lastAction[i] = act;
     }
     this.steps++;
     const ate = this.eat(true);
-    this.out.truncated.fill(this.steps >= this.config.maxSteps ? 1 : 0);
+    for (const out of this.outs) out.truncated.fill(this.steps >= this.config.maxSteps ? 1 : 0);
     this.observe(ate);
     return this.output();
   }
@@ -170,19 +207,22 @@ export class AifForageEnv implements Environment {
   /** Agents on food eat it (in slot order); returns how many ate. Sets cell features and rewards. */
   private eat(withReward: boolean): number {
     const { width, agents } = this.config;
-    const f = this.out.features;
     let ate = 0;
-    for (let i = 0; i < agents; i++) {
+    this.ateRivals = 0;
+    for (let i = 0; i < this.total; i++) {
+      const out = i < agents ? this.outs[0] : this.outs[1];
+      const slot = i < agents ? i : i - agents;
       const c = this.y[i] * width + this.x[i];
       const found = this.foodMap[c] === 1 && withReward;
       if (found) {
         this.foodMap[c] = 0;
         this.growFood();
         this.eaten[i]++;
-        ate++;
+        if (i < agents) ate++;
+        else this.ateRivals++;
       }
-      f[2 * i] = found ? 1 : 0;
-      this.out.reward[i] = found ? 1 : 0;
+      out.features[2 * slot] = found ? 1 : 0;
+      out.reward[slot] = found ? 1 : 0;
     }
     return ate;
   }
@@ -233,20 +273,22 @@ export class AifForageEnv implements Environment {
         }
       }
     }
-    const f = this.out.features;
     let strong = 0;
-    for (let i = 0; i < agents; i++) {
+    for (let i = 0; i < this.total; i++) {
+      const out = i < agents ? this.outs[0] : this.outs[1];
+      const slot = i < agents ? i : i - agents;
       let level = smellLevel(dist[this.y[i] * width + this.x[i]]);
       if (smellNoise > 0 && this.rng.float() < smellNoise) level = this.rng.int(3);
-      f[2 * i + 1] = level;
+      out.features[2 * slot + 1] = level;
       if (level === SMELL_STRONG) strong++;
     }
     this.info = { food_eaten: ate, smell_strong: strong };
+    if (this.outs.length > 1) this.info.food_eaten_rivals = this.ateRivals;
   }
 
   private output(): StepOutput {
     return {
-      groups: [this.out],
+      groups: this.outs,
       step: this.steps,
       done: this.steps >= this.config.maxSteps,
       info: this.info,
@@ -255,21 +297,23 @@ export class AifForageEnv implements Environment {
 
   render(): RenderFrame {
     const { width, height, agents } = this.config;
+    const total = this.total;
     const cells = Uint8Array.from(this.foodMap);
     const frame = {
-      count: agents,
-      group: new Uint8Array(agents),
-      slot: Int32Array.from({ length: agents }, (_, i) => i),
+      count: total,
+      group: Uint8Array.from({ length: total }, (_, i) => (i < agents ? 0 : 1)),
+      slot: Int32Array.from({ length: total }, (_, i) => (i < agents ? i : i - agents)),
       x: Float32Array.from(this.x),
       y: Float32Array.from(this.y),
-      hp: new Float32Array(agents).fill(1),
-      heading: new Float32Array(agents),
+      hp: new Float32Array(total).fill(1),
+      heading: new Float32Array(total),
       action: Int16Array.from(this.lastAction),
-      reward: Float32Array.from(this.out.reward),
+      reward: new Float32Array(total),
     };
-    for (let i = 0; i < agents; i++) {
+    for (let i = 0; i < total; i++) {
       const a = this.lastAction[i];
       frame.heading[i] = a > 0 ? Math.atan2(FORAGE_MOVES[a][1], FORAGE_MOVES[a][0]) : Number.NaN;
+      frame.reward[i] = i < agents ? this.outs[0].reward[i] : this.outs[1].reward[i - agents];
     }
     return {
       step: this.steps,
@@ -277,8 +321,8 @@ export class AifForageEnv implements Environment {
       width,
       height,
       cells,
-      legend: ['empty', 'food', 'foragers'],
-      groups: ['foragers'],
+      legend: ['empty', 'food', ...this.spec.groups.map((g) => g.name)],
+      groups: this.spec.groups.map((g) => g.name),
       agents: frame,
     };
   }

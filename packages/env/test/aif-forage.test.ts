@@ -98,3 +98,20 @@ describe('aif-forage environment', () => {
     expect(() => make({ food: 120 })).toThrow(/food/);
   });
 });
+
+describe('aif-forage with rivals (a second group)', () => {
+  it('passes the checker; both groups eat from the same food', () => {
+    assertEnv(() => make({ rivals: 5, smellNoise: 0.1 }), { stochastic: true });
+    const env = make({ rivals: 5 });
+    const out = env.reset(9);
+    expect(env.spec.groups.map((g) => g.name)).toEqual(['foragers', 'rivals']);
+    expect(out.groups[1].features).toHaveLength(10);
+    let eaten = 0;
+    for (let s = 0; s < 30; s++) {
+      const o = env.step([new Int32Array(8).fill(2), new Int32Array(5).fill(3)]);
+      eaten += o.info.food_eaten + o.info.food_eaten_rivals;
+      expect(env.foodMap.reduce((a, b) => a + b, 0)).toBe(6);
+    }
+    expect(eaten).toBe(env.eaten.reduce((a, b) => a + b, 0));
+  });
+});

@@ -1,0 +1,40 @@
+/** aif-mixed: active-inference foragers and Q-learning rivals in one world. */
+import { describe, expect, it } from 'vitest';
+import experiment, { aifMixedParams } from './aif-mixed.ts';
+
+describe('aif-mixed experiment', () => {
+  it('runs both kinds of agent in one world, logs both groups, trains the rivals', async () => {
+    const params = aifMixedParams.parse({
+      width: 12,
+      height: 12,
+      agents: 12,
+      rivals: 24,
+      food: 14,
+      episodeLength: 15,
+      policyLen: 2,
+    });
+    const sim = await experiment.create({ params, seed: 3, backend: 'cpu' });
+    for (let s = 0; s < 30; s++) await sim.advance();
+    const m = sim.metrics();
+    expect(Object.keys(m.groups).sort()).toEqual(['foragers', 'rivals']);
+    for (const k of [
+      'food_rate_foragers',
+      'food_rate_rivals',
+      'free_energy',
+      'efe',
+      'rivals_loss',
+    ]) {
+      expect(Number.isFinite(m.values[k])).toBe(true);
+    }
+    expect(m.values.rivals_loss).toBeGreaterThan(0);
+    const eps = sim.drainEpisodes?.() ?? [];
+    expect(eps).toHaveLength(2);
+    expect(sim.inspect?.(0, 3)?.distributions['q(pi)']).toHaveLength(25);
+    expect(sim.inspect?.(1, 23)?.distributions.policy).toHaveLength(5);
+    expect(sim.inspect?.(1, 24)).toBeNull();
+    const frame = sim.frame();
+    expect(frame?.groups).toEqual(['foragers', 'rivals']);
+    expect(frame?.agents.count).toBe(36);
+    await sim.dispose?.();
+  });
+});
