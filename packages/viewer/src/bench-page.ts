@@ -21,16 +21,53 @@ export interface BenchResult {
   fps: number;
   received: number;
   produced: number;
+  /** Frames made while measuring that never reached the screen. */
   dropped: number;
   /**
-   * Largest (newest frame produced - frame taken), read when a frame is taken for drawing: 0 or 1
-   * means the page is never more than one frame behind the producer.
+   * Largest (newest frame made - frame received), read as a frame arrives: 0 or 1 means the
+   * pipeline is never more than one frame behind the producer.
    */
   maxBehind: number;
-  meanBehind: number;
+  /** Most frames the page held undrawn at once (latest-value: 1). */
+  maxHeld: number;
+  /** Mean age of a frame when it is taken for drawing (ms since it was made). */
+  meanAgeMs: number;
+  /** Draw work per frame in a tight loop, without the compositor (ms; GPU finish included). */
+  drawMs: number;
 }
 
 let view: GridView | null = null;
+
+type Msg = { id: number; cells: Uint8Array; made: number };
+const wallNow = () => performance.timeOrigin + performance.now();
+
+function frameOf(size: number, id: number, cells: Uint8Array): RenderFrame {
+  return {
+    step: id,
+    episode: 0,
+    width: size,
+    height: size,
+    cells,
+    legend: LEGEND,
+    groups: GROUPS,
+    agents: allocAgentsFrame(0),
+  };
+}
+
+/** The draw work alone: N draws of changing frames back to back, GPU or raster work finished. */
+function drawCost(
+  variant: 'texture' | 'putImageData',
+  size: number,
+  draw: (cells: Uint8Array) => void,
+): number {
+  const frames = [0, 1, 2, 3].map((k) => new Uint8Array(size * size).map((_, i) => (i + k) % 4));
+  for (let k = 0; k < 3; k++) draw(frames[k % 4]);
+  const n = size >= 2048 ? 6 : 15;
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) draw(frames[k % 4]);
+  void variant;
+  return (performance.now() - t0) / n;
+}
 
 async function run(
   variant: 'texture' | 'putImageData',
@@ -43,44 +80,52 @@ async function run(
   view = null;
   const latest = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(new URL('./bench-producer.ts', import.meta.url), { type: 'module' });
-  let pending: { id: number; cells: Uint8Array } | null = null;
+  let pending: Msg | null = null;
   let received = 0;
   let drawn = 0;
-  let behindSum = 0;
   let maxBehind = 0;
+  let held = 0;
+  let maxHeld = 0;
+  let ageSum = 0;
   let measuring = false;
-  const note = (id: number) => {
+  const made = new Map<number, number>();
+  const taken = (id: number) => {
+    held = 0;
     if (!measuring) return;
     drawn++;
-    const behind = Atomics.load(latest, 0) - id;
-    behindSum += behind;
-    maxBehind = Math.max(maxBehind, behind);
+    ageSum += wallNow() - (made.get(id) ?? wallNow());
+    made.delete(id);
   };
-  worker.onmessage = (ev: MessageEvent<{ id: number; cells: Uint8Array }>) => {
-    if (measuring) received++;
-    if (variant === 'texture') {
-      const f: RenderFrame = {
-        step: ev.data.id,
-        episode: 0,
-        width: size,
-        height: size,
-        cells: ev.data.cells,
-        legend: LEGEND,
-        groups: GROUPS,
-        agents: allocAgentsFrame(0),
-      };
-      view!.show(f);
-      return;
+  worker.onmessage = (ev: MessageEvent<Msg>) => {
+    const m = ev.data;
+    held++;
+    if (measuring) {
+      received++;
+      maxBehind = Math.max(maxBehind, Atomics.load(latest, 0) - m.id);
+      maxHeld = Math.max(maxHeld, held);
+      made.set(m.id, m.made);
     }
-    pending = ev.data;
+    if (variant === 'texture') view!.show(frameOf(size, m.id, m.cells));
+    else pending = m;
   };
   let stop = () => {};
+  let drawMs = 0;
   if (variant === 'texture') {
     view = await GridView.create(stage, {
       preference: 'webgl',
-      onDraw: (f) => note(f.step),
+      onDraw: (f) => taken(f.step),
       onDrawn: () => worker.postMessage('want'),
     });
+    const v = view;
+    const gl = (v.app.renderer as unknown as { gl?: WebGL2RenderingContext }).gl;
+    v.app.ticker.stop();
+    drawMs = drawCost(variant, size, (cells) => {
+      v.show(frameOf(size, 0, cells));
+      (v as unknown as { tick(): void }).tick();
+      v.app.render();
+      gl?.finish();
+    });
+    v.app.ticker.start();
   } else {
     const canvas = document.createElement('canvas');
     canvas.className = 'plain';
@@ -91,12 +136,17 @@ async function run(
     const img = ctx.createImageData(size, size);
     const texels = new Uint32Array(img.data.buffer);
     const lut = paletteFor(LEGEND, GROUPS);
+    drawMs = drawCost(variant, size, (cells) => {
+      paintCells(cells, lut, texels);
+      ctx.putImageData(img, 0, 0);
+      ctx.getImageData(0, 0, 1, 1);
+    });
     let raf = 0;
     const loop = () => {
       const p = pending;
       if (p) {
         pending = null;
-        note(p.id);
+        taken(p.id);
         paintCells(p.cells, lut, texels);
         ctx.putImageData(img, 0, 0);
         worker.postMessage('want');
@@ -120,8 +170,6 @@ async function run(
   worker.postMessage('stop');
   worker.terminate();
   stop();
-  // Frames made while measuring that never reached the screen.
-  const dropped = Math.max(0, produced - drawn);
   return {
     variant,
     size,
@@ -130,9 +178,11 @@ async function run(
     fps: drawn / elapsed,
     received,
     produced,
-    dropped,
+    dropped: Math.max(0, produced - drawn),
     maxBehind,
-    meanBehind: drawn > 0 ? behindSum / drawn : 0,
+    maxHeld,
+    meanAgeMs: drawn > 0 ? ageSum / drawn : 0,
+    drawMs,
   };
 }
 

@@ -11,7 +11,7 @@ interface Start {
 }
 
 let timer: ReturnType<typeof setInterval> | null = null;
-let newest: { id: number; cells: Uint8Array } | null = null;
+let newest: { id: number; cells: Uint8Array; made: number } | null = null;
 let wanted = false;
 
 function send(): void {
@@ -49,7 +49,12 @@ self.onmessage = (ev: MessageEvent<Start | 'stop' | 'want'>) => {
   timer = setInterval(() => {
     id++;
     // The frame replaced here, never sent, is a dropped frame.
-    newest = { id, cells: base[id % base.length].slice() };
+    // `made` on the page's clock: both share the wall clock through timeOrigin.
+    newest = {
+      id,
+      cells: base[id % base.length].slice(),
+      made: performance.timeOrigin + performance.now(),
+    };
     Atomics.store(latest, 0, id);
     send();
   }, 1000 / fps);

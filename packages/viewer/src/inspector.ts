@@ -25,7 +25,7 @@ const fmt = (v: number): string =>
   Number.isInteger(v)
     ? String(v)
     : Math.abs(v) >= 1000 || Math.abs(v) < 0.001
-      ? v.toExponential(3)
+      ? v.toExponential(2)
       : v.toFixed(4);
 
 function esc(s: string): string {

@@ -283,6 +283,32 @@ describe('viewer in chromium', () => {
     await page.close();
   });
 
+  it('a simulation that throws in its worker: a message with the step, the page stays usable', async () => {
+    const { page } = await open('experiment=walkers&seed=1&speed=60&params=failAt=12');
+    await page.waitForFunction(
+      () =>
+        /walkers failed at step 12: .*failing in step 12/.test(
+          document.getElementById('message')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 60_000 },
+    );
+    expect((await status(page))!.running).toBe(false);
+    await page.screenshot({ path: outputPath('worker-failed.png') });
+    // Reset with other parameters starts a fresh simulation.
+    await page.click('#params-toggle');
+    await page.fill('#params input[name="failAt"]', '0');
+    await page.click('#start');
+    await page.click('#step');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
+        1,
+    );
+    expect((await status(page))!.failed).toBeNull();
+    await page.close();
+  });
+
   it('a wrong attach address gives a message and the page stays usable', async () => {
     const { page } = await open('experiment=walkers&seed=1&autoplay=0');
     await page.fill('#attach', 'not an address');

@@ -69,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     throw GibbsError.invalid('--thread', thread, 'worker or main');
   const seedGiven = args.options.has('seed');
   const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
+  const runsOption = takeString(args, 'runs');
 
   // Every built-in experiment, plus the one named by path.
   const experiments: Record<string, string> = {};
@@ -92,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     throw GibbsError.invalid('view', names, 'experiment parameters only after an experiment name');
   }
 
-  let runsDir = resolve(takeString(args, 'runs') ?? 'runs');
+  let runsDir = resolve(runsOption ?? 'runs');
   let replay: string | undefined;
   if (replayDir) {
     const dir = resolve(replayDir);
