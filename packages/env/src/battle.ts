@@ -33,17 +33,21 @@
  *
  * One step, in this order (all ties are broken by the environment's seeded Rng, so one seed and
  * one action sequence give one trajectory, on one thread or several):
- *   1. Attacks, one at a time, in an order drawn per step (a Fisher-Yates shuffle of the
- *      attackers), on the state as it is at that moment (MAgent shuffles its attack buffer the same
- *      way): an agent killed earlier in the order does not attack; an attack on a cell emptied
- *      earlier in the order hits nothing. Simultaneous attacks on one agent therefore add up, and a
- *      kill goes to the attacker that lands the fatal blow.
+ *   1. Attacks, one at a time, in an order drawn per step, on the state as it is at that moment
+ *      (MAgent shuffles its attack buffer the same way): an agent killed earlier in the order does
+ *      not attack; an attack on a cell emptied earlier in the order hits nothing. Simultaneous
+ *      attacks on one agent therefore add up, and the kill goes to the attacker that lands the
+ *      fatal blow; of two agents attacking each other, the first in the order may kill the other.
  *   2. Recovery: every agent still alive recovers 0.1 hp.
  *   3. Moves, one at a time, in an order drawn per step: a move succeeds when its target cell is
  *      inside the walls and empty at that moment; otherwise the agent stays. A cell left earlier in
  *      the order can be entered; of two agents moving into one cell, the first in the order gets it.
  *      (MAgent moves agents in group and slot order; the drawn order removes that bias.)
- *   4. End of episode, then observations for every live agent.
+ *   4. End of episode, then observations for every live agent (dead agents' are zeroed).
+ * The drawn order: the map is cut into 16 x 16 tiles, the tiles are shuffled once per step, and
+ * the attackers (then the movers) of each tile are shuffled; agents are taken tile by tile. Any
+ * two agents come in either order with probability 1/2, as in a uniform shuffle, while agents
+ * handled one after the other are neighbours on the map (their memory stays in cache).
  *
  * Speed: the state is struct-of-arrays (positions Int32Array, hp Float32Array, an occupancy grid
  * Int32Array); the step is one pass over the actions plus the attack and move lists, and allocates
