@@ -72,7 +72,7 @@ describe('local pool', () => {
     expect(reportCsv(report).split('\n')[0]).toBe(
       'temperature,n,abs_magnetization_mean,abs_magnetization_lo,abs_magnetization_hi,energy_mean,energy_lo,energy_hi',
     );
-  });
+  }, 120_000);
 
   it('a run that throws fails once with its error; the others finish', async () => {
     const out = join(tmp, 'b');

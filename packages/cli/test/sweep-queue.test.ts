@@ -223,7 +223,7 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
     } finally {
       await queue.close();
     }
-  });
+  }, 180_000);
 
   it('a failing run fails once with its error; a worker of another version refuses its job', async () => {
     const name = queueName();
