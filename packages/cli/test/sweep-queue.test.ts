@@ -64,7 +64,7 @@ async function request(extra: Partial<SweepRequest>): Promise<SweepRequest> {
 async function until<T>(
   what: string,
   probe: () => Promise<T | null> | T | null,
-  ms = 60_000,
+  ms = 150_000,
 ): Promise<T> {
   const t0 = Date.now();
   for (;;) {
@@ -282,7 +282,7 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
       await worker?.close();
       await queue.close();
     }
-  });
+  }, 180_000);
 
   it('a worker with its own --out (another machine): results come back through Redis', async () => {
     const name = queueName();
@@ -313,7 +313,7 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
       await worker.close();
       await queue.close();
     }
-  });
+  }, 180_000);
 
   it('an unreachable Redis is a clear error naming the URL, without the password', async () => {
     // A port nothing listens on: the one our own server would have had after it stopped is not
