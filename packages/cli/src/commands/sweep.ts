@@ -184,6 +184,20 @@ async function withQueueStatus(
   }
 }
 
+/**
+ * Copy runs finished on the queue into the sweep directory before a report. Without the queue
+ * (Redis down, no password given) the report uses what the directory holds, and says so.
+ */
+async function collectFromQueue(args: ParsedArgs, dir: string, spec: SweepSpec): Promise<void> {
+  if (!spec.queue && !args.options.has('queue')) return;
+  try {
+    await withQueueStatus(args, dir, spec);
+  } catch (err) {
+    if (!(err instanceof GibbsError)) throw err;
+    console.error(`gibbs: ${err.message}\n  (reporting the runs in ${dir} only)`);
+  }
+}
+
 async function status(args: ParsedArgs): Promise<number> {
   const path = args.positionals[0];
   if (!path) throw GibbsError.invalid('sweep status', 'nothing', 'a sweep directory');
@@ -224,7 +238,7 @@ async function report(args: ParsedArgs): Promise<number> {
   const confidence = takeConfidence(args);
   const csv = takeFlag(args, 'csv');
   const { dir, spec } = loadSweep(path);
-  if (spec.queue || args.options.has('queue')) await withQueueStatus(args, dir, spec);
+  await collectFromQueue(args, dir, spec);
   const result = buildReport(dir, spec, {
     metrics: metricsText?.split(',').map((m) => m.trim()),
     confidence,
@@ -248,7 +262,7 @@ async function plot(args: ParsedArgs): Promise<number> {
   const { dir, spec } = loadSweep(path);
   if (!x) throw GibbsError.invalid('--x', 'nothing', `a swept parameter (${spec.grid.join(', ')})`);
   if (!y) throw GibbsError.invalid('--y', 'nothing', 'a metric of the runs');
-  if (spec.queue || args.options.has('queue')) await withQueueStatus(args, dir, spec);
+  await collectFromQueue(args, dir, spec);
   const result = buildReport(dir, spec, { confidence });
   const series = seriesOf(result, x, y.split(', '));
   console.log(plotAscii(series, { x, y }));
