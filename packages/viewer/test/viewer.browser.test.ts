@@ -309,6 +309,71 @@ describe('viewer in chromium', () => {
     await page.close();
   });
 
+  it('zooms about the cursor with the wheel, pans by dragging, follows an agent', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=8&autoplay=0');
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame !== null,
+    );
+    type Cam = { scale: number; x: number; y: number };
+    const cam = () =>
+      page.evaluate(
+        () => (window as unknown as { gibbs: { view: { view: Cam } } }).gibbs.view.view,
+      );
+    const box = (await page.locator('#stage').boundingBox())!;
+    const before = await cam();
+    // The world point under the cursor stays under it.
+    const sx = box.x + 200;
+    const sy = box.y + 150;
+    const world = (c: Cam) => [(sx - box.x - c.x) / c.scale, (sy - box.y - c.y) / c.scale];
+    await page.mouse.move(sx, sy);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction(
+      (s0) => (window as unknown as { gibbs: { view: { view: Cam } } }).gibbs.view.view.scale > s0,
+      before.scale,
+    );
+    const zoomed = await cam();
+    // (Within a hundredth of a cell: the event coordinates are whole CSS pixels.)
+    expect(world(zoomed)[0]).toBeCloseTo(world(before)[0], 1);
+    expect(world(zoomed)[1]).toBeCloseTo(world(before)[1], 1);
+    await page.mouse.down();
+    await page.mouse.move(sx + 60, sy + 25, { steps: 4 });
+    await page.mouse.up();
+    const panned = await cam();
+    expect(panned.x - zoomed.x).toBeCloseTo(60, 0);
+    expect(panned.y - zoomed.y).toBeCloseTo(25, 0);
+    // Select a red agent, follow it (f): after steps, it sits at the centre of the stage.
+    const f = (await reference(8, 0)).frame()!;
+    await page.evaluate(() =>
+      (window as unknown as { gibbs: { view: { fit(): void } } }).gibbs.view.fit(),
+    );
+    await page.evaluate(
+      ([g, s]) =>
+        (
+          window as unknown as { gibbs: { select(r: { group: number; slot: number }): void } }
+        ).gibbs.select({ group: g, slot: s }),
+      [0, 3],
+    );
+    await page.keyboard.press('f');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('.');
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === 4,
+    );
+    await page.waitForTimeout(300);
+    const k = Array.from(f.agents.slot).findIndex((s, i) => s === 3 && f.agents.group[i] === 0);
+    const at = await page.evaluate((k) => {
+      const g = (
+        window as unknown as {
+          gibbs: { frame: RenderFrame; cellToScreen(x: number, y: number): [number, number] };
+        }
+      ).gibbs;
+      return g.cellToScreen(g.frame.agents.x[k], g.frame.agents.y[k]);
+    }, k);
+    expect(at[0]).toBeCloseTo(box.x + box.width / 2, 0);
+    expect(at[1]).toBeCloseTo(box.y + box.height / 2, 0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('a wrong attach address gives a message and the page stays usable', async () => {
     const { page } = await open('experiment=walkers&seed=1&autoplay=0');
     await page.fill('#attach', 'not an address');
