@@ -1,5 +1,5 @@
 /**
- * Agent-steps per second of the Gather, Pursuit and Gaussian-squeeze worlds, small and large, one
+ * Agent-steps per second of the Gather, Pursuit, Tiger-deer and Gaussian-squeeze worlds, small and large, one
  * thread, uniform random actions, the full step including every live agent's observation. The
  * actions come from a pool of pre-drawn arrays so that drawing them is not timed. An episode that
  * ends is reset (outside the timing).
@@ -8,6 +8,7 @@ import { type Environment, Rng } from '@gibbs/core';
 import { Gather } from '@gibbs/env/gather';
 import { GaussianSqueeze } from '@gibbs/env/gaussian-squeeze';
 import { Pursuit } from '@gibbs/env/pursuit';
+import { TigerDeer } from '@gibbs/env/tiger-deer';
 import { circleSpans, rowOrder, ViewLayer } from '@gibbs/env/view-layer';
 import { printTable, type Row, timeMedian, writeResult } from './lib.ts';
 
@@ -30,6 +31,12 @@ const cases: Case[] = [
     world: 'pursuit',
     size: 'large: 1000x1000, 20k+40k',
     make: () => new Pursuit({ map: 1000, predators: 20_000, prey: 40_000 }),
+  },
+  { world: 'tiger-deer', size: 'small: 45x45, 101+20', make: () => new TigerDeer() },
+  {
+    world: 'tiger-deer',
+    size: 'large: 1000x1000, 50k+10k',
+    make: () => new TigerDeer({ map: 1000, deer: 50_000, tigers: 10_000 }),
   },
   {
     world: 'gaussian-squeeze',

@@ -204,7 +204,7 @@ export class Gather implements Environment {
   private foodLeft = 0;
   private done = false;
 
-  constructor(config: Partial<GatherConfig> = {}) {
+  constructor(config: z.input<typeof gatherConfig> = {}) {
     const c = gatherConfig.parse(config);
     this.config = c;
     const W = c.map;

@@ -68,7 +68,7 @@ export class GaussianSqueeze implements Environment {
   private episode = -1;
   private done = false;
 
-  constructor(config: Partial<GaussianSqueezeConfig> = {}) {
+  constructor(config: z.input<typeof gaussianSqueezeConfig> = {}) {
     this.config = gaussianSqueezeConfig.parse(config);
     const c = this.config;
     this.spec = {

@@ -9,6 +9,7 @@ import { gather } from './gather.ts';
 import { gaussianSqueeze } from './gaussian-squeeze.ts';
 import { ising } from './ising.ts';
 import { pursuit } from './pursuit.ts';
+import { tigerDeer } from './tiger-deer.ts';
 import { tmaze } from './tmaze.ts';
 
 export const environments: Record<string, EnvironmentEntry> = {
@@ -19,4 +20,5 @@ export const environments: Record<string, EnvironmentEntry> = {
   gather,
   pursuit,
   'gaussian-squeeze': gaussianSqueeze,
+  'tiger-deer': tigerDeer,
 };

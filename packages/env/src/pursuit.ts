@@ -118,7 +118,7 @@ export class Pursuit implements Environment {
   private episode = -1;
   private done = false;
 
-  constructor(config: Partial<PursuitConfig> = {}) {
+  constructor(config: z.input<typeof pursuitConfig> = {}) {
     const c = pursuitConfig.parse(config);
     this.config = c;
     const W = c.map;
