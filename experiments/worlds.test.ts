@@ -1,9 +1,10 @@
-/** The gather, pursuit and gaussian-squeeze experiments: policies do what they claim, runs repeat. */
+/** The gather, pursuit, tiger-deer and gaussian-squeeze experiments: policies do what they claim, runs repeat. */
 import { metricLine, parseParams, type Simulation } from '@gibbs/core';
 import { describe, expect, it } from 'vitest';
 import gather from './gather.ts';
 import squeeze from './gaussian-squeeze.ts';
 import pursuit from './pursuit.ts';
+import tigerDeer from './tiger-deer.ts';
 
 async function play(sim: Simulation, steps: number): Promise<string[]> {
   const lines: string[] = [];
@@ -51,6 +52,21 @@ describe('world experiments', () => {
     expect(Object.keys(m.groups).sort()).toEqual(['predators', 'prey']);
     // Each tag is +1 to a predator and -1 to a prey.
     expect(m.groups.prey.episode_reward).toBeCloseTo(-m.values.tags_episode, 6);
+  });
+
+  it('tiger-deer: hunting tigers kill far more deer than random ones', async () => {
+    const make = (policy: string) =>
+      tigerDeer.create({
+        params: parseParams(tigerDeer.params, { policy, maxSteps: 90 }, 'tiger-deer'),
+        seed: 2,
+      });
+    const hunting = await make('hunt');
+    await play(hunting, 90);
+    const random = await make('random');
+    await play(random, 90);
+    const killed = (sim: Simulation) => sim.metrics().values.deer_killed_episode;
+    expect(killed(hunting)).toBeGreaterThan(3 * Math.max(1, killed(random)));
+    expect(Object.keys(hunting.metrics().groups).sort()).toEqual(['deer', 'tigers']);
   });
 
   it('gaussian squeeze: gradient bandits squeeze x to x*, random play overshoots', async () => {
