@@ -197,3 +197,34 @@ describe('marginal message passing in the batched agent', () => {
     expect(prev).toBeGreaterThan(0.95);
   });
 });
+
+describe('action selection and bad observations in a batch', () => {
+  it('stochastic selection with alpha = 1 samples the action marginals (softmax(ln p) = p)', () => {
+    const A = tensor([2, 2], [0.9, 0.2, 0.1, 0.8]);
+    const N = 20_000;
+    const a = new AifAgents({
+      model: twoState({ A: [A], C: [Float64Array.from([0, 1])] }),
+      config: config({ actionSelection: 'stochastic', alpha: 1, gamma: 1 }),
+      count: N,
+      seed: 9,
+    });
+    a.step(new Int32Array(N));
+    const p1 = a.efe.marginals[1];
+    expect(p1).toBeGreaterThan(0.05);
+    expect(p1).toBeLessThan(0.95);
+    let ones = 0;
+    for (let n = 0; n < N; n++) ones += a.actions[n];
+    // Binomial standard deviation sqrt(p (1 - p) / N) < 0.0036: 5 sigma < 0.02.
+    expect(Math.abs(ones / N - p1)).toBeLessThan(0.02);
+  });
+
+  it('an observation out of range names the agent and modality and changes no belief', () => {
+    const a = new AifAgents({ model: twoState(), config: config({}), count: 3 });
+    const before = Array.from(a.qs);
+    expect(() => a.inferStates(Int32Array.of(0, 1, 2))).toThrow(
+      /observations\[agent 2\]\[modality 0\]/,
+    );
+    expect(Array.from(a.qs)).toEqual(before);
+    expect(Array.from(a.t)).toEqual([0, 0, 0]);
+  });
+});

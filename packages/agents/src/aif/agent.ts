@@ -312,6 +312,7 @@ export class AifAgents {
     }
     const lr = this.config.learning ?? {};
     const learnB = this.pB !== null;
+    // Check every observation first, so that a bad one leaves all beliefs untouched.
     for (let n = 0; n < this.count; n++) {
       if (mask && !mask[n]) continue;
       for (let m = 0; m < M; m++) {
@@ -324,6 +325,9 @@ export class AifAgents {
           );
         }
       }
+    }
+    for (let n = 0; n < this.count; n++) {
+      if (mask && !mask[n]) continue;
       if (learnB && this.t[n] > 0) this.qsPrev.set(this.qs.subarray(n * Q, (n + 1) * Q), n * Q);
       const lnL = this.fpi.logLikelihood(n, this.params.lnA, this.params.aStride, obs, n * M);
       if (this.mmp) {
