@@ -57,21 +57,6 @@ export interface ObsState {
   readonly bufs: readonly [Float32Array, Float32Array];
 }
 
-/** The buffers behind an ObsState, as handed to a worker thread. */
-export interface ObsStateBuffers {
-  width: number;
-  height: number;
-  n0: number;
-  n1: number;
-  px: SharedArrayBuffer;
-  py: SharedArrayBuffer;
-  alive: SharedArrayBuffer;
-  lastAction: SharedArrayBuffer;
-  reward: SharedArrayBuffer;
-  features: SharedArrayBuffer;
-  bufs: [SharedArrayBuffer, SharedArrayBuffer];
-}
-
 export function padWidthOf(width: number): number {
   return width + 2 * VIEW_RADIUS;
 }
@@ -80,28 +65,107 @@ export function mapFloatsOf(width: number, height: number): number {
   return padWidthOf(width) * (height + 2 * VIEW_RADIUS) * VIEW_CHANNELS;
 }
 
+/** Per view row: offset (floats) of its first copied cell from the agent's padded cell * 5. */
 export function rowSources(padWidth: number): Int32Array {
   return Int32Array.from(VIEW_HALF, (hw, r) => (r * padWidth + VIEW_RADIUS - hw) * VIEW_CHANNELS);
 }
 
-export function obsStateFromBuffers(b: ObsStateBuffers): ObsState {
-  const padWidth = padWidthOf(b.width);
-  return {
-    width: b.width,
-    height: b.height,
-    padWidth,
-    n0: b.n0,
-    n1: b.n1,
-    mapFloats: mapFloatsOf(b.width, b.height),
-    rowSrc: rowSources(padWidth),
-    px: new Int32Array(b.px),
-    py: new Int32Array(b.py),
-    alive: new Uint8Array(b.alive),
-    lastAction: new Int32Array(b.lastAction),
-    reward: new Float32Array(b.reward),
-    features: new Float32Array(b.features),
-    bufs: [new Float32Array(b.bufs[0]), new Float32Array(b.bufs[1])],
+/**
+ * Where each array of an ObsState lives: byte offsets into one buffer (a WebAssembly.Memory's, or
+ * a plain (Shared)ArrayBuffer's), each 64-byte aligned. A group's views follow its map, so that
+ * the JS kernel's copyWithin works inside one typed array.
+ */
+export interface ObsLayout {
+  readonly width: number;
+  readonly height: number;
+  readonly n0: number;
+  readonly n1: number;
+  readonly px: number;
+  readonly py: number;
+  readonly lastAction: number;
+  readonly reward: number;
+  readonly features: number;
+  readonly alive: number;
+  /** Per group: its padded map, then its views. */
+  readonly bufs: readonly [number, number];
+  readonly bytes: number;
+}
+
+export function layoutOf(width: number, height: number, n0: number, n1: number): ObsLayout {
+  let at = 0;
+  const take = (bytes: number) => {
+    const here = at;
+    at = Math.ceil((at + bytes) / 64) * 64;
+    return here;
   };
+  const n = n0 + n1;
+  const mapBytes = 4 * mapFloatsOf(width, height);
+  const px = take(4 * n);
+  const py = take(4 * n);
+  const lastAction = take(4 * n);
+  const reward = take(4 * n);
+  const features = take(4 * n * N_FEATURES);
+  const alive = take(n);
+  const b0 = take(mapBytes + 4 * n0 * VIEW_SIZE);
+  const b1 = take(mapBytes + 4 * n1 * VIEW_SIZE);
+  return {
+    width,
+    height,
+    n0,
+    n1,
+    px,
+    py,
+    lastAction,
+    reward,
+    features,
+    alive,
+    bufs: [b0, b1],
+    bytes: at,
+  };
+}
+
+/** Typed-array views of a layout over `buffer`. */
+export function obsStateOf(layout: ObsLayout, buffer: ArrayBufferLike): ObsState {
+  const { width, height, n0, n1 } = layout;
+  const n = n0 + n1;
+  const padWidth = padWidthOf(width);
+  const mapFloats = mapFloatsOf(width, height);
+  return {
+    width,
+    height,
+    padWidth,
+    n0,
+    n1,
+    mapFloats,
+    rowSrc: rowSources(padWidth),
+    px: new Int32Array(buffer, layout.px, n),
+    py: new Int32Array(buffer, layout.py, n),
+    alive: new Uint8Array(buffer, layout.alive, n),
+    lastAction: new Int32Array(buffer, layout.lastAction, n),
+    reward: new Float32Array(buffer, layout.reward, n),
+    features: new Float32Array(buffer, layout.features, n * N_FEATURES),
+    bufs: [
+      new Float32Array(buffer, layout.bufs[0], mapFloats + n0 * VIEW_SIZE),
+      new Float32Array(buffer, layout.bufs[1], mapFloats + n1 * VIEW_SIZE),
+    ],
+  };
+}
+
+/** What a worker needs to build the same kernel over the same memory. */
+export type KernelSource =
+  | { kind: 'js'; layout: ObsLayout; buffer: SharedArrayBuffer }
+  | { kind: 'wasm'; layout: ObsLayout; memory: WebAssembly.Memory; module: WebAssembly.Module };
+
+/** observe(lo, hi): write the views and features of live agents lo..hi-1 (global indices). */
+export type ObsKernel = (lo: number, hi: number) => void;
+
+export function kernelOf(source: KernelSource): ObsKernel {
+  if (source.kind === 'wasm') {
+    const instance = new WebAssembly.Instance(source.module, { env: { memory: source.memory } });
+    return instance.exports.observe as ObsKernel;
+  }
+  const state = obsStateOf(source.layout, source.buffer);
+  return (lo, hi) => observeRange(state, lo, hi);
 }
 
 /** Write the view and features of every live agent whose global index is in [lo, hi). */
@@ -158,7 +222,7 @@ export const CTRL = {
 } as const;
 
 /** Take chunks of [0, TOTAL) until none is left, observing each. Returns the chunks done. */
-export function drainChunks(ctrl: Int32Array, state: ObsState): number {
+export function drainChunks(ctrl: Int32Array, observe: ObsKernel): number {
   const nChunks = ctrl[CTRL.NCHUNKS];
   const chunk = ctrl[CTRL.CHUNK];
   const total = ctrl[CTRL.TOTAL];
@@ -167,7 +231,133 @@ export function drainChunks(ctrl: Int32Array, state: ObsState): number {
     const c = Atomics.add(ctrl, CTRL.NEXT, 1);
     if (c >= nChunks) return done;
     const lo = c * chunk;
-    observeRange(state, lo, Math.min(lo + chunk, total));
+    observe(lo, Math.min(lo + chunk, total));
     done++;
+  }
+}
+
+// ---- the WebAssembly kernel ------------------------------------------------------------------
+
+/** The largest memory a wasm32 module can address: 65536 pages of 64 KiB. */
+export const WASM_MAX_BYTES = 65536 * 65536;
+
+/**
+ * The same copy as observeRange, compiled to WebAssembly for one layout (its offsets are baked in
+ * as constants): `memory.copy` per view row costs a few nanoseconds, where a `copyWithin` call
+ * from JS costs tens (the copy is mostly per-call overhead: rows are 20 to 260 bytes). The output
+ * is byte-identical: the same copies, and x / width computed in float64 then rounded to float32,
+ * as a Float32Array store rounds it.
+ */
+export function obsWasmBytes(
+  layout: ObsLayout,
+  pages: number,
+  shared: boolean,
+): Uint8Array<ArrayBuffer> {
+  const { width, height, n0, n1 } = layout;
+  const padWidth = padWidthOf(width);
+  const rowSrc = rowSources(padWidth);
+  const mapBytes = 4 * mapFloatsOf(width, height);
+  const code: number[] = [];
+  const op = (...bytes: number[]) => {
+    for (const b of bytes) code.push(b);
+  };
+  const I = (v: number) => [0x41, ...sleb(v | 0)]; // i32.const
+  const G = (l: number) => [0x20, l]; // local.get
+  const S = (l: number) => [0x21, l]; // local.set
+  const F64 = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
+  const load = (offset: number) => [0x28, 2, ...uleb(offset)]; // i32.load
+  const store32f = (offset: number) => [0x38, 2, ...uleb(offset)]; // f32.store
+  const [ADD, SUB, MUL, SHL] = [0x6a, 0x6b, 0x6c, 0x74];
+  // params: 0 lo, 1 hi; locals: 2 a, 3 end, 4 x, 5 y, 6 src, 7 dst, 8 f, 9 act
+  const [LO, HI, A, END, X, Y, SRC, DST, F, ACT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  for (let g = 0; g < 2; g++) {
+    const start = g === 0 ? 0 : n0;
+    const end = g === 0 ? n0 : n0 + n1;
+    const map = layout.bufs[g];
+    const views = map + mapBytes;
+    // a = max(lo, start); end = min(hi, end)  (select: first if the condition holds)
+    op(...G(LO), ...I(start), ...G(LO), ...I(start), 0x4a, 0x1b, ...S(A));
+    op(...G(HI), ...I(end), ...G(HI), ...I(end), 0x48, 0x1b, ...S(END));
+    op(0x02, 0x40, 0x03, 0x40); // block, loop
+    op(...G(A), ...G(END), 0x4e, 0x0d, 1); // a >= end: leave
+    op(0x02, 0x40); // block: skip a dead agent
+    op(...G(A), 0x2d, 0, ...uleb(layout.alive), 0x45, 0x0d, 0);
+    op(...G(A), ...I(2), SHL, ...load(layout.px), ...S(X));
+    op(...G(A), ...I(2), SHL, ...load(layout.py), ...S(Y));
+    // src = map + (y * padWidth + x) * 20; dst = views + (a - start) * VIEW_SIZE * 4
+    op(...G(Y), ...I(padWidth), MUL, ...G(X), ADD, ...I(4 * VIEW_CHANNELS), MUL);
+    op(...I(map), ADD, ...S(SRC));
+    op(...G(A), ...I(start), SUB, ...I(4 * VIEW_SIZE), MUL, ...I(views), ADD, ...S(DST));
+    for (let r = 0; r < VIEW_SIDE; r++) {
+      op(...G(DST), ...I(4 * ROW_DST[r]), ADD);
+      op(...G(SRC), ...I(4 * rowSrc[r]), ADD);
+      op(...I(4 * ROW_LEN[r]), 0xfc, 0x0a, 0, 0); // memory.copy
+    }
+    // features: 21 zeros, the one-hot, the reward, x / width, y / height
+    op(...G(A), ...I(4 * N_FEATURES), MUL, ...I(layout.features), ADD, ...S(F));
+    op(...G(F), ...I(0), ...I(4 * N_ACTIONS), 0xfc, 0x0b, 0); // memory.fill
+    op(...G(A), ...I(2), SHL, ...load(layout.lastAction), ...S(ACT));
+    op(0x02, 0x40, ...G(ACT), ...I(0), 0x48, 0x0d, 0); // if act >= 0:
+    op(...G(ACT), ...I(2), SHL, ...G(F), ADD, 0x43, 0, 0, 0x80, 0x3f, ...store32f(0), 0x0b);
+    op(...G(F), ...G(A), ...I(2), SHL, 0x2a, 2, ...uleb(layout.reward));
+    op(...store32f(4 * N_ACTIONS));
+    op(...G(F), ...G(X), 0xb7, ...F64(1 / width), 0xa2, 0xb6, ...store32f(4 * N_ACTIONS + 4));
+    op(...G(F), ...G(Y), 0xb7, ...F64(1 / height), 0xa2, 0xb6, ...store32f(4 * N_ACTIONS + 8));
+    op(0x0b); // end skip
+    op(...G(A), ...I(1), ADD, ...S(A), 0x0c, 0); // a++, continue
+    op(0x0b, 0x0b); // end loop, end block
+  }
+  op(0x0b); // end function
+  const body = [1, 8, 0x7f, ...code]; // 8 i32 locals
+  const name = (t: string) => [...uleb(t.length), ...Array.from(t, (c) => c.charCodeAt(0))];
+  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
+  return Uint8Array.from([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]),
+    ...section(2, [
+      1,
+      ...name('env'),
+      ...name('memory'),
+      0x02,
+      shared ? 3 : 1,
+      ...uleb(pages),
+      ...uleb(pages),
+    ]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('observe'), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
+
+function uleb(v: number): number[] {
+  const out: number[] = [];
+  let x = v >>> 0;
+  do {
+    let b = x & 0x7f;
+    x >>>= 7;
+    if (x !== 0) b |= 0x80;
+    out.push(b);
+  } while (x !== 0);
+  return out;
+}
+
+function sleb(v: number): number[] {
+  const out: number[] = [];
+  let x = v | 0;
+  for (;;) {
+    const b = x & 0x7f;
+    x >>= 7;
+    if ((x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
   }
 }

@@ -15,7 +15,7 @@
  */
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { GibbsError } from '@gibbs/core';
-import { CTRL, drainChunks, type ObsState, type ObsStateBuffers } from './battle-obs.ts';
+import { CTRL, drainChunks, type KernelSource, type ObsKernel } from './battle-obs.ts';
 
 type WorkerThreads = typeof import('node:worker_threads');
 
@@ -37,10 +37,10 @@ export class ObsPool {
   private failure: Error | null = null;
   private disposed = false;
 
-  /** `helpers` worker threads besides the calling thread, over `total` agents. */
-  constructor(helpers: number, buffers: ObsStateBuffers) {
+  /** `helpers` worker threads besides the calling thread, each building the kernel of `source`. */
+  constructor(helpers: number, source: KernelSource) {
     const wt = workerThreads();
-    const total = buffers.n0 + buffers.n1;
+    const total = source.layout.n0 + source.layout.n1;
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL.SIZE));
     // About 8 chunks per thread: small enough to balance, large enough to keep atomics rare.
     const chunk = Math.max(64, Math.ceil(total / (8 * (helpers + 1))));
@@ -51,7 +51,7 @@ export class ObsPool {
     this.ctrl[CTRL.NEXT] = nChunks; // no job yet
     const entry = new URL('./battle-worker.mjs', import.meta.url);
     for (let i = 0; i < helpers; i++) {
-      const w = new wt.Worker(entry, { workerData: { ctrl: this.ctrl.buffer, buffers } });
+      const w = new wt.Worker(entry, { workerData: { ctrl: this.ctrl.buffer, source } });
       w.on('error', (err: Error) => {
         this.failure ??= err;
       });
@@ -81,13 +81,13 @@ export class ObsPool {
   }
 
   /** Observe agents [0, total) on every thread; returns when all are written. */
-  run(state: ObsState): void {
+  run(observe: ObsKernel): void {
     const ctrl = this.ctrl;
     if (this.disposed) throw new Error('battle: the environment was disposed');
     Atomics.store(ctrl, CTRL.NEXT, 0);
     Atomics.add(ctrl, CTRL.GEN, 1);
     if (this.started > 0) Atomics.notify(ctrl, CTRL.GEN);
-    drainChunks(ctrl, state);
+    drainChunks(ctrl, observe);
     // Every chunk is taken; wait for the workers still copying theirs.
     let spins = 0;
     let waited = 0;

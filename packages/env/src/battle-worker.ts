@@ -3,14 +3,11 @@
  * until none is left, report done through BUSY; stop when STOP is set.
  */
 import { workerData } from 'node:worker_threads';
-import { CTRL, drainChunks, type ObsStateBuffers, obsStateFromBuffers } from './battle-obs.ts';
+import { CTRL, drainChunks, type KernelSource, kernelOf } from './battle-obs.ts';
 
-const { ctrl: ctrlBuf, buffers } = workerData as {
-  ctrl: SharedArrayBuffer;
-  buffers: ObsStateBuffers;
-};
+const { ctrl: ctrlBuf, source } = workerData as { ctrl: SharedArrayBuffer; source: KernelSource };
 const ctrl = new Int32Array(ctrlBuf);
-const state = obsStateFromBuffers(buffers);
+const observe = kernelOf(source);
 
 let seen = Atomics.load(ctrl, CTRL.GEN);
 Atomics.add(ctrl, CTRL.READY, 1);
@@ -21,6 +18,6 @@ for (;;) {
   seen = Atomics.load(ctrl, CTRL.GEN);
   if (Atomics.load(ctrl, CTRL.STOP) === 1) break;
   Atomics.add(ctrl, CTRL.BUSY, 1);
-  drainChunks(ctrl, state);
+  drainChunks(ctrl, observe);
   if (Atomics.sub(ctrl, CTRL.BUSY, 1) === 1) Atomics.notify(ctrl, CTRL.BUSY);
 }

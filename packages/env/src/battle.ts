@@ -72,17 +72,20 @@ import {
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
-  mapFloatsOf,
+  type KernelSource,
+  kernelOf,
+  layoutOf,
   N_ACTIONS,
   N_FEATURES,
+  type ObsKernel,
   type ObsState,
-  observeRange,
-  padWidthOf,
-  rowSources,
+  obsStateOf,
+  obsWasmBytes,
   VIEW_CHANNELS,
   VIEW_RADIUS,
   VIEW_SIDE,
   VIEW_SIZE,
+  WASM_MAX_BYTES,
 } from './battle-obs.ts';
 import { ObsPool } from './battle-threads.ts';
 
@@ -159,6 +162,10 @@ export const battleConfig = z.object({
     .max(64)
     .default(1)
     .describe('threads building observations (worker_threads over SharedArrayBuffer, Node only)'),
+  kernel: z
+    .enum(['auto', 'wasm', 'js'])
+    .default('auto')
+    .describe('observation copy: WebAssembly (auto: when the state fits in 4 GiB) or JS'),
   explicit: z
     .object({ red: z.array(explicitAgent), blue: z.array(explicitAgent) })
     .optional()
@@ -273,6 +280,9 @@ export class Battle implements Environment {
   private readonly n: number;
   private readonly caps: readonly [number, number];
   private readonly obs: ObsState;
+  private readonly observeKernel: ObsKernel;
+  /** Which observation kernel runs: WebAssembly (state within 4 GiB) or JS copyWithin. */
+  readonly kernel: 'wasm' | 'js';
   private readonly pool: ObsPool | null;
   // state, indexed by global agent index (red 0..n0-1, blue n0..n-1)
   private readonly px: Int32Array;
@@ -364,31 +374,39 @@ export class Battle implements Environment {
     this.threads = cfg.threads;
     const n = this.n;
     const shared = cfg.threads > 1;
-    const alloc = (bytes: number) =>
-      shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-
-    const padWidth = padWidthOf(map);
-    const mapFloats = mapFloatsOf(map, map);
-    const pxBuf = alloc(4 * n);
-    const pyBuf = alloc(4 * n);
-    const aliveBuf = alloc(n);
-    const lastBuf = alloc(4 * n);
-    const rewardBuf = alloc(4 * n);
-    const featBuf = alloc(4 * n * N_FEATURES);
-    const groupBufs = caps.map((c) => alloc(4 * (mapFloats + c * VIEW_SIZE))) as [
-      ArrayBuffer | SharedArrayBuffer,
-      ArrayBuffer | SharedArrayBuffer,
-    ];
-    this.px = new Int32Array(pxBuf);
-    this.py = new Int32Array(pyBuf);
-    this.alive = new Uint8Array(aliveBuf);
-    this.lastAction = new Int32Array(lastBuf);
-    this.reward = new Float32Array(rewardBuf);
-    const features = new Float32Array(featBuf);
-    const bufs: [Float32Array, Float32Array] = [
-      new Float32Array(groupBufs[0]),
-      new Float32Array(groupBufs[1]),
-    ];
+    // Everything the observation kernel touches lives in one buffer: a WebAssembly.Memory when
+    // it fits in 4 GiB (the wasm kernel), else a plain (Shared)ArrayBuffer (the JS kernel).
+    const layout = layoutOf(map, map, caps[0], caps[1]);
+    const fitsWasm = layout.bytes <= WASM_MAX_BYTES && typeof WebAssembly === 'object';
+    if (cfg.kernel === 'wasm' && !fitsWasm)
+      throw new GibbsError(
+        `battle: kernel "wasm": the observation state takes ${layout.bytes} bytes, more than the 4 GiB a wasm32 memory holds; use kernel "auto" or "js"`,
+        'kernel',
+        'wasm',
+        '"auto" or "js" for this size',
+      );
+    const useWasm = cfg.kernel !== 'js' && fitsWasm;
+    let source: KernelSource;
+    let buffer: ArrayBufferLike;
+    if (useWasm) {
+      const pages = Math.max(1, Math.ceil(layout.bytes / 65536));
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+      const module = new WebAssembly.Module(obsWasmBytes(layout, pages, shared));
+      source = { kind: 'wasm', layout, memory, module };
+      buffer = memory.buffer;
+    } else {
+      buffer = shared ? new SharedArrayBuffer(layout.bytes) : new ArrayBuffer(layout.bytes);
+      source = { kind: 'js', layout, buffer: buffer as SharedArrayBuffer };
+    }
+    this.kernel = useWasm ? 'wasm' : 'js';
+    this.obs = obsStateOf(layout, buffer);
+    this.observeKernel = kernelOf(source);
+    const { mapFloats, features, bufs } = this.obs;
+    this.px = this.obs.px;
+    this.py = this.obs.py;
+    this.alive = this.obs.alive;
+    this.lastAction = this.obs.lastAction;
+    this.reward = this.obs.reward;
     this.hp = new Float32Array(n);
     this.terminated = new Uint8Array(n);
     this.truncated = new Uint8Array(n);
@@ -403,22 +421,6 @@ export class Battle implements Environment {
     this.tileOrder = Int32Array.from({ length: tiles }, (_, i) => i);
     this.tileCount = new Int32Array(tiles);
     this.tileStart = new Int32Array(tiles);
-    this.obs = {
-      width: map,
-      height: map,
-      padWidth,
-      n0: this.n0,
-      n1: caps[1],
-      mapFloats,
-      rowSrc: rowSources(padWidth),
-      px: this.px,
-      py: this.py,
-      alive: this.alive,
-      lastAction: this.lastAction,
-      reward: this.reward,
-      features,
-      bufs,
-    };
     this.rStep = Math.fround(cfg.stepReward);
     this.rDead = Math.fround(cfg.deadPenalty);
     this.rAttack = Math.fround(cfg.attackPenalty);
@@ -460,21 +462,7 @@ export class Battle implements Environment {
     for (const k of ['alive', 'kills', 'attacks', 'hits', 'moves'])
       for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
     this.out = { groups: outGroups, step: 0, done: false, info: this.info };
-    this.pool = shared
-      ? new ObsPool(cfg.threads - 1, {
-          width: map,
-          height: map,
-          n0: this.n0,
-          n1: caps[1],
-          px: pxBuf as SharedArrayBuffer,
-          py: pyBuf as SharedArrayBuffer,
-          alive: aliveBuf as SharedArrayBuffer,
-          lastAction: lastBuf as SharedArrayBuffer,
-          reward: rewardBuf as SharedArrayBuffer,
-          features: featBuf as SharedArrayBuffer,
-          bufs: groupBufs as [SharedArrayBuffer, SharedArrayBuffer],
-        })
-      : null;
+    this.pool = shared ? new ObsPool(cfg.threads - 1, source) : null;
   }
 
   /**
@@ -910,8 +898,8 @@ export class Battle implements Environment {
   }
 
   private observe(): void {
-    if (this.pool) this.pool.run(this.obs);
-    else observeRange(this.obs, 0, this.n);
+    if (this.pool) this.pool.run(this.observeKernel);
+    else this.observeKernel(0, this.n);
   }
 
   /** Every live slot's action must be an integer in [0, 21); arrays must match the capacities. */

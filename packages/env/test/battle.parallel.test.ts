@@ -2,10 +2,22 @@ import { Rng } from '@gibbs/core';
 import { describe, expect, it } from 'vitest';
 import { Battle, type BattleConfigInput } from '../src/battle.ts';
 
-/** Play `steps` random steps on a 1-thread and a K-thread Battle; compare every buffer, bytes. */
-async function compare(config: BattleConfigInput, threads: number, steps: number, wait: boolean) {
+/**
+ * Play `steps` random steps on a 1-thread Battle and on one with `variant` (threads, kernel);
+ * compare every output buffer, byte for byte. Returns the kills seen.
+ */
+async function compare(
+  config: BattleConfigInput,
+  variant: number | BattleConfigInput,
+  steps: number,
+  wait: boolean,
+) {
   const one = new Battle(config);
-  const many = new Battle({ ...config, threads });
+  const many = new Battle({
+    ...config,
+    ...(typeof variant === 'number' ? { threads: variant } : variant),
+  });
+  const threads = many.threads;
   let kills = 0;
   try {
     if (wait) await many.ready();
@@ -18,7 +30,7 @@ async function compare(config: BattleConfigInput, threads: number, steps: number
         for (let g = 0; g < 2; g++) {
           const x = a.groups[g];
           const y = b.groups[g];
-          expect(y.view.buffer).toBeInstanceOf(SharedArrayBuffer);
+          if (threads > 1) expect(y.view.buffer).toBeInstanceOf(SharedArrayBuffer);
           for (const k of [
             'view',
             'features',
@@ -75,6 +87,15 @@ describe('battle: the parallel step equals the single-thread step, byte for byte
 
   it('gives the same result while the workers are still starting', async () => {
     await compare({ map: 40, agents: 200, placement: 'random' }, 2, 10, false);
+  });
+
+  it('the JS kernel (copyWithin) equals the WebAssembly kernel, on 1 and 2 threads', async () => {
+    const config: BattleConfigInput = { map: 48, agents: 300, placement: 'random' };
+    expect(new Battle(config).kernel).toBe('wasm');
+    expect(new Battle({ ...config, kernel: 'js' }).kernel).toBe('js');
+    await compare(config, { kernel: 'js' }, 30, true);
+    await compare(config, { kernel: 'js', threads: 2 }, 30, true);
+    await compare({ ...config, kernel: 'js' }, { kernel: 'wasm', threads: 2 }, 30, true);
   });
 
   it('threads can be disposed and the process still exits (workers are unref-ed)', async () => {

@@ -184,6 +184,12 @@ describe('battle: placement', () => {
     expect(() => new Battle({ map: 10 })).toThrow(GibbsError);
   });
 
+  it('refuses the wasm kernel for a state over 4 GiB (before allocating anything)', () => {
+    expect(
+      () => new Battle({ map: 3600, agents: 600_000, placement: 'random', kernel: 'wasm' }),
+    ).toThrow(/more than the 4 GiB a wasm32 memory holds/);
+  });
+
   it('rejects explicit agents on walls or on one cell', () => {
     expect(() => explicit([{ x: 0, y: 3 }], [{ x: 5, y: 5 }]).reset(0)).toThrow(
       /explicit\.red\[0\].*\(0, 3\).*inside the walls/,
