@@ -38,7 +38,7 @@ try {
     throw new Error('the bench page is not cross-origin isolated (no SharedArrayBuffer)');
   for (const size of SIZES) {
     const pair: Record<string, BenchResult> = {};
-    for (const variant of ['texture', 'putImageData'] as const) {
+    for (const variant of ['palette', 'rgba', 'putImageData'] as const) {
       const r = await page.evaluate(
         ([v, s, secs, fps]) =>
           (
@@ -51,17 +51,23 @@ try {
       raw.push(r);
       pair[variant] = r;
     }
-    const t = pair.texture;
+    const t = pair.palette;
+    const r = pair.rgba;
     const p = pair.putImageData;
+    const trio = (k: 'dropped' | 'maxBehind' | 'maxHeld') => `${t[k]} / ${r[k]} / ${p[k]}`;
     rows.push({
       cells: `${size}x${size}`,
-      'texture fps': Number(t.fps.toFixed(1)),
-      'putImageData fps': Number(p.fps.toFixed(1)),
-      'texture / putImageData': Number((t.fps / Math.max(p.fps, 1e-9)).toFixed(2)),
-      'texture dropped': t.dropped,
-      'putImageData dropped': p.dropped,
-      'texture max behind': t.maxBehind,
-      'putImageData max behind': p.maxBehind,
+      'fps palette': Number(t.fps.toFixed(1)),
+      'fps rgba': Number(r.fps.toFixed(1)),
+      'fps putImageData': Number(p.fps.toFixed(1)),
+      'draw ms palette': Number(t.drawMs.toFixed(2)),
+      'draw ms rgba': Number(r.drawMs.toFixed(2)),
+      'draw ms putImageData': Number(p.drawMs.toFixed(2)),
+      'palette / putImageData draw ms': Number((t.drawMs / Math.max(p.drawMs, 1e-9)).toFixed(2)),
+      dropped: trio('dropped'),
+      'max behind': trio('maxBehind'),
+      'max held': trio('maxHeld'),
+      'age ms': `${t.meanAgeMs.toFixed(0)} / ${r.meanAgeMs.toFixed(0)} / ${p.meanAgeMs.toFixed(0)}`,
     });
   }
   if (errors.length > 0) console.error(errors.join('\n'));
@@ -70,8 +76,13 @@ try {
   await server.close();
 }
 printTable(
-  `viewer: frames drawn per second, producer at ${PRODUCER_FPS}/s, ${SECONDS} s each (headless Chromium, WebGL on SwiftShader)`,
+  `viewer: one texture (cells coloured in a shader: palette; on the CPU: rgba) vs a 2D canvas putImageData; triples: palette / rgba / putImageData; producer ${PRODUCER_FPS} frames/s, ${SECONDS} s each; headless Chromium, WebGL on SwiftShader`,
   rows,
+);
+console.log(
+  'fps: frames drawn per second through the page; draw ms: draw work alone in a tight loop; max behind:\n' +
+    'newest frame made minus the frame received (<= 1: never more than one frame behind); max held:\n' +
+    'frames waiting in the page (latest value: 1); age: ms from a frame being made to being drawn.',
 );
 console.log(
   `wrote ${writeResult('viewer', { producerFps: PRODUCER_FPS, seconds: SECONDS, rows, raw })}`,

@@ -1,7 +1,8 @@
 /**
  * The viewer benchmark page (bench/viewer.bench.ts drives it): frames of N x N cells from a worker
- * drawn (a) by the viewer's one-texture path (GridView) and (b) by a plain 2D canvas
- * putImageData of the same frames through the same colour table. Both keep only the newest frame
+ * drawn (a) by the viewer's one-texture path (GridView), with the cells coloured in a shader from a
+ * one-byte-per-cell texture ('palette') or on the CPU into an RGBA texture ('rgba'), and (b) by a
+ * plain 2D canvas putImageData of the same frames through the same colour table. Both keep only the newest frame
  * and draw on animation frames; the page records how many frames it drew per second, how many it
  * dropped, and how far the frame it drew was behind the newest one produced.
  */
@@ -55,22 +56,17 @@ function frameOf(size: number, id: number, cells: Uint8Array): RenderFrame {
 }
 
 /** The draw work alone: N draws of changing frames back to back, GPU or raster work finished. */
-function drawCost(
-  variant: 'texture' | 'putImageData',
-  size: number,
-  draw: (cells: Uint8Array) => void,
-): number {
+function drawCost(size: number, draw: (cells: Uint8Array) => void): number {
   const frames = [0, 1, 2, 3].map((k) => new Uint8Array(size * size).map((_, i) => (i + k) % 4));
   for (let k = 0; k < 3; k++) draw(frames[k % 4]);
   const n = size >= 2048 ? 6 : 15;
   const t0 = performance.now();
   for (let k = 0; k < n; k++) draw(frames[k % 4]);
-  void variant;
   return (performance.now() - t0) / n;
 }
 
 async function run(
-  variant: 'texture' | 'putImageData',
+  variant: 'palette' | 'rgba' | 'putImageData',
   size: number,
   seconds: number,
   producerFps: number,
@@ -105,21 +101,22 @@ async function run(
       maxHeld = Math.max(maxHeld, held);
       made.set(m.id, m.made);
     }
-    if (variant === 'texture') view!.show(frameOf(size, m.id, m.cells));
+    if (variant !== 'putImageData') view!.show(frameOf(size, m.id, m.cells));
     else pending = m;
   };
   let stop = () => {};
   let drawMs = 0;
-  if (variant === 'texture') {
+  if (variant !== 'putImageData') {
     view = await GridView.create(stage, {
       preference: 'webgl',
+      cells: variant,
       onDraw: (f) => taken(f.step),
       onDrawn: () => worker.postMessage('want'),
     });
     const v = view;
     const gl = (v.app.renderer as unknown as { gl?: WebGL2RenderingContext }).gl;
     v.app.ticker.stop();
-    drawMs = drawCost(variant, size, (cells) => {
+    drawMs = drawCost(size, (cells) => {
       v.show(frameOf(size, 0, cells));
       (v as unknown as { tick(): void }).tick();
       v.app.render();
@@ -136,7 +133,7 @@ async function run(
     const img = ctx.createImageData(size, size);
     const texels = new Uint32Array(img.data.buffer);
     const lut = paletteFor(LEGEND, GROUPS);
-    drawMs = drawCost(variant, size, (cells) => {
+    drawMs = drawCost(size, (cells) => {
       paintCells(cells, lut, texels);
       ctx.putImageData(img, 0, 0);
       ctx.getImageData(0, 0, 1, 1);

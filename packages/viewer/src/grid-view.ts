@@ -27,6 +27,7 @@ import {
   worldToScreen,
   zoomAt,
 } from './camera.ts';
+import { CellLayer } from './cell-layer.ts';
 import { groupColour, paintCells, paletteFor } from './palette.ts';
 
 /** Draw agents one by one up to this many live agents... */
@@ -41,6 +42,12 @@ const AGENT_DRAW_MIN_SCALE = 4;
 
 export interface GridViewOptions {
   preference?: 'webgl' | 'webgpu';
+  /**
+   * How cells become colours: 'palette' uploads the cell codes (one byte each) and colours them in
+   * a shader (WebGL only); 'rgba' colours them on the CPU into an RGBA texture. Default: palette
+   * on WebGL, rgba otherwise.
+   */
+  cells?: 'palette' | 'rgba';
   /** Keep the drawing buffer after compositing (for in-page pixel reads; costs a copy a frame). */
   preserveDrawingBuffer?: boolean;
   /** Called when a new frame is taken for drawing (before the upload). */
@@ -58,6 +65,8 @@ export class GridView {
   readonly app = new Application();
   private readonly world = new Container();
   private sprite: Sprite | null = null;
+  private layer: CellLayer | null = null;
+  private cellMode: 'palette' | 'rgba' = 'rgba';
   private source: BufferImageSource | null = null;
   private texels: Uint32Array | null = null;
   private lut: Uint32Array | null = null;
@@ -89,6 +98,7 @@ export class GridView {
       preserveDrawingBuffer: opts.preserveDrawingBuffer ?? false,
     };
     await v.app.init(init);
+    v.cellMode = opts.cells ?? (v.app.renderer.name === 'webgl' ? 'palette' : 'rgba');
     host.appendChild(v.app.canvas);
     // resizeTo follows window resizes only; the stage also changes size with the page's layout.
     new ResizeObserver(() => v.app.queueResize()).observe(host);
@@ -100,6 +110,11 @@ export class GridView {
 
   get renderer(): string {
     return this.app.renderer.name;
+  }
+
+  /** How cells are coloured: in a shader from the codes, or on the CPU into RGBA. */
+  get cellPath(): 'palette' | 'rgba' {
+    return this.cellMode;
   }
 
   /** The frame on screen (or about to be). */
@@ -202,19 +217,34 @@ export class GridView {
 
   private draw(f: RenderFrame): void {
     if (f.width > 0 && f.height > 0) {
-      this.ensureTexture(f.width, f.height);
       const key = `${f.legend.join('\u0000')}|${f.groups.join('\u0000')}`;
-      if (key !== this.lutKey || !this.lut) {
+      const newLegend = key !== this.lutKey || !this.lut;
+      if (newLegend) {
         this.lut = paletteFor(f.legend, f.groups);
         this.lutKey = key;
       }
-      paintCells(f.cells, this.lut, this.texels!);
-      this.source!.update();
+      if (this.cellMode === 'palette') {
+        if (this.ensureLayer(f.width, f.height) || newLegend) this.layer!.setPalette(this.lut!);
+        this.layer!.draw(f);
+      } else {
+        this.ensureTexture(f.width, f.height);
+        paintCells(f.cells, this.lut!, this.texels!);
+        this.source!.update();
+      }
     }
     this.current = f;
     this.autoFit();
     if (this.followTarget) this.applyFollow(f);
     this.drawAgents(f);
+  }
+
+  /** A cell layer of this size; true when it is new (its palette is still to be set). */
+  private ensureLayer(w: number, h: number): boolean {
+    if (this.layer && this.layer.width === w && this.layer.height === h) return false;
+    this.layer?.destroy();
+    this.layer = new CellLayer(w, h);
+    this.world.addChildAt(this.layer.mesh, 0);
+    return true;
   }
 
   private ensureTexture(w: number, h: number): void {

@@ -2,7 +2,7 @@
  * The viewer page: picks a source (a simulation in the page, a served CLI run, a replay), draws
  * its frames, charts its metrics, inspects its agents, and steers it. URL parameters (also what
  * `pnpm gibbs view` puts there): experiment, seed, params (k=v,k=v), autoplay, speed, renderer,
- * attach (ws://...), replay (a runs-relative path), thread (worker | main).
+ * attach (ws://...), replay (a runs-relative path), thread (worker | main), cells (palette | rgba).
  */
 
 import { defaults } from 'virtual:gibbs-experiments';
@@ -69,6 +69,8 @@ function say(text: string, error = false): void {
 
 const view = await GridView.create(ui.stage, {
   preference: url.get('renderer') === 'webgpu' ? 'webgpu' : 'webgl',
+  cells:
+    url.get('cells') === 'rgba' ? 'rgba' : url.get('cells') === 'palette' ? 'palette' : undefined,
   onDrawn: () => {
     source?.requestFrame();
     refreshInspection();
@@ -122,7 +124,7 @@ function renderStats(): void {
   const parts = [
     s ? `${s.kind}${s.experiment ? ` ${s.experiment}` : ''}` : 'no source',
     `backend ${s?.backend ?? 'none'}`,
-    `render ${view.renderer}`,
+    `render ${view.renderer} (${view.cellPath})`,
     `step ${s?.step ?? 0}`,
     `episode ${s?.episode ?? 0}`,
     `${(s?.stepsPerSecond ?? 0).toFixed(1)} steps/s`,

@@ -107,42 +107,60 @@ describe('viewer in chromium', () => {
     await page.close();
   });
 
-  it('draws the expected colours at known cells of a seeded world', async () => {
-    const { page, errors } = await open('experiment=walkers&seed=7&autoplay=0');
-    await page.waitForFunction(
-      () =>
-        ((window as unknown as { gibbs: { view: { framesDrawn: number } } }).gibbs.view
-          .framesDrawn ?? 0) >= 1,
-    );
-    // Let the canvas settle to its final size and fit before the screenshot.
-    await page.waitForTimeout(500);
-    const sim = await reference(7, 0);
-    const f = sim.frame()!;
-    const codeAt = (x: number, y: number) => f.cells[y * f.width + x];
-    const picks: [number, number][] = [
-      [0, 0],
-      [f.width - 1, f.height - 1],
-    ];
-    for (const code of [0, 2, 3]) {
-      const i = f.cells.indexOf(code);
-      picks.push([i % f.width, Math.floor(i / f.width)]);
-    }
-    const png = await page.screenshot({ path: outputPath('seeded-world.png') });
-    const points = await Promise.all(picks.map(([x, y]) => cellToScreen(page, x, y)));
-    const pixels = await pngPixels(page, png, points);
-    picks.forEach(([x, y], k) => {
-      const code = codeAt(x, y);
-      const want = legendColour(f.legend[code], code, f.groups);
-      const got = pixels[k].slice(0, 3);
-      for (let c = 0; c < 3; c++)
-        expect(
-          Math.abs(got[c] - want[c]),
-          `cell (${x}, ${y}) ${f.legend[code]}: got ${got}, want ${want}`,
-        ).toBeLessThanOrEqual(3);
-    });
-    expect(errors).toEqual([]);
-    await page.close();
-  });
+  it.each([
+    ['palette', 45],
+    ['rgba', 48],
+  ])(
+    'draws the expected colours at known cells of a seeded world (%s cells, width %i)',
+    async (cells, width) => {
+      const { page, errors } = await open(
+        `experiment=walkers&seed=7&autoplay=0&cells=${cells}&params=width=${width}`,
+      );
+      // Agents drawn one by one off (a: auto -> on -> off): the cells alone carry the colours.
+      await page.locator('#stage').click({ position: { x: 3, y: 3 } });
+      await page.keyboard.press('a');
+      await page.keyboard.press('a');
+      await page.waitForFunction(() =>
+        /one by one: off/.test(document.getElementById('message')?.textContent ?? ''),
+      );
+      await page.waitForFunction(
+        () =>
+          ((window as unknown as { gibbs: { view: { framesDrawn: number } } }).gibbs.view
+            .framesDrawn ?? 0) >= 1,
+      );
+      // Let the canvas settle to its final size and fit before the screenshot.
+      await page.waitForTimeout(500);
+      const sim = await reference(7, 0, { width });
+      const f = sim.frame()!;
+      expect(await page.textContent('#stats')).toContain(`render webgl (${cells})`);
+      const codeAt = (x: number, y: number) => f.cells[y * f.width + x];
+      const picks: [number, number][] = [
+        [0, 0],
+        [f.width - 1, f.height - 1],
+      ];
+      // First and last cell of each kind (the last ones sit in the bottom rows: row padding shows).
+      for (const code of [0, 2, 3]) {
+        for (const i of [f.cells.indexOf(code), f.cells.lastIndexOf(code)]) {
+          picks.push([i % f.width, Math.floor(i / f.width)]);
+        }
+      }
+      const png = await page.screenshot({ path: outputPath(`seeded-world-${cells}.png`) });
+      const points = await Promise.all(picks.map(([x, y]) => cellToScreen(page, x, y)));
+      const pixels = await pngPixels(page, png, points);
+      picks.forEach(([x, y], k) => {
+        const code = codeAt(x, y);
+        const want = legendColour(f.legend[code], code, f.groups);
+        const got = pixels[k].slice(0, 3);
+        for (let c = 0; c < 3; c++)
+          expect(
+            Math.abs(got[c] - want[c]),
+            `cell (${x}, ${y}) ${f.legend[code]}: got ${got}, want ${want}`,
+          ).toBeLessThanOrEqual(3);
+      });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+  );
 
   it('pause stops the step counter and play resumes it', async () => {
     const { page } = await open('experiment=walkers&seed=2&speed=60');
@@ -299,13 +317,15 @@ describe('viewer in chromium', () => {
     await page.click('#params-toggle');
     await page.fill('#params input[name="failAt"]', '0');
     await page.click('#start');
-    await page.click('#step');
     await page.waitForFunction(
       () =>
-        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
-        1,
+        (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step === 0,
     );
-    expect((await status(page))!.failed).toBeNull();
+    await page.click('#step');
+    await page.waitForFunction(() => {
+      const st = (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status;
+      return st !== null && st.step >= 1 && st.failed === null;
+    });
     await page.close();
   });
 
