@@ -10,11 +10,11 @@ describe('aif-mixed experiment', () => {
       agents: 12,
       rivals: 24,
       food: 14,
-      episodeLength: 15,
+      episodeLength: 12,
       policyLen: 2,
     });
-    const sim = await experiment.create({ params, seed: 3, backend: 'cpu' });
-    for (let s = 0; s < 30; s++) await sim.advance();
+    const sim = await experiment.create({ params, seed: 3 });
+    for (let s = 0; s < 24; s++) await sim.advance();
     const m = sim.metrics();
     expect(Object.keys(m.groups).sort()).toEqual(['foragers', 'rivals']);
     for (const k of [
