@@ -1,4 +1,5 @@
 import { checkEnv } from '@gibbs/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
@@ -120,5 +121,46 @@ describe('tiger-deer', () => {
         stochastic: true,
       }),
     ).toEqual([]);
+  });
+
+  it('keeps its invariants under random actions (one agent per cell, hp bounds, no revival)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1e6 }),
+        fc.integer({ min: 1, max: 1e6 }),
+        (seed, aseed) => {
+          const env = new TigerDeer({ map: 10, deer: 12, tigers: 6, walls: 0.05, maxSteps: 40 });
+          let out = env.reset(seed);
+          let s = aseed;
+          const acts = [new Int32Array(12), new Int32Array(6)];
+          const was = [new Uint8Array(12), new Uint8Array(6)];
+          while (!out.done) {
+            for (let g = 0; g < 2; g++) {
+              was[g].set(out.groups[g].alive);
+              for (let i = 0; i < acts[g].length; i++) {
+                s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+                acts[g][i] = (s >>> 8) % (g === DEER ? 5 : 9);
+              }
+            }
+            out = env.step(acts);
+            const cells = env.render().cells;
+            const seen = new Set<number>();
+            for (let g = 0; g < 2; g++)
+              for (let i = 0; i < acts[g].length; i++) {
+                const alive = out.groups[g].alive[i];
+                if (!was[g][i]) expect(alive).toBe(0);
+                if (!alive) continue;
+                const c = env.y[g][i] * 10 + env.x[g][i];
+                expect(seen.has(c)).toBe(false);
+                seen.add(c);
+                expect(cells[c]).toBe(2 + g);
+                expect(env.hp[g][i]).toBeGreaterThan(0);
+                expect(env.hp[g][i]).toBeLessThanOrEqual(g === DEER ? 5 : 10);
+              }
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
