@@ -44,7 +44,7 @@
  *      the order can be entered; of two agents moving into one cell, the first in the order gets it.
  *      (MAgent moves agents in group and slot order; the drawn order removes that bias.)
  *   4. End of episode, then observations for every live agent (dead agents' are zeroed).
- * The drawn order: the map is cut into 16 x 16 tiles, the tiles are shuffled once per step, and
+ * The drawn order: the map is cut into tiles of 64 x 4 cells, shuffled once per step, and
  * the attackers (then the movers) of each tile are shuffled; agents are taken tile by tile. Any
  * two agents come in either order with probability 1/2, as in a uniform shuffle, while agents
  * handled one after the other are neighbours on the map (their memory stays in cache).
@@ -241,9 +241,12 @@ export function maxAgents(map: number, placement: 'block' | 'random'): number {
 
 const EMPTY = -1;
 const WALL = -2;
-/** Side of the tiles that order attacks and moves (see Battle.drawOrder). */
-const TILE_SHIFT = 4;
-const TILE = 1 << TILE_SHIFT;
+/**
+ * Tiles that order attacks and moves (see Battle.drawOrder): 64 cells wide, 4 high, since maps
+ * are row-major (a tile touches few rows; measured ~1.4x faster than 16 x 16 at 2x100k).
+ */
+const TILE_X_SHIFT = 6;
+const TILE_Y_SHIFT = 2;
 
 /** Fisher-Yates shuffle of list[from .. from+len) with `rng`. */
 function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
@@ -416,8 +419,8 @@ export class Battle implements Environment {
     this.attackers = new Int32Array(n);
     this.movers = new Int32Array(n);
     this.order = new Int32Array(n);
-    this.tilesX = (map + TILE - 1) >> TILE_SHIFT;
-    const tiles = this.tilesX * this.tilesX;
+    this.tilesX = ((map - 1) >> TILE_X_SHIFT) + 1;
+    const tiles = this.tilesX * (((map - 1) >> TILE_Y_SHIFT) + 1);
     this.tileOrder = Int32Array.from({ length: tiles }, (_, i) => i);
     this.tileCount = new Int32Array(tiles);
     this.tileStart = new Int32Array(tiles);
@@ -869,7 +872,7 @@ export class Battle implements Environment {
     count.fill(0);
     for (let k = 0; k < len; k++) {
       const a = list[k];
-      count[(py[a] >> TILE_SHIFT) * tx + (px[a] >> TILE_SHIFT)]++;
+      count[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++;
     }
     let run = 0;
     for (let i = 0; i < tileOrder.length; i++) {
@@ -879,7 +882,7 @@ export class Battle implements Environment {
     }
     for (let k = 0; k < len; k++) {
       const a = list[k];
-      order[start[(py[a] >> TILE_SHIFT) * tx + (px[a] >> TILE_SHIFT)]++] = a;
+      order[start[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++] = a;
     }
     // start[t] is now the end of tile t's run
     for (let i = 0; i < tileOrder.length; i++) {
