@@ -148,7 +148,7 @@ printTable(
   rows,
 );
 console.log(
-  `\nqueue against the local pool (2 processes each): ${overheadMs.toFixed(0)} ms more per run ` +
+  `\nqueue minus local pool (2 processes each): ${overheadMs.toFixed(0)} ms of process time per run ` +
     `(${((queued / local2 - 1) * 100).toFixed(0)} % wall time); hand-off from a worker's finished ` +
     `run to its next one, median: ${handoffMs.toFixed(1)} ms`,
 );
