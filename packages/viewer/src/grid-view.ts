@@ -264,6 +264,7 @@ export class GridView {
     this.world.addChildAt(this.sprite, 0);
   }
 
+  // An agent's cell is (floor(x), floor(y)): worlds give either the cell's corner or its centre.
   private agentsShown: RenderFrame | null = null;
   private agentsModeShown = this.agentsMode;
 
@@ -292,7 +293,7 @@ export class GridView {
       let any = false;
       for (let i = 0; i < a.count; i++) {
         if (a.group[i] !== k) continue;
-        g.rect(a.x[i] + 0.12, a.y[i] + 0.22, 0.76, 0.66);
+        g.rect(Math.floor(a.x[i]) + 0.12, Math.floor(a.y[i]) + 0.22, 0.76, 0.66);
         any = true;
       }
       if (!any) continue;
@@ -300,19 +301,20 @@ export class GridView {
       g.fill({ color: (r << 16) | (gg << 8) | b });
       g.stroke({ width: 0.06, color: 0xffffff, alpha: 0.7 });
     }
-    for (let i = 0; i < a.count; i++) g.rect(a.x[i] + 0.1, a.y[i] + 0.04, 0.8, 0.12);
+    for (let i = 0; i < a.count; i++)
+      g.rect(Math.floor(a.x[i]) + 0.1, Math.floor(a.y[i]) + 0.04, 0.8, 0.12);
     g.fill({ color: 0x202020 });
     for (let i = 0; i < a.count; i++) {
       const hp = Math.max(0, Math.min(1, a.hp[i]));
-      if (hp > 0) g.rect(a.x[i] + 0.1, a.y[i] + 0.04, 0.8 * hp, 0.12);
+      if (hp > 0) g.rect(Math.floor(a.x[i]) + 0.1, Math.floor(a.y[i]) + 0.04, 0.8 * hp, 0.12);
     }
     g.fill({ color: 0x7cf07c });
     let headings = false;
     for (let i = 0; i < a.count; i++) {
       const h = a.heading[i];
       if (Number.isNaN(h)) continue;
-      const cx = a.x[i] + 0.5;
-      const cy = a.y[i] + 0.55;
+      const cx = Math.floor(a.x[i]) + 0.5;
+      const cy = Math.floor(a.y[i]) + 0.55;
       g.moveTo(cx, cy).lineTo(cx + 0.42 * Math.cos(h), cy + 0.42 * Math.sin(h));
       headings = true;
     }
@@ -328,8 +330,8 @@ export class GridView {
         this.userMoved = true;
         this.camera = centreOn(
           this.camera,
-          a.x[i] + 0.5,
-          a.y[i] + 0.5,
+          Math.floor(a.x[i]) + 0.5,
+          Math.floor(a.y[i]) + 0.5,
           this.app.screen.width,
           this.app.screen.height,
         );
