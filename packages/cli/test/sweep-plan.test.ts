@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseGridOption, parseSeeds, planRuns, runName } from '../src/sweep/grid.ts';
 import { niceTicks, plotAscii, plotSvg, seriesOf } from '../src/sweep/plot.ts';
+import { parseRedisUrl } from '../src/sweep/redis.ts';
 import type { SweepReport } from '../src/sweep/report.ts';
 import { removeStaleTemps } from '../src/sweep/rundir.ts';
 import { studentTCdf, studentTQuantile, summarize } from '../src/sweep/stats.ts';
@@ -198,5 +199,31 @@ describe('run directories', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Redis URLs', () => {
+  it('parses host, port, password, user, db and TLS; never shows the password', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6390')).toEqual({
+      redacted: 'redis://127.0.0.1:6390',
+      options: { host: '127.0.0.1', port: 6390, db: 0 },
+    });
+    expect(parseRedisUrl('redis://:p%40ss@h:1/2')).toEqual({
+      redacted: 'redis://:***@h:1/2',
+      options: { host: 'h', port: 1, db: 2, password: 'p@ss' },
+    });
+    expect(parseRedisUrl('rediss://me:pw@h').options).toEqual({
+      host: 'h',
+      port: 6379,
+      db: 0,
+      password: 'pw',
+      username: 'me',
+      tls: {},
+    });
+    expect(() => parseRedisUrl('http://h:1')).toThrow(
+      /--queue: got "http:\/\/h:1", expected redis:\/\//,
+    );
+    expect(() => parseRedisUrl('redis://:secret@h:1/x')).toThrow(/redis:\/\/:\*\*\*@h:1\/x/);
+    expect(() => parseRedisUrl('redis://:secret@h:1/x')).not.toThrow(/secret/);
   });
 });
