@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { RenderFrame } from '@gibbs/core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HISTORY } from '../src/charts.ts';
 import { legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader, RECORDING_VERSION } from '../src/recording.ts';
 import { REPO_ROOT, startViewerServer, type ViewerServer } from '../src/server.ts';
@@ -161,6 +162,28 @@ describe('viewer in chromium', () => {
       await page.close();
     },
   );
+
+  it('charts keep a bounded history', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=2&params=agents=4');
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >
+        3000,
+      null,
+      { timeout: 90_000 },
+    );
+    await page.keyboard.press(' ');
+    const lengths = await page.evaluate(() =>
+      (window as unknown as { gibbs: { charts(): Record<string, number> } }).gibbs.charts(),
+    );
+    expect(Math.max(...Object.values(lengths))).toBeLessThanOrEqual(HISTORY * 1.1);
+    expect(lengths['reward per group']).toBeGreaterThanOrEqual(HISTORY);
+    expect(lengths.temperature).toBe(lengths['reward per group']);
+    await page.waitForSelector('.chart[data-title="dropped frames"] canvas');
+    await page.screenshot({ path: outputPath('charts.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 
   it('pause stops the step counter and play resumes it', async () => {
     const { page } = await open('experiment=walkers&seed=2&speed=60');
