@@ -6,10 +6,13 @@
  * Each group keeps a padded map of the world from its own perspective: (height + 12) x (width + 12)
  * cells of 5 interleaved floats [obstacle, own group, own hp, other group, other hp], the 6-cell
  * padding marked as obstacle (off the map). The environment updates both maps in place on every
- * move, hit and death. An agent's 13 x 13 x 5 view is then 13 `copyWithin` calls, one per row of
- * its view circle, from its group's map into its group's observations, which follow the map in the
- * same buffer (so the copy is a native memmove and allocates nothing). Cells of the window outside
- * the circle are never written and stay 0.
+ * move, hit and death. An agent's 13 x 13 x 5 view is then 13 row copies, one per row of its view
+ * circle, from its group's map into its group's observations; cells of the window outside the
+ * circle are never written and stay 0. Two kernels do the copy, with identical output:
+ *   wasm  a module generated for the layout (offsets baked in) over one WebAssembly.Memory that
+ *         holds every array of the ObsState: `memory.copy` per row, a few ns of overhead each;
+ *   js    `copyWithin` inside one Float32Array per group (map and views share a buffer), for
+ *         states over the 4 GiB a wasm32 memory can hold, or where WebAssembly is missing.
  */
 
 export const VIEW_RADIUS = 6;

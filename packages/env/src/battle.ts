@@ -53,10 +53,11 @@
  * Int32Array); the step is one pass over the actions plus the attack and move lists, and allocates
  * nothing. Observations, where MAgent spends most of its time, are copied, not built: each group
  * keeps a padded, interleaved (height x width x 5) float map of the world from its own perspective,
- * updated in place on every move, hit and death, in the same buffer as its observations; an agent's
- * view is 13 `copyWithin` calls, one per row of its view circle. With `threads` > 1 the buffers
- * live in SharedArrayBuffers and worker threads copy views in parallel (battle-threads.ts); the
- * result is byte-identical to one thread.
+ * updated in place on every move, hit and death; an agent's view is 13 row copies from it
+ * (battle-obs.ts). The copy runs in WebAssembly (`memory.copy`) over one WebAssembly.Memory that
+ * holds the whole observation state when it fits in 4 GiB (2x500k on 3200x3200 does), else in JS
+ * (`copyWithin`); both give the same bytes. With `threads` > 1 that memory is shared and worker
+ * threads copy views in parallel (battle-threads.ts), byte-identical to one thread.
  */
 import {
   allocAgentsFrame,
