@@ -797,6 +797,8 @@ export class Battle implements Environment {
     let moves0 = 0;
     let moves1 = 0;
     const { heading } = this;
+    const [m0, m1] = this.obs.bufs;
+    const pw = this.obs.padWidth;
     for (let k = 0; k < nMov; k++) {
       const a = order[k];
       if (alive[a] === 0) continue;
@@ -810,11 +812,24 @@ export class Battle implements Environment {
       if (occ[to] !== EMPTY) continue;
       occ[y * W + x] = EMPTY;
       occ[to] = a;
-      this.clearCell(x, y);
       px[a] = nx;
       py[a] = ny;
-      this.putAgent(a);
       heading[a] = HEADING[d];
+      // Move its presence and hp in both maps: channels 1-2 of its own group's map, 3-4 of the
+      // other's (the cell it leaves held nothing else).
+      const from5 = ((y + VIEW_RADIUS) * pw + x + VIEW_RADIUS) * 5;
+      const to5 = ((ny + VIEW_RADIUS) * pw + nx + VIEW_RADIUS) * 5;
+      const mine = a < n0 ? m0 : m1;
+      const theirs = a < n0 ? m1 : m0;
+      const h = mine[from5 + 2];
+      mine[from5 + 1] = 0;
+      mine[from5 + 2] = 0;
+      theirs[from5 + 3] = 0;
+      theirs[from5 + 4] = 0;
+      mine[to5 + 1] = 1;
+      mine[to5 + 2] = h;
+      theirs[to5 + 3] = 1;
+      theirs[to5 + 4] = h;
       if (a < n0) moves0++;
       else moves1++;
     }
