@@ -55,6 +55,7 @@ export class RemoteSource implements SimSource {
   readonly errors$ = new Stream<string>();
   private readonly live: LiveParam[];
   private readonly pending = new Map<number, Pending>();
+  private readonly inspections = new Map<number, (i: AgentInspection | null) => void>();
   private readonly rate = new RateMeter();
   private nextId = 1;
   private last: RenderFrame | null = null;
@@ -157,8 +158,25 @@ export class RemoteSource implements SimSource {
     // The server paces frames for this client; the view keeps only the newest.
   }
 
+  /** The run's own inspection (protocol `inspect`); what the frame holds if the server refuses. */
   async inspect(group: number, slot: number): Promise<AgentInspection | null> {
-    return inspectFromFrame(this.last, group, slot);
+    const id = this.nextId++;
+    const answer = new Promise<AgentInspection | null>((resolve, reject) => {
+      this.inspections.set(id, resolve);
+      this.pending.set(id, { resolve: () => {}, reject });
+    });
+    if (!this.send({ type: 'inspect', id, group, slot })) {
+      this.inspections.delete(id);
+      this.pending.delete(id);
+      return inspectFromFrame(this.last, group, slot);
+    }
+    try {
+      return await answer;
+    } catch {
+      return inspectFromFrame(this.last, group, slot);
+    } finally {
+      this.inspections.delete(id);
+    }
   }
 
   dispose(): void {
@@ -232,6 +250,21 @@ export class RemoteSource implements SimSource {
         this.ended = `the served run ended (${msg.status.state}) at step ${msg.status.step}`;
         this.publish();
         break;
+      case 'inspection': {
+        const id = typeof msg.id === 'number' ? msg.id : Number.NaN;
+        const ins = msg.inspection;
+        this.pending.delete(id);
+        this.inspections.get(id)?.(
+          ins && {
+            ...ins,
+            values: revive(ins.values),
+            distributions: Object.fromEntries(
+              Object.entries(ins.distributions).map(([k, v]) => [k, v.map((x) => x ?? Number.NaN)]),
+            ),
+          },
+        );
+        break;
+      }
       case 'ack':
       case 'rejected': {
         const id = typeof msg.id === 'number' ? msg.id : Number.NaN;

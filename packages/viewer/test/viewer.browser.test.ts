@@ -507,6 +507,29 @@ describe('viewer in chromium', () => {
       const shown = await pageFrame(page);
       const sim = await reference(3, shown!.step);
       expect(shown!.cells).toEqual(Array.from(sim.frame()!.cells));
+      // The inspector asks the served run itself (protocol `inspect`).
+      await page.evaluate(() =>
+        (
+          window as unknown as { gibbs: { select(r: { group: number; slot: number }): void } }
+        ).gibbs.select({ group: 1, slot: 2 }),
+      );
+      await page.waitForSelector('[data-agent="blue#2"]');
+      const want = sim.inspect!(1, 2)!;
+      const got = await page.evaluate(
+        () =>
+          (
+            window as unknown as {
+              gibbs: {
+                inspection: {
+                  values: Record<string, number>;
+                  distributions: Record<string, number[]>;
+                } | null;
+              };
+            }
+          ).gibbs.inspection,
+      );
+      expect(got!.values).toEqual(want.values);
+      expect(got!.distributions.policy).toEqual(want.distributions.policy);
       // The server goes away: a message, and the page stays usable.
       cli.kill('SIGKILL');
       await page.waitForFunction(

@@ -203,6 +203,11 @@ export async function serveRun(
           w.maxFps = m.maxFps;
           refreshFrames();
           break;
+        case 'inspect': {
+          const inspection = handle.inspect ? await handle.inspect(m.group, m.slot) : null;
+          send(w, { type: 'inspection', id: m.id, inspection }, true);
+          return;
+        }
         case 'snapshot': {
           const snap = await handle.snapshot();
           send(

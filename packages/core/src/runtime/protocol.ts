@@ -38,6 +38,19 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('snapshot'), id }).strict(),
   /** Frames this client wants per second (0: none). The server's own cap still applies. */
   z.object({ type: z.literal('frames'), id, maxFps: z.number().min(0).max(1000) }).strict(),
+  /** What Simulation.inspect says of one agent; answered by an `inspection` message. */
+  z
+    .object({
+      type: z.literal('inspect'),
+      id,
+      group: z.number().int().min(0).max(255),
+      slot: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1),
+    })
+    .strict(),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -50,6 +63,7 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   'setParam',
   'snapshot',
   'frames',
+  'inspect',
 ];
 
 const num = z.number().nullable();
@@ -74,6 +88,13 @@ const runErrorSchema = z.object({
   step: z.number(),
   field: z.string().optional(),
   expected: z.string().optional(),
+});
+const inspectionSchema = z.object({
+  group: z.string(),
+  slot: z.number(),
+  values: values,
+  distributions: z.record(z.string(), z.array(num)),
+  labels: z.record(z.string(), z.array(z.string())).optional(),
 });
 export const runStatusSchema = z.object({
   state: z.enum(['ready', 'running', 'paused', 'finished', 'failed', 'disposed']),
@@ -139,6 +160,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     /** A binary frame with the same id follows, unless the experiment draws nothing. */
     frame: z.boolean(),
   }),
+  /** Answer to `inspect`: the agent's inspection, or null for an empty slot. */
+  z.object({ type: z.literal('inspection'), id: id, inspection: inspectionSchema.nullable() }),
   /** Frames this client missed because it was slow (bounded send buffer) or paced. */
   z.object({
     type: z.literal('dropped'),
