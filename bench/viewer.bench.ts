@@ -65,7 +65,7 @@ try {
       'draw ms putImageData': Number(p.drawMs.toFixed(2)),
       'palette / putImageData draw ms': Number((t.drawMs / Math.max(p.drawMs, 1e-9)).toFixed(2)),
       dropped: trio('dropped'),
-      'max behind': trio('maxBehind'),
+      'newer made (max)': trio('maxBehind'),
       'max held': trio('maxHeld'),
       'age ms': `${t.meanAgeMs.toFixed(0)} / ${r.meanAgeMs.toFixed(0)} / ${p.meanAgeMs.toFixed(0)}`,
     });
@@ -80,9 +80,11 @@ printTable(
   rows,
 );
 console.log(
-  'fps: frames drawn per second through the page; draw ms: draw work alone in a tight loop; max behind:\n' +
-    'newest frame made minus the frame received (<= 1: never more than one frame behind); max held:\n' +
-    'frames waiting in the page (latest value: 1); age: ms from a frame being made to being drawn.',
+  'fps: frames drawn per second through the page. draw ms: the draw work alone, in a tight loop.\n' +
+    'max held: most frames ever waiting in the page (the requirement: never more than one; the\n' +
+    'producer sends a frame only when asked, and then its newest). newer made: frames the producer\n' +
+    'made after the one that arrived, while the main thread was busy drawing: dropped, never queued.\n' +
+    'age ms: mean time from a frame being made to being taken for drawing (latency).',
 );
 console.log(
   `wrote ${writeResult('viewer', { producerFps: PRODUCER_FPS, seconds: SECONDS, rows, raw })}`,

@@ -25,8 +25,9 @@ export interface BenchResult {
   /** Frames made while measuring that never reached the screen. */
   dropped: number;
   /**
-   * Largest (newest frame made - frame received), read as a frame arrives: 0 or 1 means the
-   * pipeline is never more than one frame behind the producer.
+   * Largest (newest frame made - frame received), read as a frame arrives: frames made while the
+   * main thread was busy (drawing, compositing) after the one it gets; those are dropped, not
+   * queued (see maxHeld).
    */
   maxBehind: number;
   /** Most frames the page held undrawn at once (latest-value: 1). */
