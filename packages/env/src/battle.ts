@@ -249,10 +249,25 @@ const WALL = -2;
 const TILE_X_SHIFT = 6;
 const TILE_Y_SHIFT = 2;
 
+/**
+ * rng.int(n), value for value, without its floating-point modulo in the common case: Lemire's
+ * method draws m = u32 * n and rejects only when m mod 2^32 < (2^32 - n) mod n, which needs
+ * computing only when m mod 2^32 < n.
+ */
+export function drawInt(rng: Rng, n: number): number {
+  if (n > 2097152) return rng.int(n);
+  for (;;) {
+    const m = rng.u32() * n; // exact: < 2^53
+    const hi = Math.floor(m / 4294967296);
+    const low = m - hi * 4294967296;
+    if (low >= n || low >= (4294967296 - n) % n) return hi;
+  }
+}
+
 /** Fisher-Yates shuffle of list[from .. from+len) with `rng`. */
 function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
   for (let i = len - 1; i > 0; i--) {
-    const j = from + rng.int(i + 1);
+    const j = from + drawInt(rng, i + 1);
     const tmp = list[from + i];
     list[from + i] = list[j];
     list[j] = tmp;

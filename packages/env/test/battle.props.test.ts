@@ -1,7 +1,7 @@
 import { Rng, type StepOutput } from '@gibbs/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Battle, VIEW_SIZE } from '../src/battle.ts';
+import { Battle, drawInt, VIEW_SIZE } from '../src/battle.ts';
 
 /** A small hand-built world: distinct interior cells split between the groups, random hp. */
 const world = fc
@@ -97,6 +97,19 @@ function digest(out: StepOutput): string {
     }
   return `${h >>> 0}:${out.step}:${out.done}:${JSON.stringify(out.info)}`;
 }
+
+describe('battle: drawInt', () => {
+  it('draws exactly what Rng.int draws from the same stream', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 3_000_000 }), (seed, n) => {
+        const a = new Rng(seed);
+        const b = new Rng(seed);
+        for (let i = 0; i < 50; i++) expect(drawInt(a, n)).toBe(b.int(n));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('battle: invariants under random actions (fast-check)', () => {
   it('keeps hp in [0, 10], one agent per cell, views exact, and never raises alive counts', () => {
