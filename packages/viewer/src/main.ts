@@ -378,7 +378,11 @@ const pointers = new Map<number, { x: number; y: number }>();
 let dragged = 0;
 
 ui.stage.addEventListener('pointerdown', (e) => {
-  ui.stage.setPointerCapture(e.pointerId);
+  try {
+    ui.stage.setPointerCapture(e.pointerId);
+  } catch {
+    // A pointer the browser no longer tracks (or a synthetic one): no capture, still usable.
+  }
   pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
   dragged = 0;
 });
@@ -390,11 +394,13 @@ ui.stage.addEventListener('pointermove', (e) => {
   }
   const r = ui.stage.getBoundingClientRect();
   if (pointers.size === 2) {
-    // Pinch: zoom by the change of distance between the two pointers, about their midpoint.
+    // Two fingers: the midpoint pans (it moves by half this finger's move), the change of
+    // distance between them zooms about the midpoint.
     const [a, b] = [...pointers.values()];
     const other = a === prev ? b : a;
     const before = Math.hypot(prev.x - other.x, prev.y - other.y);
     const after = Math.hypot(e.clientX - other.x, e.clientY - other.y);
+    view.pan((e.clientX - prev.x) / 2, (e.clientY - prev.y) / 2);
     if (before > 0)
       view.zoom(
         (e.clientX + other.x) / 2 - r.left,

@@ -384,6 +384,32 @@ describe('viewer in chromium', () => {
     const panned = await cam();
     expect(panned.x - zoomed.x).toBeCloseTo(60, 0);
     expect(panned.y - zoomed.y).toBeCloseTo(25, 0);
+    // Two fingers (touch pointers): spreading them zooms in about their midpoint.
+    const pinched = await page.evaluate(() => {
+      const stage = document.getElementById('stage')!;
+      const r = stage.getBoundingClientRect();
+      const at = (id: number, type: string, x: number, y: number) =>
+        stage.dispatchEvent(
+          new PointerEvent(type, {
+            pointerId: id,
+            pointerType: 'touch',
+            clientX: r.left + x,
+            clientY: r.top + y,
+            bubbles: true,
+          }),
+        );
+      const g = (
+        window as unknown as { gibbs: { view: { view: { scale: number; x: number; y: number } } } }
+      ).gibbs;
+      const before = g.view.view;
+      at(11, 'pointerdown', 200, 200);
+      at(12, 'pointerdown', 300, 200);
+      at(12, 'pointermove', 400, 200);
+      at(11, 'pointerup', 200, 200);
+      at(12, 'pointerup', 400, 200);
+      return { before, after: g.view.view };
+    });
+    expect(pinched.after.scale / pinched.before.scale).toBeCloseTo(2, 5);
     // Select a red agent, follow it (f): after steps, it sits at the centre of the stage.
     const f = (await reference(8, 0)).frame()!;
     await page.evaluate(() =>
