@@ -8,6 +8,7 @@ import { SweepProgress } from '../src/sweep/display.ts';
 import { parseGridOption } from '../src/sweep/grid.ts';
 import { runLocal } from '../src/sweep/pool.ts';
 import { buildReport, reportCsv, runsCsv } from '../src/sweep/report.ts';
+import { RunProcess, runInChild } from '../src/sweep/spawn.ts';
 import { prepareSweep, type SweepRequest } from '../src/sweep/spec.ts';
 import { localStatus } from '../src/sweep/status.ts';
 
@@ -15,6 +16,14 @@ const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
 const MAIN = join(REPO_ROOT, 'packages/cli/src/main.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-local-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function until(ok: () => boolean, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function request(out: string, extra: Partial<SweepRequest> = {}): Promise<SweepRequest> {
   return {
@@ -163,6 +172,50 @@ describe('local pool', () => {
     expect(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['1,2', '4,2']);
     expect(readFileSync(join(tmp, 'z', 'report.csv'), 'utf8')).toBe(`${csv.join('\n')}\n`);
   }, 180_000);
+
+  it('a run process does runs in turn; it exits when let go', async () => {
+    const proc = new RunProcess();
+    try {
+      const job = (seed: number, failAt = 0) => ({
+        experiment: FIXTURE,
+        params: { size: 4, failAt },
+        seed,
+        steps: 10,
+        logEvery: 5,
+        backend: null,
+        outDir: join(tmp, 'p', `s${seed}`),
+      });
+      const progress: number[] = [];
+      const a = await proc.run(job(0), { onProgress: (d) => progress.push(d) });
+      expect(a.kind).toBe('done');
+      expect(progress.at(-1)).toBe(10);
+      const b = await proc.run(job(1));
+      expect(b).toMatchObject({ kind: 'done', steps: 10 });
+      const c = await proc.run(job(2, 3));
+      expect(c).toMatchObject({ kind: 'failed', error: { field: 'failAt' } });
+      expect(proc.runs).toBe(3);
+      expect(proc.alive).toBe(true);
+      // The same run in another process gives the same metrics.
+      const fresh = await runInChild({ ...job(1), outDir: join(tmp, 'p', 'fresh') }).outcome;
+      expect(fresh).toEqual(b);
+      expect(readFileSync(join(tmp, 'p', 'fresh', 'metrics.jsonl'), 'utf8')).toBe(
+        readFileSync(join(tmp, 'p', 's1', 'metrics.jsonl'), 'utf8'),
+      );
+      const pid = proc.pid;
+      proc.close();
+      await until(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      expect(proc.alive).toBe(false);
+    } finally {
+      proc.kill();
+    }
+  });
 
   it('refuses a sweep directory that holds other settings', async () => {
     const out = join(tmp, 'a');

@@ -194,7 +194,8 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
 
       // The same sweep on the local pool: identical runs, identical report.
       const local = prepareSweep(await request({ out: join(tmp, 'l') }));
-      expect((await runLocal(local, { concurrency: 2 })).ran).toBe(6);
+      // One fresh process per run here, reused processes on the workers: the same results.
+      expect((await runLocal(local, { concurrency: 2, runsPerProcess: 1 })).ran).toBe(6);
       const localReport = buildReport(local.dir, local.spec);
       expect(reportMarkdown(localReport)).toBe(reportMarkdown(report));
       expect(reportCsv(localReport)).toBe(reportCsv(report));

@@ -24,6 +24,7 @@ import {
 } from '../sweep/queue.ts';
 import { checkQueueName, checkRedis, parseRedisUrl, type RedisTarget } from '../sweep/redis.ts';
 import { buildReport, reportCsv, reportMarkdown, writeReport } from '../sweep/report.ts';
+import { DEFAULT_RUNS_PER_PROCESS } from '../sweep/spawn.ts';
 import { loadSweep, prepareSweep, type SweepSpec } from '../sweep/spec.ts';
 import { localStatus } from '../sweep/status.ts';
 
@@ -35,6 +36,7 @@ function usage(): string {
     'Usage: pnpm gibbs sweep <experiment> --grid <param>=<v1,v2,...|a..b:step> [--grid ...]',
     '         --seeds <0,1,2|0..4> [--out DIR] [--steps N] [--log-every K] [--<param> <value> ...]',
     '         [--concurrency N]                      local pool (default: the number of cores)',
+    '         [--runs-per-process N]                 runs one process does in turn (default 20)',
     '         [--queue redis://[:password@]host:port [--queue-name NAME] [--no-wait]]',
     '       pnpm gibbs sweep status <sweep dir> [--queue URL]',
     '       pnpm gibbs sweep report <sweep dir> [--metrics a,b] [--confidence 0.95] [--csv]',
@@ -83,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
   const backend = takeString(args, 'backend') ?? null;
   const out = takeString(args, 'out');
   const concurrency = takeInt(args, 'concurrency', availableParallelism(), 1, 1024);
+  const runsPerProcess = takeInt(args, 'runs-per-process', DEFAULT_RUNS_PER_PROCESS, 1);
   const queueUrl = takeString(args, 'queue');
   const queueName = checkQueueName(takeString(args, 'queue-name') ?? DEFAULT_QUEUE);
   const noWait = takeFlag(args, 'no-wait');
@@ -113,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
   let failed: number;
   if (!target) {
     const progress = new SweepProgress(label, sweep.requested.length, quiet);
-    const summary = await runLocal(sweep, { concurrency, progress });
+    const summary = await runLocal(sweep, { concurrency, runsPerProcess, progress });
     progress.finish();
     failed = summary.failed.length;
   } else {

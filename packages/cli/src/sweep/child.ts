@@ -1,8 +1,8 @@
 /**
- * Entry of the process that runs one run of a sweep (started by `runInChild`). It takes one
- * `run` message, runs it with `executeRun` into its directory, marks it done (or failed, with the
- * error) and reports back. It exits as soon as its parent is gone, so that killing a worker (even
- * with SIGKILL) also ends the run attempt it was doing: the parent's IPC channel closing is seen
+ * Entry of a run process (started by `RunProcess`). For each `run` message, one after the other,
+ * it runs the run with `executeRun` into its directory, marks it done (or failed, with the error)
+ * and reports back. It exits as soon as its parent is gone, so that killing a worker (even with
+ * SIGKILL) also ends the run attempt it was doing: the parent's IPC channel closing is seen
  * between awaits, and a change of parent pid is checked while a synchronous simulation runs.
  */
 import { GibbsError } from '@gibbs/core';
@@ -62,12 +62,14 @@ async function run(job: RunJob): Promise<void> {
 }
 
 process.on('disconnect', () => process.exit(ORPHANED));
-process.once('message', (msg: { type: 'run'; job: RunJob }) => {
-  run(msg.job).then(
-    () => process.exit(0),
-    (err: unknown) => {
+// Runs come one at a time: the parent sends the next only after this one's answer.
+let queue = Promise.resolve();
+process.on('message', (msg: { type: 'run'; job: RunJob }) => {
+  if (msg.type !== 'run') return;
+  queue = queue.then(() =>
+    run(msg.job).catch((err: unknown) => {
       console.error(err);
       process.exit(1);
-    },
+    }),
   );
 });

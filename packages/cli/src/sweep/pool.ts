@@ -1,7 +1,8 @@
 /**
- * The local pool: a sweep's runs on this machine, `concurrency` child processes at a time (one
- * fresh process per run, see spawn.ts). Runs already done are skipped. A run that fails for its
- * own reasons fails once (error.json); a run whose process died is tried again, up to `attempts`.
+ * The local pool: a sweep's runs on this machine, `concurrency` child processes at a time, each
+ * doing up to `runsPerProcess` runs in turn (see spawn.ts). Runs already done are skipped. A run
+ * that fails for its own reasons fails once (error.json); a run whose process died is tried
+ * again, up to `attempts`; after either, the next run gets a fresh process.
  * While a run is going its directory holds `running.json` (this pid), so that `sweep status`
  * from another terminal can tell running from interrupted.
  */
@@ -13,7 +14,7 @@ import { writeJsonAtomic } from '@gibbs/core/node';
 import type { SweepProgress } from './display.ts';
 import type { RunPlan } from './grid.ts';
 import { isRunDone } from './rundir.ts';
-import { runInChild } from './spawn.ts';
+import { DEFAULT_RUNS_PER_PROCESS, RunProcess } from './spawn.ts';
 import { runJob, type Sweep } from './spec.ts';
 
 export const RUNNING_FILE = 'running.json';
@@ -22,6 +23,8 @@ export interface PoolOptions {
   concurrency: number;
   /** Attempts for a run whose process dies (default 2); a run that throws is never retried. */
   attempts?: number;
+  /** Runs one process does before it is replaced (default 20; 1: a fresh process per run). */
+  runsPerProcess?: number;
   progress?: SweepProgress;
 }
 
@@ -43,24 +46,26 @@ export async function runLocal(sweep: Sweep, opts: PoolOptions): Promise<PoolSum
   };
   opts.progress?.skip(summary.skipped);
   let next = 0;
+  const perProcess = opts.runsPerProcess ?? DEFAULT_RUNS_PER_PROCESS;
   const lane = async (): Promise<void> => {
+    let proc: RunProcess | null = null;
     while (next < todo.length) {
       const run = todo[next++];
       const job = runJob(sweep.dir, sweep.spec, run);
       let message = '';
       for (let attempt = 1; attempt <= attempts; attempt++) {
         const t0 = performance.now();
+        if (!proc?.alive || proc.runs >= perProcess) {
+          proc?.close();
+          proc = new RunProcess();
+        }
         opts.progress?.setRunning(run.name, 0);
-        const child = runInChild(job, {
+        const running = join(job.outDir, RUNNING_FILE);
+        writeJsonAtomic(running, { pid: process.pid, child: proc.pid, host: hostname() });
+        const outcome = await proc.run(job, {
           onProgress: (d, t) => opts.progress?.setRunning(run.name, d / t),
         });
-        writeJsonAtomic(join(job.outDir, RUNNING_FILE), {
-          pid: process.pid,
-          child: child.pid,
-          host: hostname(),
-        });
-        const outcome = await child.outcome;
-        rmSync(join(job.outDir, RUNNING_FILE), { force: true });
+        rmSync(running, { force: true });
         const secs = ((performance.now() - t0) / 1000).toFixed(1);
         if (outcome.kind === 'done') {
           summary.ran++;
@@ -68,6 +73,9 @@ export async function runLocal(sweep: Sweep, opts: PoolOptions): Promise<PoolSum
           message = '';
           break;
         }
+        // After a failure the process may hold anything: the next run gets a fresh one.
+        proc.close();
+        proc = null;
         message = outcome.kind === 'failed' ? outcome.error.message : outcome.reason;
         if (outcome.kind === 'failed' || attempt === attempts) break;
         opts.progress?.log(`retry ${run.name}: ${message}`);
@@ -77,6 +85,7 @@ export async function runLocal(sweep: Sweep, opts: PoolOptions): Promise<PoolSum
         opts.progress?.finishRun(run.name, false, `: ${message.split('\n')[0]}`);
       }
     }
+    proc?.close();
   };
   const lanes = Math.max(1, Math.min(opts.concurrency, todo.length));
   await Promise.all(Array.from({ length: lanes }, lane));

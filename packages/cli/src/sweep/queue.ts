@@ -32,7 +32,7 @@ import {
   readFinalMetrics,
   readRunError,
 } from './rundir.ts';
-import { type ChildHandle, type RunJob, runInChild } from './spawn.ts';
+import { DEFAULT_RUNS_PER_PROCESS, type RunJob, RunProcess } from './spawn.ts';
 import { runJob, type SweepSpec } from './spec.ts';
 
 export const DEFAULT_QUEUE = 'gibbs';
@@ -200,6 +200,8 @@ export interface WorkerOptions {
   lockDuration?: number;
   /** How often this worker looks for stalled jobs (ms). */
   stalledInterval?: number;
+  /** Runs one process does before it is replaced (default 20; 1: a fresh process per run). */
+  runsPerProcess?: number;
   log?: (line: string) => void;
 }
 
@@ -215,7 +217,18 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const version = gibbsVersion();
   const name = `${hostname()}:${process.pid}`;
-  const children = new Set<ChildHandle>();
+  let closing = false;
+  // Run processes: idle ones wait for the next job; a process that failed a run is not reused.
+  const perProcess = opts.runsPerProcess ?? DEFAULT_RUNS_PER_PROCESS;
+  const idle: RunProcess[] = [];
+  const busy = new Set<RunProcess>();
+  const take = (): RunProcess => {
+    for (let p = idle.pop(); p; p = idle.pop()) {
+      if (p.alive && p.runs < perProcess) return p;
+      p.close();
+    }
+    return new RunProcess();
+  };
   const processJob = async (job: Job<SweepJobData, SweepJobResult>): Promise<SweepJobResult> => {
     const data = job.data;
     if (data.gibbsVersion !== version) {
@@ -226,15 +239,18 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
     const root = opts.out ? join(opts.out, basename(data.sweepDir)) : data.sweepDir;
     const run: RunJob = { ...data.job, outDir: join(root, data.runName) };
     if (isRunDone(run.outDir) && sameSettings(run)) return resultOf(run.outDir, name);
-    const child = runInChild(run, {
+    const proc = take();
+    busy.add(proc);
+    log(`start ${job.id} attempt ${job.attemptsStarted} pid ${proc.pid}`);
+    const outcome = await proc.run(run, {
       // Progress is informative: a failed update (lock lost, Redis away) must not end the run.
       onProgress: (done, total) => {
         job.updateProgress(Math.round((1000 * done) / total) / 1000).catch(() => {});
       },
     });
-    children.add(child);
-    log(`start ${job.id} attempt ${job.attemptsStarted} pid ${child.pid}`);
-    const outcome = await child.outcome.finally(() => children.delete(child));
+    busy.delete(proc);
+    if (outcome.kind === 'done' && !closing) idle.push(proc);
+    else proc.close();
     if (outcome.kind === 'done') {
       log(`done ${job.id}`);
       return resultOf(run.outDir, name);
@@ -266,8 +282,10 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
   return {
     name,
     close: async (force = false) => {
-      if (force) for (const c of children) c.kill();
+      closing = true;
+      if (force) for (const p of busy) p.kill();
       await worker.close(force);
+      for (const p of idle.splice(0)) p.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * One run in a child process. The child is a fresh Node process (tsx loader), so that runs do
- * not share memory, module state or tfjs backends, a crash or an out-of-memory kill ends only
- * that run, and killing its parent ends the run too (see child.ts).
+ * Runs in child processes (Node with the tsx loader), so that a crash or an out-of-memory kill
+ * ends only that run's process, and killing its parent ends the run too (see child.ts). A process
+ * may do several runs in turn (`RunProcess`), or one (`runInChild`) for full isolation.
  *
  * The outcome says who is to blame: `done`; `failed` (the run threw: a bad parameter, a diverged
  * simulation; retrying it would fail the same way, since runs are deterministic); `crashed` (the
@@ -37,6 +37,104 @@ export type ChildOutcome =
   | { kind: 'failed'; error: RunError }
   | { kind: 'crashed'; reason: string };
 
+export interface RunHooks {
+  onProgress?: (done: number, total: number) => void;
+  onLog?: (line: string) => void;
+}
+
+/** Runs a process does before it is replaced, unless told otherwise. */
+export const DEFAULT_RUNS_PER_PROCESS = 20;
+
+const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.ts');
+const TSX_LOADER = import.meta.resolve('tsx');
+const STDERR_TAIL = 4096;
+
+/**
+ * A run process, which may do several runs one after the other: starting Node, the TypeScript
+ * loader and Gibbs costs about half a second to a second, as much as a short run. A run that
+ * throws or whose process died ends the process's use (the caller starts a fresh one).
+ */
+export class RunProcess {
+  private readonly child: ChildProcess;
+  private stderr = '';
+  private current: { hooks: RunHooks; resolve: (o: ChildOutcome) => void } | null = null;
+  private exited: string | null = null;
+  /** Runs started in this process. */
+  runs = 0;
+
+  constructor() {
+    this.child = fork(CHILD_ENTRY, [], {
+      execArgv: ['--import', TSX_LOADER],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (chunk: string) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
+    });
+    this.child.on('message', (msg: ChildMessage) => {
+      const cur = this.current;
+      if (!cur) return;
+      if (msg.type === 'progress') cur.hooks.onProgress?.(msg.done, msg.total);
+      else if (msg.type === 'log') cur.hooks.onLog?.(msg.line);
+      else {
+        const outcome: ChildOutcome =
+          msg.type === 'done'
+            ? { kind: 'done', steps: msg.steps, final: msg.final }
+            : { kind: 'failed', error: msg.error };
+        this.current = null;
+        cur.resolve(outcome);
+      }
+    });
+    this.child.on('error', (err) => this.end(`could not start the run process: ${err.message}`));
+    this.child.on('close', (code, signal) => {
+      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      const tail = this.stderr.trim()
+        ? `: ${this.stderr.trim().split('\n').slice(-5).join('\n')}`
+        : '';
+      this.end(`run process ${how} before finishing${tail}`);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Can it take another run? */
+  get alive(): boolean {
+    return this.exited === null && this.child.connected;
+  }
+
+  /** Do one run; `crashed` if the process dies during it. One run at a time. */
+  run(job: RunJob, hooks: RunHooks = {}): Promise<ChildOutcome> {
+    if (this.current) throw new Error('RunProcess.run: a run is in progress');
+    if (!this.alive) {
+      return Promise.resolve({ kind: 'crashed', reason: this.exited ?? 'run process gone' });
+    }
+    this.runs++;
+    return new Promise<ChildOutcome>((resolve) => {
+      this.current = { hooks, resolve };
+      this.child.send({ type: 'run', job });
+    });
+  }
+
+  /** Kill the process (SIGKILL): a run in progress ends `crashed`. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  /** Let an idle process go: it exits when its IPC channel closes. */
+  close(): void {
+    if (this.child.connected) this.child.disconnect();
+  }
+
+  private end(reason: string): void {
+    this.exited ??= reason;
+    const cur = this.current;
+    this.current = null;
+    cur?.resolve({ kind: 'crashed', reason: this.exited });
+  }
+}
+
 export interface ChildHandle {
   readonly pid: number;
   readonly outcome: Promise<ChildOutcome>;
@@ -44,52 +142,9 @@ export interface ChildHandle {
   kill(): void;
 }
 
-const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.ts');
-const TSX_LOADER = import.meta.resolve('tsx');
-const STDERR_TAIL = 4096;
-
-export function runInChild(
-  job: RunJob,
-  hooks: {
-    onProgress?: (done: number, total: number) => void;
-    onLog?: (line: string) => void;
-  } = {},
-): ChildHandle {
-  const child: ChildProcess = fork(CHILD_ENTRY, [], {
-    execArgv: ['--import', TSX_LOADER],
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_TAIL);
-  });
-  const outcome = new Promise<ChildOutcome>((resolve) => {
-    let result: ChildOutcome | null = null;
-    child.on('message', (msg: ChildMessage) => {
-      if (msg.type === 'progress') hooks.onProgress?.(msg.done, msg.total);
-      else if (msg.type === 'log') hooks.onLog?.(msg.line);
-      else if (msg.type === 'done') result = { kind: 'done', steps: msg.steps, final: msg.final };
-      else if (msg.type === 'error') result = { kind: 'failed', error: msg.error };
-    });
-    child.on('error', (err) => {
-      result ??= { kind: 'crashed', reason: `could not start the run process: ${err.message}` };
-    });
-    child.on('close', (code, signal) => {
-      if (result) resolve(result);
-      else {
-        const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        const tail = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-5).join('\n')}` : '';
-        resolve({ kind: 'crashed', reason: `run process ${how} before finishing${tail}` });
-      }
-    });
-  });
-  child.send({ type: 'run', job });
-  return {
-    pid: child.pid ?? -1,
-    outcome,
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
+/** One run in a fresh process of its own, which exits after it. */
+export function runInChild(job: RunJob, hooks: RunHooks = {}): ChildHandle {
+  const proc = new RunProcess();
+  const outcome = proc.run(job, hooks).finally(() => proc.close());
+  return { pid: proc.pid, outcome, kill: () => proc.kill() };
 }
