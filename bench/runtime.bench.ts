@@ -5,7 +5,8 @@
  *   2. Frames per second delivered from a worker to the main thread, 1024x1024-cell frames
  *      (transferred, not copied), against the same frames taken in the main thread.
  *   3. Battle's split observation step (threads 2) against one thread, in a worker, at 2x100k.
- * Variants run side by side in one process, so compare ratios: the machine is shared.
+ * Variants run interleaved in one process (medians of rounds), so compare ratios: the machine
+ * is shared. `--quick` runs fewer steps and one round.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,31 +20,41 @@ const WALKERS = join(ROOT, 'packages/core/test/fixtures/walkers.ts');
 const quick = process.argv.includes('--quick');
 
 const SIZES = [
-  { label: '2x1k', params: { map: 160, agents: 1000, maxSteps: 100_000 }, steps: quick ? 60 : 300 },
+  {
+    label: '2x1k',
+    params: { map: 160, agents: 1000, maxSteps: 100_000 },
+    steps: quick ? 60 : 300,
+    warm: quick ? 20 : 100,
+    rounds: quick ? 1 : 3,
+  },
   {
     label: '2x100k',
     params: { map: 1600, agents: 100_000, maxSteps: 100_000 },
     steps: quick ? 3 : 8,
+    warm: 2,
+    rounds: quick ? 1 : 2,
   },
 ];
-const WARM = 2;
-
-/** ms per step of `steps` steps run by the handle, after WARM steps. */
+/**
+ * ms per step of `steps` steps run by the handle, after `warm` steps (a worker is a fresh V8
+ * isolate: without warm-up steps its JIT warm-up would count as runtime overhead).
+ */
 async function handleStep(
   worker: boolean,
   params: Record<string, unknown>,
   steps: number,
+  warm: number,
   frames = false,
 ): Promise<number> {
   const h = await startSimulation({
     experiment: BATTLE,
     worker,
     seed: 1,
-    steps: WARM + steps,
+    steps: warm + steps,
     params,
   });
   try {
-    await h.step(WARM);
+    await h.step(warm);
     const sub = frames ? h.frames$.subscribe(() => {}) : null;
     const t = performance.now();
     await h.start();
@@ -56,11 +67,15 @@ async function handleStep(
   }
 }
 
-async function directStep(params: Record<string, unknown>, steps: number): Promise<number> {
+async function directStep(
+  params: Record<string, unknown>,
+  steps: number,
+  warm: number,
+): Promise<number> {
   const exp = (await import(BATTLE)).default as Experiment;
   const sim = await exp.create({ params: exp.params.parse(params), seed: 1 });
   try {
-    for (let i = 0; i < WARM; i++) await sim.advance();
+    for (let i = 0; i < warm; i++) await sim.advance();
     const t = performance.now();
     for (let i = 0; i < steps; i++) await sim.advance();
     return (performance.now() - t) / steps;
@@ -69,22 +84,48 @@ async function directStep(params: Record<string, unknown>, steps: number): Promi
   }
 }
 
+/** Median of `rounds` values of each variant, the variants interleaved (ABCD ABCD ...). */
+async function interleaved(
+  variants: Record<string, () => Promise<number>>,
+  rounds: number,
+): Promise<Record<string, number>> {
+  const runs: Record<string, number[]> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      runs[name] ??= [];
+      runs[name].push(await fn());
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(runs)) {
+    v.sort((a, b) => a - b);
+    out[name] = v[Math.floor(v.length / 2)];
+  }
+  return out;
+}
+
 async function stepOverhead(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const size of SIZES) {
-    const direct = await directStep(size.params, size.steps);
-    const main = await handleStep(false, size.params, size.steps);
-    const worker = await handleStep(true, size.params, size.steps);
-    const workerFrames = await handleStep(true, size.params, size.steps, true);
+    const m = await interleaved(
+      {
+        direct: () => directStep(size.params, size.steps, size.warm),
+        main: () => handleStep(false, size.params, size.steps, size.warm),
+        worker: () => handleStep(true, size.params, size.steps, size.warm),
+        workerFrames: () => handleStep(true, size.params, size.steps, size.warm, true),
+      },
+      size.rounds,
+    );
     rows.push({
       agents: size.label,
       steps: size.steps,
-      'direct ms/step': direct,
-      'main handle ms/step': main,
-      'worker ms/step': worker,
-      'worker+frames$ ms/step': workerFrames,
-      'worker/direct': worker / direct,
-      'main/direct': main / direct,
+      rounds: size.rounds,
+      'direct ms/step': m.direct,
+      'main handle ms/step': m.main,
+      'worker ms/step': m.worker,
+      'worker+frames$ ms/step': m.workerFrames,
+      'worker/direct': m.worker / m.direct,
+      'main/direct': m.main / m.direct,
     });
   }
   return rows;
@@ -129,14 +170,20 @@ async function frameRate(worker: boolean, seconds: number): Promise<Row> {
 
 async function splitStep(): Promise<Row[]> {
   const size = SIZES[1];
-  const one = await handleStep(true, { ...size.params, threads: 1 }, size.steps);
-  const two = await handleStep(true, { ...size.params, threads: 2 }, size.steps);
+  const m = await interleaved(
+    {
+      one: () => handleStep(true, { ...size.params, threads: 1 }, size.steps, size.warm),
+      two: () => handleStep(true, { ...size.params, threads: 2 }, size.steps, size.warm),
+    },
+    size.rounds,
+  );
   return [
     {
       agents: size.label,
-      'threads 1 ms/step': one,
-      'threads 2 ms/step': two,
-      'speed-up': one / two,
+      rounds: size.rounds,
+      'threads 1 ms/step': m.one,
+      'threads 2 ms/step': m.two,
+      'speed-up': m.one / m.two,
     },
   ];
 }
