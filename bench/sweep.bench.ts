@@ -2,9 +2,10 @@
  * Sweep throughput on one machine: the same sweep of short runs (built-in `ising`, 16x16, 200
  * steps) on the local pool with 1 and 2 processes, and on a BullMQ queue with 2 worker processes
  * (concurrency 1 each, started and connected before the clock starts), against a private
- * redis-server on a free loopback port (started here, stopped after). Every variant runs each
- * run in a fresh child process, so queue minus local-2 is the queue's own overhead per run
- * (submission, job hand-off, lock renewal, results back through Redis, polling).
+ * redis-server on a free loopback port (started here, stopped after). Run processes do up to 20
+ * runs each (the default) everywhere, so queue minus local-2 is the queue's own overhead per run
+ * (submission, job hand-off, lock renewal, results back through Redis, polling); a local variant
+ * with a fresh process per run shows what reusing processes saves.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,15 +44,13 @@ function record(variant: string, ms: number): void {
   best.set(variant, Math.min(best.get(variant) ?? Number.POSITIVE_INFINITY, ms));
 }
 
-async function local(concurrency: number, rep: number): Promise<void> {
-  const sweep = prepareSweep(request(join(tmp, `local-${concurrency}-${rep}`)));
+async function local(concurrency: number, rep: number, runsPerProcess = 20): Promise<void> {
+  const sweep = prepareSweep(request(join(tmp, `local-${concurrency}-${runsPerProcess}-${rep}`)));
   const t0 = performance.now();
-  const s = await runLocal(sweep, { concurrency });
+  const s = await runLocal(sweep, { concurrency, runsPerProcess });
   if (s.ran !== RUNS) throw new Error(`local pool ran ${s.ran} of ${RUNS}`);
-  record(
-    `local pool, ${concurrency} process${concurrency > 1 ? 'es' : ''}`,
-    performance.now() - t0,
-  );
+  const what = `local pool, ${concurrency} process${concurrency > 1 ? 'es' : ''}`;
+  record(runsPerProcess === 1 ? `${what}, fresh per run` : what, performance.now() - t0);
 }
 
 const redis = await startTestRedis({ own: true });
@@ -96,6 +95,7 @@ try {
   for (let rep = 0; rep < REPS; rep++) {
     await local(1, rep);
     await local(2, rep);
+    await local(2, rep, 1);
     await queue.obliterate({ force: true });
     const sweep = prepareSweep({
       ...request(join(tmp, `queue-${rep}`)),
