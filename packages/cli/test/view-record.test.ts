@@ -132,6 +132,7 @@ describe('gibbs view', () => {
       expect(frames.status).toBe(200);
       expect(readRecording(await frames.arrayBuffer()).offsets.length).toBe(4);
       // Nothing outside the runs directory, and nothing but frames files.
+      expect((await fetch(`${url}@gibbs/runs/r1/metrics.jsonl`)).status).toBe(200);
       expect((await fetch(`${url}@gibbs/runs/r1/config.json`)).status).toBe(404);
       expect((await fetch(`${url}@gibbs/runs/..%2F..%2Fetc/frames.bin`)).status).toBe(404);
       const mod = await (await fetch(`${url}@id/__x00__virtual:gibbs-experiments`)).text();

@@ -296,10 +296,14 @@ async function startAttach(address: string): Promise<void> {
   }
 }
 
-async function startReplay(buf: ArrayBuffer, name: string): Promise<void> {
+async function startReplay(
+  buf: ArrayBuffer,
+  name: string,
+  metrics: readonly MetricRecord[] = [],
+): Promise<void> {
   try {
     const rec = readRecording(buf, name);
-    use(new ReplaySource(rec));
+    use(new ReplaySource(rec, metrics));
     view.fit();
     if (rec.truncated) say(`${name}: ${rec.truncated}`, true);
     else
@@ -317,9 +321,26 @@ async function fetchReplay(path: string): Promise<void> {
       `/@gibbs/runs/${path.replace(/^\/+/, '')}/frames.bin`.replace('/./', '/'),
     );
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    await startReplay(await res.arrayBuffer(), `${path}/frames.bin`);
+    await startReplay(await res.arrayBuffer(), `${path}/frames.bin`, await fetchMetrics(path));
   } catch (err) {
     say(errorText(err), true);
+  }
+}
+
+/** A run's metrics.jsonl (for the charts of a replay); none if missing or unreadable. */
+async function fetchMetrics(path: string): Promise<MetricRecord[]> {
+  try {
+    const res = await fetch(
+      `/@gibbs/runs/${path.replace(/^\/+/, '')}/metrics.jsonl`.replace('/./', '/'),
+    );
+    if (res.status !== 200) return [];
+    const out: MetricRecord[] = [];
+    for (const line of (await res.text()).split('\n')) {
+      if (line.trim()) out.push(JSON.parse(line) as MetricRecord);
+    }
+    return out;
+  } catch {
+    return [];
   }
 }
 

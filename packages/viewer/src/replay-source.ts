@@ -1,4 +1,7 @@
-/** A recorded run played back: the frames of a `frames.bin`, with play, step, speed and seek. */
+/**
+ * A recorded run played back: the frames of a `frames.bin`, with play, step, speed and seek, and
+ * the run's metrics (metrics.jsonl) for the charts.
+ */
 import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
 import type { Recording } from './recording.ts';
 import { type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
@@ -7,7 +10,8 @@ export class ReplaySource implements SimSource {
   readonly kind = 'replay' as const;
   /** Replays the frame shown to a late subscriber (the first frame is shown at construction). */
   readonly frames$ = new Stream<RenderFrame>(true);
-  readonly metrics$ = new Stream<readonly MetricRecord[]>();
+  /** The run's metrics.jsonl, when there is one: all of it, once (replayed to late subscribers). */
+  readonly metrics$ = new Stream<readonly MetricRecord[]>(true);
   readonly status$ = new Stream<SourceStatus>(true);
   readonly errors$ = new Stream<string>();
   private index = 0;
@@ -15,7 +19,10 @@ export class ReplaySource implements SimSource {
   private readonly status: SourceStatus;
   private current: RenderFrame | null = null;
 
-  constructor(private readonly rec: Recording) {
+  constructor(
+    private readonly rec: Recording,
+    metrics: readonly MetricRecord[] = [],
+  ) {
     this.status = {
       kind: 'replay',
       experiment: rec.meta.experiment,
@@ -29,6 +36,7 @@ export class ReplaySource implements SimSource {
       failed: rec.offsets.length === 0 ? 'the recording holds no frames' : null,
       replay: { frames: rec.offsets.length, index: 0, truncated: rec.truncated !== null },
     };
+    if (metrics.length > 0) this.metrics$.next(metrics);
     if (rec.offsets.length > 0) this.seek(0);
     else this.publish();
   }

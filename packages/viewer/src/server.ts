@@ -1,8 +1,8 @@
 /**
  * Serves the viewer (Node side): a vite dev server rooted at this package, with
  *   - a virtual module listing the experiments the page may run (built-ins and user modules);
- *   - `/@gibbs/runs` (JSON list) and `/@gibbs/runs/<dir>/frames.bin`: recorded frames of runs
- *     under one runs directory, nothing outside it;
+ *   - `/@gibbs/runs` (JSON list), `/@gibbs/runs/<dir>/frames.bin` and `.../metrics.jsonl`: the
+ *     recorded frames and metrics of runs under one runs directory, nothing else, nothing outside;
  *   - COOP/COEP headers, so that the page is cross-origin isolated and may use SharedArrayBuffer.
  * The dev server transforms the TypeScript sources on request: no build step, offline, and the
  * first page load takes a few seconds while vite pre-bundles pixi.js.
@@ -80,11 +80,24 @@ function gibbsPlugin(opts: ViewerServerOptions): Plugin {
         }
         if (!runsDir) return notFound(res, 'no runs directory was given to the viewer');
         const file = resolve(runsDir, `.${path}`);
-        if (!file.startsWith(runsDir + sep) || !file.endsWith(`${sep}${FRAMES_FILE}`)) {
-          return notFound(res, `not a recorded frames file under the runs directory: ${path}`);
+        const served = [FRAMES_FILE, 'metrics.jsonl'].some((f) => file.endsWith(`${sep}${f}`));
+        if (!file.startsWith(runsDir + sep) || !served) {
+          return notFound(
+            res,
+            `not a run's frames or metrics file under the runs directory: ${path}`,
+          );
+        }
+        if (!existsSync(file) && file.endsWith('.jsonl')) {
+          // A run without metrics still replays: nothing to chart, not an error.
+          res.statusCode = 204;
+          res.end();
+          return;
         }
         if (!existsSync(file)) return notFound(res, `no recorded frames at ${path}`);
-        res.setHeader('Content-Type', 'application/octet-stream');
+        res.setHeader(
+          'Content-Type',
+          file.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/octet-stream',
+        );
         res.setHeader('Content-Length', String(statSync(file).size));
         createReadStream(file).pipe(res);
       });

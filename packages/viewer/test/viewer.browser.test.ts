@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RenderFrame } from '@gibbs/core';
+import type { MetricRecord, RenderFrame } from '@gibbs/core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY } from '../src/charts.ts';
@@ -98,6 +98,10 @@ describe('viewer in chromium', () => {
     expect((await status(page))!.kind).toBe('worker');
     expect(b!.step).toBeGreaterThan(a!.step);
     expect(b!.cells).not.toEqual(a!.cells);
+    // The status line (refreshed 4 times a second) names the worker source.
+    await page.waitForFunction(() =>
+      /^worker walkers/.test(document.getElementById('stats')?.textContent ?? ''),
+    );
     const stats = await page.textContent('#stats');
     expect(stats).toMatch(/backend none/);
     expect(stats).toMatch(/render webgl/);
@@ -133,7 +137,11 @@ describe('viewer in chromium', () => {
       await page.waitForTimeout(500);
       const sim = await reference(7, 0, { width });
       const f = sim.frame()!;
-      expect(await page.textContent('#stats')).toContain(`render webgl (${cells})`);
+      await page.waitForFunction(
+        (c) =>
+          (document.getElementById('stats')?.textContent ?? '').includes(`render webgl (${c})`),
+        cells,
+      );
       const codeAt = (x: number, y: number) => f.cells[y * f.width + x];
       const picks: [number, number][] = [
         [0, 0],
@@ -270,16 +278,22 @@ describe('viewer in chromium', () => {
       encodeHeader({ experiment: 'walkers', seed: 4, params: {}, every: 1 }),
     ];
     const steps: number[] = [];
+    const metrics: MetricRecord[] = [];
     for (let i = 0; i < 12; i++) {
       await sim.advance();
       const f = sim.frame()!;
       steps.push(f.step);
       parts.push(encodeFrame(f, i === 0));
+      metrics.push(sim.metrics());
     }
     const whole = Buffer.concat(parts);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(runsDir, 'good'), { recursive: true });
     writeFileSync(join(runsDir, 'good', 'frames.bin'), whole);
+    writeFileSync(
+      join(runsDir, 'good', 'metrics.jsonl'),
+      `${metrics.map((m) => JSON.stringify(m)).join('\n')}\n`,
+    );
     mkdirSync(join(runsDir, 'cut'), { recursive: true });
     writeFileSync(join(runsDir, 'cut', 'frames.bin'), whole.subarray(0, whole.length - 100));
     const newer = Buffer.from(whole);
@@ -297,7 +311,14 @@ describe('viewer in chromium', () => {
         (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === s,
       steps[7],
     );
-    expect(await page.textContent('#stats')).toMatch(/frame 8\/12/);
+    await page.waitForFunction(() =>
+      /frame 8\/12/.test(document.getElementById('stats')?.textContent ?? ''),
+    );
+    // The run's metrics.jsonl feeds the charts.
+    const lengths = await page.evaluate(() =>
+      (window as unknown as { gibbs: { charts(): Record<string, number> } }).gibbs.charts(),
+    );
+    expect(lengths['reward per group']).toBe(12);
     await page.screenshot({ path: outputPath('replay.png') });
 
     await page.selectOption('#runs', 'cut');
