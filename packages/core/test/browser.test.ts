@@ -139,6 +139,31 @@ describe('in chromium', () => {
     expect(inWorker.lines).toEqual(node);
   });
 
+  it('errors in a Web Worker reach errors$ with step and stack; a dead worker fails the run', async () => {
+    type Failing = {
+      status: RunStatus;
+      errors: { message: string; step: number; stack: string | null }[];
+    };
+    const run = (params: Record<string, unknown>) =>
+      page.evaluate(
+        (o) =>
+          (
+            window as unknown as { gibbsTest: { runFailing(o: unknown): Promise<Failing> } }
+          ).gibbsTest.runFailing(o),
+        { module: `/@fs${FIXTURE}`, params },
+      );
+    const thrown = await run({ failAt: 5 });
+    expect(thrown.status.state).toBe('failed');
+    expect(thrown.errors).toHaveLength(1);
+    expect(thrown.errors[0].step).toBe(5);
+    expect(thrown.errors[0].message).toMatch(/failAt reached at step 5/);
+    expect(thrown.errors[0].stack).toMatch(/advance/);
+    const crashed = await run({ crashAt: 3 });
+    expect(crashed.status.state).toBe('failed');
+    expect(crashed.errors[0].message).toMatch(/crashAt reached/);
+    pageErrors.length = 0; // the crash is reported by the browser too
+  });
+
   it.runIf(existsSync(BATTLE))('battle in a Web Worker matches the Node worker', async () => {
     const params = { map: 40, maxSteps: 50 };
     const inWorker = await runInPage(true, 9, 120, params, BATTLE);

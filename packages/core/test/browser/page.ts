@@ -47,6 +47,25 @@ async function runWalkers(opts: {
   return { lines, episodes, status, frames, crossOriginIsolated: globalThis.crossOriginIsolated };
 }
 
+/** A run whose simulation throws (failAt) or whose worker dies (crashAt): what the page sees. */
+async function runFailing(opts: { module: string; params: Record<string, unknown> }): Promise<{
+  status: RunStatus;
+  errors: { message: string; step: number; stack: string | null }[];
+}> {
+  const h = await startSimulation({
+    experiment: opts.module,
+    worker: true,
+    seed: 1,
+    params: opts.params,
+  });
+  const errors: { message: string; step: number; stack: string | null }[] = [];
+  h.errors$.subscribe((e) => errors.push({ message: e.message, step: e.step, stack: e.stack }));
+  await h.start();
+  const status = await h.done;
+  await h.dispose();
+  return { status, errors };
+}
+
 /** Deterministic inputs, the same on every backend. */
 function data(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -91,5 +110,5 @@ async function backends(wasmDir: string): Promise<{
   return { auto, results, forcedError };
 }
 
-(window as unknown as { gibbsTest: unknown }).gibbsTest = { runWalkers, backends };
+(window as unknown as { gibbsTest: unknown }).gibbsTest = { runWalkers, runFailing, backends };
 document.body.dataset.ready = 'true';
