@@ -206,7 +206,6 @@ export class MainThreadSource implements SimSource {
     const m = this.sim.metrics();
     this.status.step = m.step;
     this.status.episode = m.episode;
-    m.values.dropped_frames = this.status.droppedFrames;
     this.measure(m.step);
     this.metrics$.next([m]);
     this.publish();

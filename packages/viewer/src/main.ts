@@ -101,9 +101,10 @@ function use(next: SimSource): void {
 }
 
 function onMetrics(rs: readonly MetricRecord[]): void {
-  // The page's own drops (frames replaced before they were drawn) join the producer's.
-  for (const r of rs) r.values.dropped_frames = (r.values.dropped_frames ?? 0) + view.droppedFrames;
-  charts.push(rs);
+  // Dropped frames: the producer's (steps nobody saw) and the page's own (frames replaced before
+  // they were drawn), as the status line counts them.
+  const dropped = (status?.droppedFrames ?? 0) + view.droppedFrames;
+  charts.push(rs.map((r) => ({ ...r, values: { ...r.values, dropped_frames: dropped } })));
 }
 
 function onStatus(s: SourceStatus): void {

@@ -81,7 +81,9 @@ export async function main(argv: string[]): Promise<number> {
   if (ref) {
     const exp = await loadExperiment(ref);
     experiment = exp.name;
-    if (!experiments[exp.name]) experiments[exp.name] = resolve(ref);
+    // A module given by path wins over a built-in of the same name.
+    if (!experiments[exp.name] || /[/\\]|\.[mc]?[jt]s$/.test(ref))
+      experiments[exp.name] = resolve(ref);
     for (const [k, v] of args.options) {
       if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
       rawParams[k] = v;
