@@ -166,6 +166,28 @@ describe.each([false, true])('controls (worker: %s)', (worker) => {
   });
 });
 
+describe('dispose', () => {
+  it('releases the simulation, also after the run finished', async () => {
+    let disposed = 0;
+    const counted = {
+      ...walkers,
+      create: async (ctx: Parameters<typeof walkers.create>[0]) => {
+        const sim = await walkers.create(ctx);
+        return Object.assign(sim, { dispose: () => void disposed++ });
+      },
+    } as typeof walkers;
+    const h = await startSimulation({ experiment: counted, worker: false, steps: 5 });
+    await h.start();
+    expect((await h.done).state).toBe('finished');
+    await h.dispose();
+    expect(disposed).toBe(1);
+    expect(h.status.state).toBe('disposed');
+    await h.dispose(); // twice is harmless
+    expect(disposed).toBe(1);
+    await expect(h.step(1)).rejects.toThrow(/disposed/);
+  });
+});
+
 describe('faults in a worker', () => {
   it('a worker that dies (uncaught error) fails the run; nothing hangs', async () => {
     const h = await start({ worker: true, seed: 1, params: { crashAt: 3 } });

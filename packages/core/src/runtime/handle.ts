@@ -222,14 +222,18 @@ export class EngineHandle implements SimulationHandle {
   async dispose(): Promise<void> {
     if (this.disposed) return this.done.then(() => {});
     this.disposed = true;
-    if (!this.ended || this.opts.terminate) {
-      const timeout = new Promise<void>((resolve) =>
-        setTimeout(resolve, this.opts.disposeTimeoutMs ?? 5000),
-      );
+    // Also after the run ended: the simulation (and any threads it holds) is released here.
+    if (this.deathError === null) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.opts.disposeTimeoutMs ?? 5000);
+      });
       try {
         await Promise.race([this.call(this.rpc.dispose()), timeout]);
       } catch {
         // A dead worker has nothing left to release.
+      } finally {
+        clearTimeout(timer);
       }
     }
     this.opts.terminate?.();
