@@ -1,5 +1,5 @@
 /**
- * Sweep throughput on one machine: the same sweep of short runs (built-in `ising`, 16x16, 200
+ * Sweep throughput on one machine: the same sweep of short runs (built-in `ising`, 20x20, 2000
  * steps) on the local pool with 1 and 2 processes, and on a BullMQ queue with 2 worker processes
  * (concurrency 1 each, started and connected before the clock starts), against a private
  * redis-server on a free loopback port (started here, stopped after). Run processes do up to 20
@@ -20,7 +20,7 @@ import { prepareSweep, type SweepRequest } from '../packages/cli/src/sweep/spec.
 import { startTestRedis } from '../packages/cli/test/redis-server.ts';
 import { printTable, type Row, writeResult } from './lib.ts';
 
-const RUNS = Number(process.env.SWEEP_BENCH_RUNS ?? 16);
+const RUNS = Number(process.env.SWEEP_BENCH_RUNS ?? 32);
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-bench-'));
 const experiment = await loadExperiment('ising');
 
@@ -31,8 +31,8 @@ function request(out: string): SweepRequest {
     experimentRef: 'ising',
     grid: [parseGridOption(`temperature=${temps.join(',')}`)],
     seeds: [0, 1],
-    fixed: { size: '16', coolSteps: '0' },
-    steps: 200,
+    fixed: { size: '20', coolSteps: '0' },
+    steps: 2000,
     logEvery: 10,
     out,
   };
@@ -144,7 +144,7 @@ const overheadMs = ((queued - local2) * 2) / RUNS;
 handoffs.sort((a, b) => a - b);
 const handoffMs = handoffs[Math.floor(handoffs.length / 2)] ?? Number.NaN;
 printTable(
-  `Sweep throughput, ${RUNS} runs of ising (16x16, 200 steps), one machine, best of ${REPS}`,
+  `Sweep throughput, ${RUNS} runs of ising (20x20, 2000 steps), one machine, best of ${REPS}`,
   rows,
 );
 console.log(
