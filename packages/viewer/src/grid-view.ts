@@ -30,8 +30,8 @@ import {
 import { CellLayer } from './cell-layer.ts';
 import { groupColour, paintCells, paletteFor } from './palette.ts';
 
-/** Draw agents one by one up to this many live agents... */
-const AGENT_DRAW_LIMIT = 20_000;
+/** Draw agents one by one up to this many in view... */
+const AGENT_DRAW_LIMIT = 1500;
 /**
  * ...when they are sparse (at most this fraction of the cells): where every cell holds an agent
  * (an Ising lattice) the cell colours are the picture, and bodies on top would hide them...
@@ -266,32 +266,49 @@ export class GridView {
 
   // An agent's cell is (floor(x), floor(y)): worlds give either the cell's corner or its centre.
   private agentsShown: RenderFrame | null = null;
-  private agentsModeShown = this.agentsMode;
+  private agentsKey = '';
+  private readonly inView = new Int32Array(AGENT_DRAW_LIMIT);
 
-  /** Redraw the agent layer if the frame changed or zooming crossed the visibility threshold. */
+  /**
+   * Redraw the agent layer when the frame, the view or the mode changed. Only agents inside the
+   * view are drawn (culled by cell), and only up to AGENT_DRAW_LIMIT of them: vector shapes cost
+   * tens of microseconds each, so the layer is for close views of a population, not all of it.
+   */
   private drawAgents(f: RenderFrame): void {
     const a = f.agents;
     const cells = f.width * f.height;
-    const auto =
-      a.count <= AGENT_DRAW_LIMIT &&
-      this.camera.scale >= AGENT_DRAW_MIN_SCALE &&
-      a.count <= AGENT_DRAW_MAX_DENSITY * cells;
-    const visible =
-      a.count > 0 &&
-      cells > 0 &&
-      (this.agentsMode === 'on' || (this.agentsMode === 'auto' && auto));
-    const shown = visible ? f : null;
-    if (shown === this.agentsShown && this.agentsModeShown === this.agentsMode) return;
-    this.agentsModeShown = this.agentsMode;
-    this.agentsShown = shown;
+    const { scale, x, y } = this.camera;
+    const { width, height } = this.app.screen;
+    // The visible cell rectangle, one cell of margin.
+    const x0 = Math.floor(-x / scale) - 1;
+    const y0 = Math.floor(-y / scale) - 1;
+    const x1 = Math.ceil((width - x) / scale) + 1;
+    const y1 = Math.ceil((height - y) / scale) + 1;
+    const key = `${this.agentsMode}|${scale}|${x}|${y}|${width}|${height}`;
+    if (f === this.agentsShown && key === this.agentsKey) return;
+    this.agentsShown = f;
+    this.agentsKey = key;
     const g = this.agents;
     g.clear();
-    if (!visible) return;
+    if (a.count === 0 || cells === 0 || this.agentsMode === 'off') return;
+    if (this.agentsMode === 'auto') {
+      if (scale < AGENT_DRAW_MIN_SCALE || a.count > AGENT_DRAW_MAX_DENSITY * cells) return;
+    }
+    const inView = this.inView;
+    let n = 0;
+    for (let i = 0; i < a.count; i++) {
+      const cx = Math.floor(a.x[i]);
+      const cy = Math.floor(a.y[i]);
+      if (cx < x0 || cy < y0 || cx > x1 || cy > y1) continue;
+      if (n === AGENT_DRAW_LIMIT) return; // too many in view: the cells alone show them
+      inView[n++] = i;
+    }
     const groups = Math.max(1, f.groups.length);
     // One path per group and style: a handful of fills per frame, not one per agent.
     for (let k = 0; k < groups; k++) {
       let any = false;
-      for (let i = 0; i < a.count; i++) {
+      for (let j = 0; j < n; j++) {
+        const i = inView[j];
         if (a.group[i] !== k) continue;
         g.rect(Math.floor(a.x[i]) + 0.12, Math.floor(a.y[i]) + 0.22, 0.76, 0.66);
         any = true;
@@ -301,16 +318,20 @@ export class GridView {
       g.fill({ color: (r << 16) | (gg << 8) | b });
       g.stroke({ width: 0.06, color: 0xffffff, alpha: 0.7 });
     }
-    for (let i = 0; i < a.count; i++)
+    for (let j = 0; j < n; j++) {
+      const i = inView[j];
       g.rect(Math.floor(a.x[i]) + 0.1, Math.floor(a.y[i]) + 0.04, 0.8, 0.12);
+    }
     g.fill({ color: 0x202020 });
-    for (let i = 0; i < a.count; i++) {
+    for (let j = 0; j < n; j++) {
+      const i = inView[j];
       const hp = Math.max(0, Math.min(1, a.hp[i]));
       if (hp > 0) g.rect(Math.floor(a.x[i]) + 0.1, Math.floor(a.y[i]) + 0.04, 0.8 * hp, 0.12);
     }
     g.fill({ color: 0x7cf07c });
     let headings = false;
-    for (let i = 0; i < a.count; i++) {
+    for (let j = 0; j < n; j++) {
+      const i = inView[j];
       const h = a.heading[i];
       if (Number.isNaN(h)) continue;
       const cx = Math.floor(a.x[i]) + 0.5;
