@@ -1,7 +1,9 @@
 /**
  * The runtime (packages/core/src/runtime): what running a simulation behind a handle costs.
- *   1. Step overhead: Battle (random play) advanced directly, through a main-thread handle and
- *      through a worker handle, at 2x1k and 2x100k agents (ms per step, ratio to direct).
+ *   1. Step overhead: Battle (random play) advanced by a plain loop (in this thread and in a bare
+ *      worker thread), through a main-thread handle and through a worker handle, at 2x1k and
+ *      2x100k agents (ms per step). "worker handle / bare worker" is the runtime's own cost;
+ *      "bare worker / direct" that of a thread of its own (a fresh V8 isolate, its own JIT).
  *   2. Frames per second delivered from a worker to the main thread, 1024x1024-cell frames
  *      (transferred, not copied), against the same frames taken in the main thread.
  *   3. Battle's split observation step (threads 2) against one thread, in a worker, at 2x100k.
@@ -11,8 +13,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Experiment, type SimulationHandle, startSimulation } from '@gibbs/core';
+import { Worker } from 'node:worker_threads';
+import { type SimulationHandle, startSimulation } from '@gibbs/core';
 import { printTable, type Row, writeResult } from './lib.ts';
+import { type DirectJob, directLoop } from './runtime-direct.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BATTLE = join(ROOT, 'experiments/battle.ts');
@@ -72,16 +76,24 @@ async function directStep(
   steps: number,
   warm: number,
 ): Promise<number> {
-  const exp = (await import(BATTLE)).default as Experiment;
-  const sim = await exp.create({ params: exp.params.parse(params), seed: 1 });
-  try {
-    for (let i = 0; i < warm; i++) await sim.advance();
-    const t = performance.now();
-    for (let i = 0; i < steps; i++) await sim.advance();
-    return (performance.now() - t) / steps;
-  } finally {
-    await sim.dispose?.();
-  }
+  return directLoop({ battle: BATTLE, params, steps, warm });
+}
+
+/** The same plain loop in a bare worker thread (no runtime, no comlink). */
+function directWorkerStep(
+  params: Record<string, unknown>,
+  steps: number,
+  warm: number,
+): Promise<number> {
+  const job: DirectJob = { battle: BATTLE, params, steps, warm };
+  const w = new Worker(new URL('./runtime-direct-worker.mjs', import.meta.url), {
+    execArgv: [],
+    workerData: job,
+  });
+  return new Promise<number>((resolve, reject) => {
+    w.once('message', (ms: number) => resolve(ms));
+    w.once('error', reject);
+  }).finally(() => void w.terminate());
 }
 
 /** Median of `rounds` values of each variant, the variants interleaved (ABCD ABCD ...). */
@@ -110,6 +122,7 @@ async function stepOverhead(): Promise<Row[]> {
     const m = await interleaved(
       {
         direct: () => directStep(size.params, size.steps, size.warm),
+        directWorker: () => directWorkerStep(size.params, size.steps, size.warm),
         main: () => handleStep(false, size.params, size.steps, size.warm),
         worker: () => handleStep(true, size.params, size.steps, size.warm),
         workerFrames: () => handleStep(true, size.params, size.steps, size.warm, true),
@@ -121,11 +134,13 @@ async function stepOverhead(): Promise<Row[]> {
       steps: size.steps,
       rounds: size.rounds,
       'direct ms/step': m.direct,
-      'main handle ms/step': m.main,
-      'worker ms/step': m.worker,
-      'worker+frames$ ms/step': m.workerFrames,
-      'worker/direct': m.worker / m.direct,
-      'main/direct': m.main / m.direct,
+      'direct in bare worker': m.directWorker,
+      'main handle': m.main,
+      'worker handle': m.worker,
+      'worker handle+frames$': m.workerFrames,
+      'main handle/direct': m.main / m.direct,
+      'worker handle/bare worker': m.worker / m.directWorker,
+      'worker handle/direct': m.worker / m.direct,
     });
   }
   return rows;
