@@ -113,7 +113,15 @@ export class RunProcess {
     this.runs++;
     return new Promise<ChildOutcome>((resolve) => {
       this.current = { hooks, resolve };
-      this.child.send({ type: 'run', job });
+      // The process may be exiting right now: a failed send is a crash of this run, not a throw.
+      const failed = (err: Error | null) => {
+        if (err) this.end(`could not hand the run to its process: ${err.message}`);
+      };
+      try {
+        this.child.send({ type: 'run', job }, failed);
+      } catch (err) {
+        failed(err as Error);
+      }
     });
   }
 
