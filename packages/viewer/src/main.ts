@@ -109,6 +109,14 @@ function onMetrics(rs: readonly MetricRecord[]): void {
 
 function onStatus(s: SourceStatus): void {
   status = s;
+  // Live parameters changed elsewhere (another watcher, the experiment) show their new value,
+  // unless the user is editing that field.
+  for (const p of source?.liveParams() ?? []) {
+    const input = ui.live.querySelector<HTMLInputElement>(`input[data-live="${p.name}"]`);
+    if (!input || input === document.activeElement) continue;
+    if (input.type === 'checkbox') input.checked = p.value === true;
+    else if (input.value !== String(p.value)) input.value = String(p.value);
+  }
   ui.play.textContent = s.running ? 'pause' : 'play';
   ui.play.setAttribute('aria-pressed', String(s.running));
   if (s.failed) say(s.failed, true);

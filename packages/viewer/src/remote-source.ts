@@ -13,7 +13,13 @@ import {
 } from '@gibbs/core/runtime/protocol';
 import type { RunInfo, RunStatus } from '@gibbs/core/runtime/types';
 import { type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
-import { inspectFromFrame, liveParamOf, RateMeter, toSourceStatus } from './worker-source.ts';
+import {
+  inspectFromFrame,
+  liveParamOf,
+  RateMeter,
+  syncLive,
+  toSourceStatus,
+} from './worker-source.ts';
 
 const CONNECT_TIMEOUT_MS = 8000;
 /** Frames per second asked of the server. */
@@ -291,6 +297,7 @@ export class RemoteSource implements SimSource {
   }
 
   private publish(): void {
+    syncLive(this.live, this.runStatus.params);
     const s = toSourceStatus('remote', this.info, this.runStatus, 0);
     s.stepsPerSecond = this.rate.update(s.step, s.running);
     if (this.ended) {

@@ -39,6 +39,14 @@ export function liveParamOf(
   };
 }
 
+/** Take the current values of live parameters from a run's status. */
+export function syncLive(live: LiveParam[], params: Record<string, unknown>): void {
+  for (const p of live) {
+    const v = params[p.name];
+    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') p.value = v;
+  }
+}
+
 /** Steps per second from successive (time, step) readings over about a second. */
 export class RateMeter {
   private readonly points: { t: number; step: number }[] = [];
@@ -136,6 +144,7 @@ export class WorkerSource implements SimSource {
       }),
       handle.metrics$.subscribe((batch) => this.metrics$.next(batch)),
       handle.status$.subscribe((s) => {
+        syncLive(this.live, s.params);
         const sps = this.rate.update(s.step, s.state === 'running');
         this.status$.next(toSourceStatus('worker', info, s, sps));
       }),
