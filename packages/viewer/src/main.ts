@@ -75,6 +75,9 @@ const view = await GridView.create(ui.stage, {
     source?.requestFrame();
     refreshInspection();
   },
+}).catch((err: unknown) => {
+  say(`this browser could not start a WebGL or WebGPU renderer: ${errorText(err)}`, true);
+  throw err;
 });
 
 /** Swap the source the page watches; the old one is disposed. */
