@@ -279,6 +279,17 @@ describe.skipIf(!available)('sweeps on a real Redis', () => {
       );
       expect(vjob?.attemptsStarted).toBe(1);
       expect(existsSync(join(other.dir, other.requested[0].name, 'metrics.jsonl'))).toBe(false);
+
+      // Something else's job on the same queue: refused once, nothing run.
+      const foreign = await queue.add('x', { hello: 1 } as unknown as SweepJobData, {
+        attempts: 3,
+      });
+      const failedForeign = await until('the foreign job to fail', async () => {
+        const j = await queue.getJob(foreign.id ?? '');
+        return j && (await j.getState()) === 'failed' ? j : null;
+      });
+      expect(failedForeign.failedReason).toMatch(/^not a Gibbs sweep job/);
+      expect(failedForeign.attemptsStarted).toBe(1);
     } finally {
       await worker?.close();
       await queue.close();

@@ -18,6 +18,7 @@ import { basename, join } from 'node:path';
 import type { MetricRecord } from '@gibbs/core';
 import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { z } from 'zod';
 import { gibbsVersion } from '../run.ts';
 import type { RunPlan } from './grid.ts';
 import { bullConnection, checkRedis, type RedisTarget } from './redis.ts';
@@ -55,6 +56,23 @@ export interface SweepJobResult {
   metrics: string | null;
   worker: string;
 }
+
+/** What a worker checks a job's data against before it runs anything. */
+const JOB_DATA = z.object({
+  sweepId: z.string(),
+  sweepDir: z.string(),
+  runName: z.string().regex(/^[^/\\]+$/),
+  gibbsVersion: z.string(),
+  job: z.object({
+    experiment: z.string(),
+    params: z.record(z.string(), z.unknown()),
+    seed: z.number().int().min(0),
+    steps: z.number().int().min(1),
+    logEvery: z.number().int().min(1),
+    backend: z.string().nullable(),
+    outDir: z.string(),
+  }),
+});
 
 export function jobId(spec: SweepSpec, run: RunPlan): string {
   return `${spec.id}/${run.name}`;
@@ -230,6 +248,12 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
     return new RunProcess();
   };
   const processJob = async (job: Job<SweepJobData, SweepJobResult>): Promise<SweepJobResult> => {
+    const parsed = JOB_DATA.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(
+        `not a Gibbs sweep job (queue "${opts.queueName}" is shared with something else?): ${parsed.error.issues[0]?.message}`,
+      );
+    }
     const data = job.data;
     if (data.gibbsVersion !== version) {
       throw new UnrecoverableError(
