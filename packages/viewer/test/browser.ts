@@ -1,5 +1,5 @@
 /** Shared by the browser tests and the benchmark: Debian's chromium through playwright-core. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../src/server.ts';
@@ -23,11 +23,13 @@ export const CHROMIUM_ARGS = [
 export const OUTPUT_DIR = resolve(REPO_ROOT, 'test-output/viewer');
 
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `no chromium at ${executablePath}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
+  }
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
 }
 
 export function outputPath(name: string): string {
