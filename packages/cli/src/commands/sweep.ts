@@ -140,14 +140,24 @@ export async function main(argv: string[]): Promise<number> {
         progress.set({
           done: states.filter((s) => s.state === 'done').length,
           failed: states.filter((s) => s.state === 'failed').length,
-          queued: states.filter((s) => s.state === 'queued' || s.state === 'pending').length,
+          queued: states.filter((s) => s.state === 'queued').length,
           running,
         });
-        if (states.every((s) => s.state === 'done' || s.state === 'failed')) break;
+        // Every job was queued before this loop: one neither in the queue nor done was removed.
+        if (states.every((s) => s.state !== 'queued' && s.state !== 'running')) break;
         await new Promise((r) => setTimeout(r, 500));
       }
       progress.finish();
-      failed = states.filter((s) => s.state === 'failed').length;
+      const lost = states.filter((s) => s.state === 'pending');
+      if (lost.length > 0) {
+        console.error(
+          `${label}: ${lost.length} runs left the queue unfinished (removed by someone?): ${lost
+            .slice(0, 5)
+            .map((s) => s.run.name)
+            .join(', ')}${lost.length > 5 ? ', ...' : ''}; submit the sweep again to queue them`,
+        );
+      }
+      failed = states.filter((s) => s.state === 'failed').length + lost.length;
     } finally {
       await queue.close();
     }
