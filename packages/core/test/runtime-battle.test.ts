@@ -50,4 +50,18 @@ describe.runIf(existsSync(BATTLE))('battle through the runtime', () => {
     }
     expect(hits).toBeGreaterThan(0);
   });
+
+  it('inspects an agent across the worker boundary', async () => {
+    const h = await startSimulation({ experiment: BATTLE, seed: 9, params: { map: 40 } });
+    try {
+      await h.step(3);
+      const a = await h.inspect?.(0, 0);
+      expect(a?.group).toBe('red');
+      expect(a?.slot).toBe(0);
+      expect(a?.distributions.policy).toHaveLength(21);
+      expect(await h.inspect?.(1, 10_000)).toBeNull();
+    } finally {
+      await h.dispose();
+    }
+  });
 });

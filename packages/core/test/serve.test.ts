@@ -222,6 +222,11 @@ describe('serveRun', () => {
     const records = a.json.flatMap((m) => (m.type === 'metrics' ? m.records : []));
     expect(records.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(records.slice(5).map((r) => r.values.moved)).toEqual([0, 0, 0]);
+    // Inspect: walkers has no inspector, so the answer is null.
+    a.send({ type: 'inspect', group: 0, slot: 1, id: 'i' });
+    expect((await a.next('inspection', (m) => m.id === 'i')).inspection).toBeNull();
+    a.send({ type: 'inspect', group: -1, slot: 1, id: 'bad' });
+    expect((await a.next('rejected', (m) => m.id === 'bad')).field).toBe('group');
     // Snapshot: a JSON answer and a binary frame with the same id.
     a.send({ type: 'snapshot', id: 's' });
     const snap = await a.next('snapshot', (m) => m.id === 's');
