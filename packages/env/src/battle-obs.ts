@@ -58,6 +58,14 @@ export interface ObsState {
   readonly features: Float32Array;
   /** Per group: its padded map, then its agents' views (capacity x VIEW_SIZE floats). */
   readonly bufs: readonly [Float32Array, Float32Array];
+  /** width x height: -1 empty, -2 wall, else the global index of the agent there. */
+  readonly occ: Int32Array;
+  /** Direction of each agent's last move (radians; NaN before one). */
+  readonly heading: Float32Array;
+  /** This step's movers, band by band in their drawn order. */
+  readonly order: Int32Array;
+  /** Band b's movers are order[bandStart[b] .. bandStart[b + 1]). */
+  readonly bandStart: Int32Array;
 }
 
 export function padWidthOf(width: number): number {
@@ -91,7 +99,17 @@ export interface ObsLayout {
   readonly alive: number;
   /** Per group: its padded map, then its views. */
   readonly bufs: readonly [number, number];
+  /** The occupancy grid, last move headings, the movers' drawn order and its band bounds. */
+  readonly occ: number;
+  readonly heading: number;
+  readonly order: number;
+  readonly bandStart: number;
   readonly bytes: number;
+}
+
+/** Bands of MOVE_BAND rows order the moves (see moveBands): how many a map of `height` has. */
+export function bandsOf(height: number): number {
+  return ((height - 1) >> MOVE_BAND_SHIFT) + 1;
 }
 
 export function layoutOf(width: number, height: number, n0: number, n1: number): ObsLayout {
@@ -111,6 +129,10 @@ export function layoutOf(width: number, height: number, n0: number, n1: number):
   const alive = take(n);
   const b0 = take(mapBytes + 4 * n0 * VIEW_SIZE);
   const b1 = take(mapBytes + 4 * n1 * VIEW_SIZE);
+  const occ = take(4 * width * height);
+  const heading = take(4 * n);
+  const order = take(4 * n);
+  const bandStart = take(4 * (bandsOf(height) + 1));
   return {
     width,
     height,
@@ -123,6 +145,10 @@ export function layoutOf(width: number, height: number, n0: number, n1: number):
     features,
     alive,
     bufs: [b0, b1],
+    occ,
+    heading,
+    order,
+    bandStart,
     bytes: at,
   };
 }
@@ -151,6 +177,10 @@ export function obsStateOf(layout: ObsLayout, buffer: ArrayBufferLike): ObsState
       new Float32Array(buffer, layout.bufs[0], mapFloats + n0 * VIEW_SIZE),
       new Float32Array(buffer, layout.bufs[1], mapFloats + n1 * VIEW_SIZE),
     ],
+    occ: new Int32Array(buffer, layout.occ, width * height),
+    heading: new Float32Array(buffer, layout.heading, n),
+    order: new Int32Array(buffer, layout.order, n),
+    bandStart: new Int32Array(buffer, layout.bandStart, bandsOf(height) + 1),
   };
 }
 
@@ -205,6 +235,96 @@ export function observeRange(s: ObsState, lo: number, hi: number): void {
   }
 }
 
+// ---- moves ----------------------------------------------------------------------------------
+
+/** Offsets within a circle, row by row (dy outer, dx inner), as MAgent's CircleRange numbers them. */
+export function circle(radius: number, withCentre: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  const r = Math.floor(radius);
+  for (let dy = -r; dy <= r; dy++)
+    for (let dx = -r; dx <= r; dx++) {
+      const d2 = dx * dx + dy * dy;
+      if (d2 <= radius * radius && (withCentre || d2 > 0)) out.push([dx, dy]);
+    }
+  return out;
+}
+
+const MOVES = circle(2, true);
+export const MOVE_DX = Int32Array.from(MOVES, ([dx]) => dx);
+export const MOVE_DY = Int32Array.from(MOVES, ([, dy]) => dy);
+export const MOVE_HEADING = Float32Array.from(MOVES, ([dx, dy]) => Math.atan2(dy, dx));
+/** Moves are ordered by bands of 4 rows: bands two apart are 5+ rows apart and never interact. */
+export const MOVE_BAND_SHIFT = 2;
+
+/**
+ * Carry out the moves of the bands `parity`, `parity` + 2, ... with index j in [j0, j1) among them,
+ * each band's movers in their drawn order: a move succeeds when its target cell is inside the walls
+ * and empty at that moment. A move spans at most 2 rows, so bands of one parity touch disjoint
+ * rows (a band's movers reach rows [4b - 2, 4b + 5], the next band of its parity [4b + 6, ...]):
+ * they can run in any order, on any thread, with one result. Adds the successful moves of each
+ * group to counts[0], counts[1].
+ */
+export function moveBands(
+  s: ObsState,
+  parity: number,
+  j0: number,
+  j1: number,
+  counts: Int32Array,
+  countAt: number,
+): void {
+  const { px, py, alive, lastAction, occ, heading, order, bandStart, padWidth: pw, n0 } = s;
+  const [m0, m1] = s.bufs;
+  const W = s.width;
+  const H = s.height;
+  let moves0 = 0;
+  let moves1 = 0;
+  for (let j = j0; j < j1; j++) {
+    const band = parity + 2 * j;
+    const end = bandStart[band + 1];
+    for (let k = bandStart[band]; k < end; k++) {
+      const a = order[k];
+      if (alive[a] === 0) continue;
+      const d = lastAction[a];
+      const x = px[a];
+      const y = py[a];
+      const nx = x + MOVE_DX[d];
+      const ny = y + MOVE_DY[d];
+      if (nx < 1 || ny < 1 || nx > W - 2 || ny > H - 2) continue;
+      const to = ny * W + nx;
+      if (occ[to] !== -1) continue;
+      occ[y * W + x] = -1;
+      occ[to] = a;
+      px[a] = nx;
+      py[a] = ny;
+      heading[a] = MOVE_HEADING[d];
+      // Its presence and hp move in both maps: channels 1-2 of its own group's map, 3-4 of the
+      // other's (the cell it leaves held nothing else).
+      const from5 = ((y + VIEW_RADIUS) * pw + x + VIEW_RADIUS) * 5;
+      const to5 = ((ny + VIEW_RADIUS) * pw + nx + VIEW_RADIUS) * 5;
+      const mine = a < n0 ? m0 : m1;
+      const theirs = a < n0 ? m1 : m0;
+      const h = mine[from5 + 2];
+      mine[from5 + 1] = 0;
+      mine[from5 + 2] = 0;
+      theirs[from5 + 3] = 0;
+      theirs[from5 + 4] = 0;
+      mine[to5 + 1] = 1;
+      mine[to5 + 2] = h;
+      theirs[to5 + 3] = 1;
+      theirs[to5 + 4] = h;
+      if (a < n0) moves0++;
+      else moves1++;
+    }
+  }
+  Atomics.add(counts, countAt, moves0);
+  Atomics.add(counts, countAt + 1, moves1);
+}
+
+/** How many bands of `parity` a map of `height` has. */
+export function bandsOfParity(height: number, parity: number): number {
+  return (bandsOf(height) - parity + 1) >> 1;
+}
+
 // ---- the control block shared by the thread pool and its workers ----------------------------
 
 /** Int32 slots of the pool's control SharedArrayBuffer. */
@@ -221,20 +341,50 @@ export const CTRL = {
   NCHUNKS: 5,
   CHUNK: 6,
   TOTAL: 7,
-  SIZE: 8,
+  /** The job: JOB_OBSERVE, or JOB_MOVE with the band parity in PARITY. */
+  JOB: 8,
+  PARITY: 9,
+  /** Successful moves of red and blue in the current move job (summed by every thread). */
+  MOVES: 10,
+  SIZE: 16,
 } as const;
 
-/** Take chunks of [0, TOTAL) until none is left, observing each. Returns the chunks done. */
-export function drainChunks(ctrl: Int32Array, observe: ObsKernel): number {
-  const nChunks = ctrl[CTRL.NCHUNKS];
-  const chunk = ctrl[CTRL.CHUNK];
-  const total = ctrl[CTRL.TOTAL];
+export const JOB_OBSERVE = 0;
+export const JOB_MOVE = 1;
+/** NEXT between jobs: larger than any chunk count, so that a late worker takes nothing. */
+export const NO_JOB = 1 << 30;
+
+/** What a thread can do: observe agents [lo, hi), or move bands j0..j1-1 of a parity. */
+export interface Kernels {
+  observe: ObsKernel;
+  move: (parity: number, j0: number, j1: number) => void;
+}
+
+export function kernelsOf(source: KernelSource, ctrl: Int32Array): Kernels {
+  const buffer = source.kind === 'wasm' ? source.memory.buffer : source.buffer;
+  const state = obsStateOf(source.layout, buffer);
+  return {
+    observe: kernelOf(source),
+    move: (parity, j0, j1) => moveBands(state, parity, j0, j1, ctrl, CTRL.MOVES),
+  };
+}
+
+/**
+ * Take chunks of the current job until none is left, doing each. The job's parameters are read
+ * after taking a chunk: the main thread writes them before opening the job (NEXT = 0) and does not
+ * change them while a worker is BUSY. Returns the chunks done.
+ */
+export function drainChunks(ctrl: Int32Array, kernels: Kernels): number {
   let done = 0;
   for (;;) {
     const c = Atomics.add(ctrl, CTRL.NEXT, 1);
-    if (c >= nChunks) return done;
+    if (c >= Atomics.load(ctrl, CTRL.NCHUNKS)) return done;
+    const chunk = ctrl[CTRL.CHUNK];
+    const total = ctrl[CTRL.TOTAL];
     const lo = c * chunk;
-    observe(lo, Math.min(lo + chunk, total));
+    const hi = Math.min(lo + chunk, total);
+    if (ctrl[CTRL.JOB] === JOB_MOVE) kernels.move(ctrl[CTRL.PARITY], lo, hi);
+    else kernels.observe(lo, hi);
     done++;
   }
 }

@@ -1,21 +1,31 @@
 /**
- * Battle's parallel observation step: worker threads copy views over SharedArrayBuffers while the
- * main thread does its own share, so `step` stays synchronous.
+ * Battle's parallel step: worker threads share the moves (band by band) and the observation copy
+ * with the main thread over one shared memory, so `step` stays synchronous.
  *
- * Protocol (one Int32Array control block, see CTRL): the main thread finishes the sequential part
- * of the step (attacks, moves: they decide the state), sets NEXT = 0 and bumps GEN; every thread,
- * the main one included, then takes chunks of agents with Atomics.add(NEXT) until none is left,
- * and the main thread waits until BUSY (workers inside a job) is back to 0. Each agent's view
- * depends only on the state, never on which thread copies it, so the result is byte-identical to
- * one thread. Chunks are taken dynamically, so an uneven spread of live agents stays balanced. A
- * worker that has not started yet simply takes no chunks: the main thread never waits for one.
+ * Protocol (one Int32Array control block, see CTRL): the main thread writes a job (JOB_MOVE with a
+ * band parity, or JOB_OBSERVE), opens it (NEXT = 0) and bumps GEN; every thread, the main one
+ * included, then takes chunks with Atomics.add(NEXT) until none is left, and the main thread waits
+ * until BUSY (workers inside a job) is back to 0, then closes the job (NEXT = NO_JOB). The chunks
+ * of a job are independent (one agent's view; bands of one parity that touch disjoint rows), so
+ * the result never depends on which thread does which chunk: it is byte-identical to one thread.
+ * Chunks are taken dynamically, so an uneven spread of agents stays balanced, and a worker that
+ * has not started yet simply takes none: the main thread never waits for one.
  *
  * Node only (worker_threads, reached through process.getBuiltinModule so that the module can be
  * bundled for a browser, where `threads` must be 1).
  */
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { GibbsError } from '@gibbs/core';
-import { CTRL, drainChunks, type KernelSource, type ObsKernel } from './battle-obs.ts';
+import {
+  bandsOf,
+  CTRL,
+  drainChunks,
+  JOB_MOVE,
+  JOB_OBSERVE,
+  type KernelSource,
+  type Kernels,
+  NO_JOB,
+} from './battle-obs.ts';
 
 type WorkerThreads = typeof import('node:worker_threads');
 
@@ -37,21 +47,25 @@ export class ObsPool {
   private failure: Error | null = null;
   private disposed = false;
 
-  /** `helpers` worker threads besides the calling thread, each building the kernel of `source`. */
-  constructor(helpers: number, source: KernelSource) {
+  private readonly agents: number;
+  private readonly agentChunk: number;
+  private readonly bandChunk: number;
+
+  /**
+   * `helpers` worker threads besides the calling thread, each building the kernels of `source`;
+   * `ctrl` is the control block (CTRL.SIZE Int32 slots of a SharedArrayBuffer).
+   */
+  constructor(helpers: number, source: KernelSource, ctrl: Int32Array) {
     const wt = workerThreads();
-    const total = source.layout.n0 + source.layout.n1;
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL.SIZE));
+    this.ctrl = ctrl;
     // About 8 chunks per thread: small enough to balance, large enough to keep atomics rare.
-    const chunk = Math.max(64, Math.ceil(total / (8 * (helpers + 1))));
-    const nChunks = Math.ceil(total / chunk);
-    this.ctrl[CTRL.CHUNK] = chunk;
-    this.ctrl[CTRL.TOTAL] = total;
-    this.ctrl[CTRL.NCHUNKS] = nChunks;
-    this.ctrl[CTRL.NEXT] = nChunks; // no job yet
+    this.agents = source.layout.n0 + source.layout.n1;
+    this.agentChunk = Math.max(64, Math.ceil(this.agents / (8 * (helpers + 1))));
+    this.bandChunk = Math.max(1, Math.ceil(bandsOf(source.layout.height) / (16 * (helpers + 1))));
+    Atomics.store(ctrl, CTRL.NEXT, NO_JOB);
     const entry = new URL('./battle-worker.mjs', import.meta.url);
     for (let i = 0; i < helpers; i++) {
-      const w = new wt.Worker(entry, { workerData: { ctrl: this.ctrl.buffer, source } });
+      const w = new wt.Worker(entry, { workerData: { ctrl: ctrl.buffer, source } });
       w.on('error', (err: Error) => {
         this.failure ??= err;
       });
@@ -80,20 +94,41 @@ export class ObsPool {
     }
   }
 
-  /** Observe agents [0, total) on every thread; returns when all are written. */
-  run(observe: ObsKernel): void {
+  /** Observe every agent, on every thread; returns when all views and features are written. */
+  runObserve(kernels: Kernels): void {
+    this.run(kernels, JOB_OBSERVE, 0, this.agents, this.agentChunk);
+  }
+
+  /** Carry out the moves of the `bands` bands of `parity`, on every thread (see moveBands). */
+  runMoves(kernels: Kernels, parity: number, bands: number): void {
+    this.run(kernels, JOB_MOVE, parity, bands, this.bandChunk);
+  }
+
+  /** The moves counted since the last call, per group (and zero the counters). */
+  takeMoves(out: Int32Array): void {
+    out[0] = Atomics.exchange(this.ctrl, CTRL.MOVES, 0);
+    out[1] = Atomics.exchange(this.ctrl, CTRL.MOVES + 1, 0);
+  }
+
+  private run(kernels: Kernels, job: number, parity: number, total: number, chunk: number): void {
     const ctrl = this.ctrl;
     if (this.disposed) throw new Error('battle: the environment was disposed');
-    Atomics.store(ctrl, CTRL.NEXT, 0);
+    if (total === 0) return;
+    ctrl[CTRL.JOB] = job;
+    ctrl[CTRL.PARITY] = parity;
+    ctrl[CTRL.TOTAL] = total;
+    ctrl[CTRL.CHUNK] = chunk;
+    Atomics.store(ctrl, CTRL.NCHUNKS, Math.ceil(total / chunk));
+    Atomics.store(ctrl, CTRL.NEXT, 0); // opens the job
     Atomics.add(ctrl, CTRL.GEN, 1);
     if (this.started > 0) Atomics.notify(ctrl, CTRL.GEN);
-    drainChunks(ctrl, observe);
-    // Every chunk is taken; wait for the workers still copying theirs.
+    drainChunks(ctrl, kernels);
+    // Every chunk is taken; wait for the workers still doing theirs.
     let spins = 0;
     let waited = 0;
     for (;;) {
       const busy = Atomics.load(ctrl, CTRL.BUSY);
-      if (busy === 0) return;
+      if (busy === 0) break;
       if (++spins < 2000) continue;
       if (Atomics.wait(ctrl, CTRL.BUSY, busy, 100) === 'timed-out') {
         waited += 100;
@@ -103,6 +138,7 @@ export class ObsPool {
           );
       }
     }
+    Atomics.store(ctrl, CTRL.NEXT, NO_JOB); // a worker waking late takes nothing
   }
 
   async dispose(): Promise<void> {

@@ -3,11 +3,11 @@
  * until none is left, report done through BUSY; stop when STOP is set.
  */
 import { workerData } from 'node:worker_threads';
-import { CTRL, drainChunks, type KernelSource, kernelOf } from './battle-obs.ts';
+import { CTRL, drainChunks, type KernelSource, kernelsOf } from './battle-obs.ts';
 
 const { ctrl: ctrlBuf, source } = workerData as { ctrl: SharedArrayBuffer; source: KernelSource };
 const ctrl = new Int32Array(ctrlBuf);
-const observe = kernelOf(source);
+const kernels = kernelsOf(source, ctrl);
 
 let seen = Atomics.load(ctrl, CTRL.GEN);
 Atomics.add(ctrl, CTRL.READY, 1);
@@ -18,6 +18,6 @@ for (;;) {
   seen = Atomics.load(ctrl, CTRL.GEN);
   if (Atomics.load(ctrl, CTRL.STOP) === 1) break;
   Atomics.add(ctrl, CTRL.BUSY, 1);
-  drainChunks(ctrl, observe);
+  drainChunks(ctrl, kernels);
   if (Atomics.sub(ctrl, CTRL.BUSY, 1) === 1) Atomics.notify(ctrl, CTRL.BUSY);
 }

@@ -44,10 +44,13 @@
  *      the order can be entered; of two agents moving into one cell, the first in the order gets it.
  *      (MAgent moves agents in group and slot order; the drawn order removes that bias.)
  *   4. End of episode, then observations for every live agent (dead agents' are zeroed).
- * The drawn order: the map is cut into tiles of 64 x 4 cells, shuffled once per step, and
- * the attackers (then the movers) of each tile are shuffled; agents are taken tile by tile. Any
- * two agents come in either order with probability 1/2, as in a uniform shuffle, while agents
- * handled one after the other are neighbours on the map (their memory stays in cache).
+ * The drawn orders keep memory access local. Attacks: the map is cut into tiles of 64 x 4 cells,
+ * shuffled once per step, and the attackers of each tile are shuffled; agents are taken tile by
+ * tile. Moves: the tile rows are bands of 4 rows; a fair coin decides whether the even or the odd
+ * bands go first; inside a band its tiles come in a random order and the movers of each tile in a
+ * random order. Bands of one parity are 5+ rows apart and a move spans 2 rows, so they never
+ * interact and run in parallel with `threads` > 1 (same result). Either way any two agents that
+ * can interact come in either order with probability 1/2, as in a uniform shuffle.
  *
  * Speed: the state is struct-of-arrays (positions Int32Array, hp Float32Array, an occupancy grid
  * Int32Array); the step is one pass over the actions plus the attack and move lists, and allocates
@@ -73,12 +76,16 @@ import {
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
+  bandsOfParity,
+  CTRL,
+  circle,
   type KernelSource,
-  kernelOf,
+  type Kernels,
+  kernelsOf,
   layoutOf,
+  moveBands,
   N_ACTIONS,
   N_FEATURES,
-  type ObsKernel,
   type ObsState,
   obsStateOf,
   obsWasmBytes,
@@ -103,18 +110,6 @@ export const CHANNEL_NAMES = ['obstacle', 'own group', 'own hp', 'other group', 
 /** Gap between the centre line and each block, as MAgent's generate_map. */
 const BLOCK_GAP = 3;
 
-/** Offsets within a circle, row by row (dy outer, dx inner), as MAgent's CircleRange numbers them. */
-function circle(radius: number, withCentre: boolean): [number, number][] {
-  const out: [number, number][] = [];
-  const r = Math.floor(radius);
-  for (let dy = -r; dy <= r; dy++)
-    for (let dx = -r; dx <= r; dx++) {
-      const d2 = dx * dx + dy * dy;
-      if (d2 <= radius * radius && (withCentre || d2 > 0)) out.push([dx, dy]);
-    }
-  return out;
-}
-
 const MOVES = circle(2, true);
 const ATTACKS = circle(1.5, false);
 export const N_MOVES = MOVES.length; // 13
@@ -128,7 +123,6 @@ export const ACTION_NAMES = [
   ...MOVES.map(([dx, dy]) => (dx === 0 && dy === 0 ? 'stay' : `move ${dx},${dy}`)),
   ...ATTACKS.map(([dx, dy]) => `attack ${dx},${dy}`),
 ];
-const HEADING = Float32Array.from(MOVES.map(([dx, dy]) => Math.atan2(dy, dx)));
 
 // ---- config ---------------------------------------------------------------------------------
 
@@ -299,10 +293,12 @@ export class Battle implements Environment {
   private readonly n: number;
   private readonly caps: readonly [number, number];
   private readonly obs: ObsState;
-  private readonly observeKernel: ObsKernel;
+  private readonly kernels: Kernels;
   /** Which observation kernel runs: WebAssembly (state within 4 GiB) or JS copyWithin. */
   readonly kernel: 'wasm' | 'js';
   private readonly pool: ObsPool | null;
+  /** Control block of the thread pool (and the move counters of moveBands). */
+  private readonly ctrl: Int32Array;
   // state, indexed by global agent index (red 0..n0-1, blue n0..n-1)
   private readonly px: Int32Array;
   private readonly py: Int32Array;
@@ -318,10 +314,11 @@ export class Battle implements Environment {
   private readonly occ: Int32Array;
   private readonly attackers: Int32Array;
   private readonly movers: Int32Array;
-  /** Attackers or movers in this step's drawn order (see drawOrder). */
-  private readonly order: Int32Array;
   private readonly tilesX: number;
   private readonly tileOrder: Int32Array;
+  /** Tiles band by band, each band's tiles in this step's order (see moves). */
+  private readonly moveTiles: Int32Array;
+  private readonly moveCounts = new Int32Array(2);
   private readonly tileCount: Int32Array;
   private readonly tileStart: Int32Array;
   private readonly aliveCount = new Int32Array(2);
@@ -419,7 +416,11 @@ export class Battle implements Environment {
     }
     this.kernel = useWasm ? 'wasm' : 'js';
     this.obs = obsStateOf(layout, buffer);
-    this.observeKernel = kernelOf(source);
+    // Shared only with threads: a page without cross-origin isolation has no SharedArrayBuffer.
+    this.ctrl = new Int32Array(
+      shared ? new SharedArrayBuffer(4 * CTRL.SIZE) : new ArrayBuffer(4 * CTRL.SIZE),
+    );
+    this.kernels = kernelsOf(source, this.ctrl);
     const { mapFloats, features, bufs } = this.obs;
     this.px = this.obs.px;
     this.py = this.obs.py;
@@ -429,15 +430,15 @@ export class Battle implements Environment {
     this.hp = new Float32Array(n);
     this.terminated = new Uint8Array(n);
     this.truncated = new Uint8Array(n);
-    this.heading = new Float32Array(n);
+    this.heading = this.obs.heading;
     this.hitStep = new Int32Array(n);
-    this.occ = new Int32Array(map * map);
+    this.occ = this.obs.occ;
     this.attackers = new Int32Array(n);
     this.movers = new Int32Array(n);
-    this.order = new Int32Array(n);
     this.tilesX = ((map - 1) >> TILE_X_SHIFT) + 1;
     const tiles = this.tilesX * (((map - 1) >> TILE_Y_SHIFT) + 1);
     this.tileOrder = Int32Array.from({ length: tiles }, (_, i) => i);
+    this.moveTiles = Int32Array.from({ length: tiles }, (_, i) => i);
     this.tileCount = new Int32Array(tiles);
     this.tileStart = new Int32Array(tiles);
     this.rStep = Math.fround(cfg.stepReward);
@@ -481,7 +482,7 @@ export class Battle implements Environment {
     for (const k of ['alive', 'kills', 'attacks', 'hits', 'moves'])
       for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
     this.out = { groups: outGroups, step: 0, done: false, info: this.info };
-    this.pool = shared ? new ObsPool(cfg.threads - 1, source) : null;
+    this.pool = shared ? new ObsPool(cfg.threads - 1, source, this.ctrl) : null;
   }
 
   /**
@@ -518,6 +519,7 @@ export class Battle implements Environment {
     this.rng.reseed(seed);
     // The tile order is reshuffled from where it was: start every episode from the identity.
     for (let i = 0; i < this.tileOrder.length; i++) this.tileOrder[i] = i;
+    for (let i = 0; i < this.moveTiles.length; i++) this.moveTiles[i] = i;
     this.started = true;
     this.episode++;
     const { width: W, height: H, occ, n, n0 } = this;
@@ -730,7 +732,6 @@ export class Battle implements Environment {
     const t = ++this.out.step;
     const { alive, reward, lastAction, px, py, hp, occ, attackers, movers, n0, n } = this;
     const W = this.width;
-    const H = this.height;
     const info = this.info;
     reward.fill(0);
     this.terminated.fill(0);
@@ -757,8 +758,8 @@ export class Battle implements Environment {
 
     // 2. Attacks, in an order drawn per step, one at a time on the current state.
     this.shuffleTiles();
-    const order = this.order;
-    this.drawOrder(attackers, nAtt);
+    const order = this.obs.order;
+    this.drawOrder(attackers, nAtt, this.tileOrder, null);
     let hits0 = 0;
     let hits1 = 0;
     let kills0 = 0;
@@ -808,46 +809,9 @@ export class Battle implements Environment {
     }
 
     // 4. Moves, in an order drawn per step, one at a time on the current state.
-    this.drawOrder(movers, nMov);
-    let moves0 = 0;
-    let moves1 = 0;
-    const { heading } = this;
-    const [m0, m1] = this.obs.bufs;
-    const pw = this.obs.padWidth;
-    for (let k = 0; k < nMov; k++) {
-      const a = order[k];
-      if (alive[a] === 0) continue;
-      const d = lastAction[a];
-      const x = px[a];
-      const y = py[a];
-      const nx = x + ACTION_DX[d];
-      const ny = y + ACTION_DY[d];
-      if (nx < 1 || ny < 1 || nx > W - 2 || ny > H - 2) continue;
-      const to = ny * W + nx;
-      if (occ[to] !== EMPTY) continue;
-      occ[y * W + x] = EMPTY;
-      occ[to] = a;
-      px[a] = nx;
-      py[a] = ny;
-      heading[a] = HEADING[d];
-      // Move its presence and hp in both maps: channels 1-2 of its own group's map, 3-4 of the
-      // other's (the cell it leaves held nothing else).
-      const from5 = ((y + VIEW_RADIUS) * pw + x + VIEW_RADIUS) * 5;
-      const to5 = ((ny + VIEW_RADIUS) * pw + nx + VIEW_RADIUS) * 5;
-      const mine = a < n0 ? m0 : m1;
-      const theirs = a < n0 ? m1 : m0;
-      const h = mine[from5 + 2];
-      mine[from5 + 1] = 0;
-      mine[from5 + 2] = 0;
-      theirs[from5 + 3] = 0;
-      theirs[from5 + 4] = 0;
-      mine[to5 + 1] = 1;
-      mine[to5 + 2] = h;
-      theirs[to5 + 3] = 1;
-      theirs[to5 + 4] = h;
-      if (a < n0) moves0++;
-      else moves1++;
-    }
+    this.moves(movers, nMov);
+    const moves0 = this.moveCounts[0];
+    const moves1 = this.moveCounts[1];
 
     // 5. End of the episode: a group wiped out (termination) or the time limit (truncation).
     const c0 = this.aliveCount[0];
@@ -885,20 +849,23 @@ export class Battle implements Environment {
     return this.out;
   }
 
-  /** A fresh random order of the tiles for this step (Fisher-Yates with the env's Rng). */
+  /** A fresh random order of all tiles, for the attacks (Fisher-Yates with the env's Rng). */
   private shuffleTiles(): void {
     shuffle(this.rng, this.tileOrder, 0, this.tileOrder.length);
   }
 
   /**
    * Write into `order` the first `len` agents of `list` in this step's drawn order: tile by tile
-   * in the order of `tileOrder`, and in a random order inside each tile (a counting sort by tile,
+   * in the order of `tiles`, and in a random order inside each tile (a counting sort by tile,
    * then a Fisher-Yates shuffle of each tile's run). Any two agents are thus ordered by a fair
    * coin, as in a uniform shuffle, while agents processed one after the other are neighbours on
-   * the map, so that their cells, maps and slots stay in cache.
+   * the map, so that their cells, maps and slots stay in cache. With `bands`, `tiles` lists the
+   * tiles band by band (tile rows are the 4-row move bands) and bands[b] gets the start of band
+   * b's run.
    */
-  private drawOrder(list: Int32Array, len: number): void {
-    const { px, py, tileCount: count, tileStart: start, tileOrder, order } = this;
+  private drawOrder(list: Int32Array, len: number, tiles: Int32Array, bands: Int32Array | null) {
+    const { px, py, tileCount: count, tileStart: start } = this;
+    const order = this.obs.order;
     const tx = this.tilesX;
     count.fill(0);
     for (let k = 0; k < len; k++) {
@@ -906,20 +873,43 @@ export class Battle implements Environment {
       count[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++;
     }
     let run = 0;
-    for (let i = 0; i < tileOrder.length; i++) {
-      const t = tileOrder[i];
+    for (let i = 0; i < tiles.length; i++) {
+      if (bands !== null && i % tx === 0) bands[i / tx] = run;
+      const t = tiles[i];
       start[t] = run;
       run += count[t];
     }
+    if (bands !== null) bands[bands.length - 1] = run;
     for (let k = 0; k < len; k++) {
       const a = list[k];
       order[start[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++] = a;
     }
     // start[t] is now the end of tile t's run
-    for (let i = 0; i < tileOrder.length; i++) {
-      const t = tileOrder[i];
+    for (let i = 0; i < tiles.length; i++) {
+      const t = tiles[i];
       if (count[t] > 1) shuffle(this.rng, order, start[t] - count[t], count[t]);
     }
+  }
+
+  /**
+   * The moves: bands of 4 rows; a fair coin picks whether the even or the odd bands go first,
+   * and bands of one parity (5+ rows apart, see moveBands) run together, split among the threads.
+   * Inside a band, its tiles come in a random order and its movers in a random order per tile.
+   */
+  private moves(movers: Int32Array, nMov: number): void {
+    const tx = this.tilesX;
+    const tiles = this.moveTiles;
+    for (let b = 0; b < tiles.length; b += tx) shuffle(this.rng, tiles, b, tx);
+    this.drawOrder(movers, nMov, tiles, this.obs.bandStart);
+    const first = drawInt(this.rng, 2);
+    const counts = this.moveCounts;
+    counts.fill(0);
+    for (const parity of [first, 1 - first]) {
+      const n = bandsOfParity(this.height, parity);
+      if (this.pool) this.pool.runMoves(this.kernels, parity, n);
+      else moveBands(this.obs, parity, 0, n, counts, 0);
+    }
+    if (this.pool) this.pool.takeMoves(counts);
   }
 
   /** Zero the observation of a slot that just died (its buffers are masked from now on). */
@@ -932,8 +922,8 @@ export class Battle implements Environment {
   }
 
   private observe(): void {
-    if (this.pool) this.pool.run(this.observeKernel);
-    else this.observeKernel(0, this.n);
+    if (this.pool) this.pool.runObserve(this.kernels);
+    else this.kernels.observe(0, this.n);
   }
 
   /** Every live slot's action must be an integer in [0, 21); arrays must match the capacities. */
