@@ -209,6 +209,14 @@ export async function serveRun(
           return;
         }
         case 'snapshot': {
+          // A watcher that asks for snapshots faster than it reads them gets refusals, not memory.
+          if (w.ws.bufferedAmount > maxBufferedBytes)
+            throw new GibbsError(
+              `this watcher's send buffer is full (${w.ws.bufferedAmount} bytes); read first`,
+              'snapshot',
+              w.ws.bufferedAmount,
+              `a send buffer under ${maxBufferedBytes} bytes`,
+            );
           const snap = await handle.snapshot();
           send(
             w,
