@@ -155,7 +155,11 @@ export class RemoteSource implements SimSource {
   }
 
   async setParam(name: string, value: number | boolean | string): Promise<void> {
-    await this.control({ type: 'setParam', name, value });
+    try {
+      await this.control({ type: 'setParam', name, value });
+    } catch {
+      return; // refused or not sent: errors$ said why
+    }
     const p = this.live.find((l) => l.name === name);
     if (p) p.value = value;
   }
