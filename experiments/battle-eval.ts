@@ -5,7 +5,8 @@
  * blue `--blue`'s, for `rounds` rounds without learning. The side with more kills wins a round
  * (equal kills: a draw). Q-learners act by their Boltzmann policy at `temperature`, actor-critics
  * sample their policy. A checkpoint is a run directory of battle-train, one of its
- * `checkpoints/round-NNNNNN` directories, or a network's model.json.
+ * `checkpoints/round-NNNNNN` directories, or a network's model.json; `untrained` is a freshly
+ * initialised actor-critic (a near-uniform random policy) as a reference opponent.
  *
  * Logged each step: win rates so far with 95% Wilson intervals (red_win_rate, red_win_lo,
  * red_win_hi, blue_..., draw_rate, draw_lo, draw_hi), and per group the mean reward per agent-step of finished
@@ -47,8 +48,8 @@ export default defineExperiment({
   description:
     'Cross-play of two battle-train checkpoints: win rates and rewards with 95% intervals',
   params: z.object({
-    red: z.string().min(1).describe('checkpoint playing red'),
-    blue: z.string().min(1).describe('checkpoint playing blue'),
+    red: z.string().min(1).describe('checkpoint playing red (or "untrained")'),
+    blue: z.string().min(1).describe('checkpoint playing blue (or "untrained")'),
     rounds: z.number().int().positive().default(50).describe('rounds to play'),
     map: z.number().int().min(8).default(40).describe('side of the square map'),
     agents: z.number().int().positive().default(64).describe('agents per side'),
@@ -81,6 +82,12 @@ export default defineExperiment({
     for (const side of ['red', 'blue'] as const) {
       const g = side === 'red' ? 0 : 1;
       const shape = groupShape(env, g);
+      if (params[side] === 'untrained') {
+        // Reference opponent: a freshly initialised actor-critic (a near-uniform random policy).
+        players.push(createPlayer('ac', shape, {}, rng.fork()));
+        names.push('untrained ac');
+        continue;
+      }
       const dir = resolveCheckpoint(params[side]).network;
       // Read the topology first: it says which algorithm to build.
       const { topology, tensors } = await loadTensors(dir, { shape });
