@@ -237,12 +237,15 @@ export class SelfPlay {
 
   private beginRound(): void {
     this.out = this.env.reset(this.rng.u32());
-    this.temperature = this.learner.temperatureAt(this.round);
+    // Training: both groups at the learner's temperature of this round. Evaluation: Q-learners
+    // at evalTemperature, actor-critics sample their policy (1); the logged value is red's.
+    const t = this.learner.temperatureAt(this.round);
     for (let g = 0; g < 2; g++) {
       const a = this.agents[g].algo;
       const q = a === 'mfq' || a === 'il';
-      this.temps[g] = this.cfg.train ? this.temperature : q ? this.cfg.evalTemperature : 1;
+      this.temps[g] = this.cfg.train ? t : q ? this.cfg.evalTemperature : 1;
     }
+    this.temperature = this.cfg.train ? t : this.temps[0];
     for (const m of this.groupMean) m.fill(0);
     this.prevRow.fill(-1);
     for (const r of this.roundStats) {
