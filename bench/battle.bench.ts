@@ -7,8 +7,9 @@
  *
  * Reference: MAgent2's C++ engine on one thread, same config and observations, on a machine of
  * this kind: 2x10k on 500x500 at 0.2-0.47 M agent-steps/s random (0.5-0.6 M block), 2x500k on
- * 3200x3200 about 0.15 M. `cpu M/s` (agent-steps per CPU second of the whole process) is what an
- * idle machine would show on one thread when the shared machine is loaded.
+ * 3200x3200 about 0.15 M. `cpu M/s` is agent-steps per CPU second of the whole process (every
+ * thread): on a loaded, shared machine it is what an idle one would show on one thread, and with 2
+ * threads it shows the parallel overhead (equal to 1 thread's: no work added).
  *
  *   pnpm bench battle            all sizes (a few minutes)
  *   tsx bench/battle.bench.ts --quick    without 2x500k
@@ -90,7 +91,7 @@ for (const size of SIZES) {
         threads,
         steps: size.steps,
         'M agent-steps/s': r.agent_steps_per_s / 1e6,
-        'cpu M/s': threads === 1 ? r.agent_steps_per_cpu_s / 1e6 : null,
+        'cpu M/s': r.agent_steps_per_cpu_s / 1e6,
         'ns/agent-step': 1e9 / r.agent_steps_per_s,
         'obs ms': r.phases_ms.observations,
         'step ms': r.phases_ms.step,

@@ -273,7 +273,9 @@ export function moveBands(
   countAt: number,
 ): void {
   const { px, py, alive, lastAction, occ, heading, order, bandStart, padWidth: pw, n0 } = s;
-  const [m0, m1] = s.bufs;
+  // (no array destructuring: in a function called a few times per step it would allocate)
+  const m0 = s.bufs[0];
+  const m1 = s.bufs[1];
   const W = s.width;
   const H = s.height;
   let moves0 = 0;

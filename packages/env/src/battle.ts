@@ -671,7 +671,8 @@ export class Battle implements Environment {
 
   /** Write agent a (presence and hp) into both groups' maps at its cell. */
   private putAgent(a: number): void {
-    const [m0, m1] = this.obs.bufs;
+    const m0 = this.obs.bufs[0];
+    const m1 = this.obs.bufs[1];
     const c = ((this.py[a] + VIEW_RADIUS) * this.obs.padWidth + this.px[a] + VIEW_RADIUS) * 5;
     const h = this.hp[a] / MAX_HP;
     // own group at channels 1-2 of its own map, other group at channels 3-4 of the other's
@@ -684,7 +685,8 @@ export class Battle implements Environment {
   }
 
   private writeHp(a: number): void {
-    const [m0, m1] = this.obs.bufs;
+    const m0 = this.obs.bufs[0];
+    const m1 = this.obs.bufs[1];
     const c = ((this.py[a] + VIEW_RADIUS) * this.obs.padWidth + this.px[a] + VIEW_RADIUS) * 5;
     const h = this.hp[a] / MAX_HP;
     if (a < this.n0) {
@@ -697,7 +699,8 @@ export class Battle implements Environment {
   }
 
   private clearCell(x: number, y: number): void {
-    const [m0, m1] = this.obs.bufs;
+    const m0 = this.obs.bufs[0];
+    const m1 = this.obs.bufs[1];
     const c = ((y + VIEW_RADIUS) * this.obs.padWidth + x + VIEW_RADIUS) * 5;
     m0[c + 1] = 0;
     m0[c + 2] = 0;
@@ -904,7 +907,8 @@ export class Battle implements Environment {
     const first = drawInt(this.rng, 2);
     const counts = this.moveCounts;
     counts.fill(0);
-    for (const parity of [first, 1 - first]) {
+    for (let phase = 0; phase < 2; phase++) {
+      const parity = phase === 0 ? first : 1 - first;
       const n = bandsOfParity(this.height, parity);
       if (this.pool) this.pool.runMoves(this.kernels, parity, n);
       else moveBands(this.obs, parity, 0, n, counts, 0);
