@@ -1,0 +1,40 @@
+import { environments } from '@gibbs/env';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { benchEnvironment, main } from '../src/commands/bench.ts';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('gibbs bench', () => {
+  it('counts the live agents stepped and reports the phases of an environment that has them', async () => {
+    const entry = environments.battle;
+    const config = entry.config.parse({ map: 30, agents: 20 });
+    const r = await benchEnvironment(entry, config, { steps: 5, warmup: 2, seed: 1 });
+    // 2 x 20 agents at full hp cannot die in 7 steps (6 hits of 2 are needed, recovery between)
+    expect(r.agent_steps).toBe(5 * 40);
+    expect(r.alive).toEqual({ red: 20, blue: 20 });
+    expect(r.agent_steps_per_s).toBeGreaterThan(0);
+    expect(r.agent_steps_per_s).toBeCloseTo(r.agent_steps / ((r.ms_per_step * r.steps) / 1000), 3);
+    expect(Object.keys(r.phases_ms).sort()).toEqual(['observations', 'step']);
+  });
+
+  it('dispatches by registry name and prints one JSON object with --json', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((s: unknown) => {
+      lines.push(String(s));
+    });
+    const code = await main(['gather', '--map', '32', '--steps', '3', '--json']);
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]);
+    expect(r.env).toBe('gather');
+    expect(r.steps).toBe(3);
+    expect(r.agent_steps_per_s).toBeGreaterThan(0);
+  });
+
+  it('rejects an unknown environment and an ill-typed config value', async () => {
+    await expect(main(['nope'])).rejects.toThrow(/registered environment/);
+    await expect(main(['battle', '--agents', '2xabc'])).rejects.toThrow(/--agents.*"2xabc"/);
+  });
+});
