@@ -144,7 +144,14 @@ export class RemoteSource implements SimSource {
   }
 
   async step(n: number): Promise<void> {
-    await this.control({ type: 'step', n }).catch(() => {});
+    try {
+      await this.control({ type: 'step', n });
+    } catch {
+      return;
+    }
+    // The server paces frames per watcher and may skip the one of this step; the run is paused
+    // now, so ask for a snapshot: its frame (a binary message) shows exactly where it stands.
+    this.send({ type: 'snapshot', id: this.nextId++ });
   }
 
   setSpeed(stepsPerSecond: number): void {
