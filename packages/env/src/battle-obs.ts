@@ -1,7 +1,8 @@
 /**
- * Battle's observation kernel: the hot path (MAgent spends 85-93 % of its step here), kept in a
- * module of its own with no dependencies so that the worker threads of battle-threads.ts load it
- * quickly.
+ * Battle's kernels, everything a thread of the parallel step runs: the observation copy (the hot
+ * path: MAgent spends 85-93 % of its step there), and the attacks and moves of a set of bands
+ * (attackBands, moveBands). A module of its own with no dependencies, so that the worker threads
+ * of battle-threads.ts load it quickly; all the state they touch lives in one buffer (ObsLayout).
  *
  * Each group keeps a padded map of the world from its own perspective: (height + 12) x (width + 12)
  * cells of 5 interleaved floats [obstacle, own group, own hp, other group, other hp], the 6-cell
@@ -58,6 +59,9 @@ export interface ObsState {
   readonly features: Float32Array;
   /** Per group: its padded map, then its agents' views (capacity x VIEW_SIZE floats). */
   readonly bufs: readonly [Float32Array, Float32Array];
+  readonly hp: Float32Array;
+  readonly terminated: Uint8Array;
+  readonly hitStep: Int32Array;
   /** width x height: -1 empty, -2 wall, else the global index of the agent there. */
   readonly occ: Int32Array;
   /** Direction of each agent's last move (radians; NaN before one). */
@@ -99,7 +103,11 @@ export interface ObsLayout {
   readonly alive: number;
   /** Per group: its padded map, then its views. */
   readonly bufs: readonly [number, number];
-  /** The occupancy grid, last move headings, the movers' drawn order and its band bounds. */
+  /** hp, terminated flags and the step of each agent's last non-fatal hit (attacks). */
+  readonly hp: number;
+  readonly terminated: number;
+  readonly hitStep: number;
+  /** The occupancy grid, last move headings, the drawn order and its band bounds. */
   readonly occ: number;
   readonly heading: number;
   readonly order: number;
@@ -129,6 +137,9 @@ export function layoutOf(width: number, height: number, n0: number, n1: number):
   const alive = take(n);
   const b0 = take(mapBytes + 4 * n0 * VIEW_SIZE);
   const b1 = take(mapBytes + 4 * n1 * VIEW_SIZE);
+  const hp = take(4 * n);
+  const terminated = take(n);
+  const hitStep = take(4 * n);
   const occ = take(4 * width * height);
   const heading = take(4 * n);
   const order = take(4 * n);
@@ -145,6 +156,9 @@ export function layoutOf(width: number, height: number, n0: number, n1: number):
     features,
     alive,
     bufs: [b0, b1],
+    hp,
+    terminated,
+    hitStep,
     occ,
     heading,
     order,
@@ -177,6 +191,9 @@ export function obsStateOf(layout: ObsLayout, buffer: ArrayBufferLike): ObsState
       new Float32Array(buffer, layout.bufs[0], mapFloats + n0 * VIEW_SIZE),
       new Float32Array(buffer, layout.bufs[1], mapFloats + n1 * VIEW_SIZE),
     ],
+    hp: new Float32Array(buffer, layout.hp, n),
+    terminated: new Uint8Array(buffer, layout.terminated, n),
+    hitStep: new Int32Array(buffer, layout.hitStep, n),
     occ: new Int32Array(buffer, layout.occ, width * height),
     heading: new Float32Array(buffer, layout.heading, n),
     order: new Int32Array(buffer, layout.order, n),
@@ -322,6 +339,98 @@ export function moveBands(
   Atomics.add(counts, countAt + 1, moves1);
 }
 
+const ATTACKS = circle(1.5, false);
+export const N_MOVES = MOVES.length;
+export const ATTACK_DX = Int32Array.from(ATTACKS, ([dx]) => dx);
+export const ATTACK_DY = Int32Array.from(ATTACKS, ([, dy]) => dy);
+export const MAX_HP = 10;
+export const DAMAGE = 2;
+
+/** Rewards as float32 (MAgent's are floats), handed to every thread. */
+export interface Rewards {
+  readonly attack: number;
+  readonly hit: number;
+  readonly kill: number;
+  readonly dead: number;
+}
+
+/**
+ * Carry out the attacks of the bands `parity`, `parity` + 2, ... with index j in [j0, j1) among
+ * them, each band's attackers in their drawn order, on the state as it is at that moment: an agent
+ * killed earlier does not attack; every attack costs rewards.attack; one on an enemy takes DAMAGE
+ * hp and earns rewards.hit, or rewards.kill when the enemy's hp falls below 0 (it dies: it leaves
+ * the map, its observation is zeroed, and its reward becomes rewards.dead, plus rewards.hit if it
+ * had damaged an enemy earlier this step, MAgent's order of rules). An attack reaches 1 row, so
+ * bands of one parity (5+ rows apart) never interact: any order, any thread, one result. Adds hits
+ * and kills of red and blue to counts[at .. at+3] (hits red, hits blue, kills red, kills blue).
+ */
+export function attackBands(
+  s: ObsState,
+  rewards: Rewards,
+  step: number,
+  parity: number,
+  j0: number,
+  j1: number,
+  counts: Int32Array,
+  at: number,
+): void {
+  const { px, py, alive, lastAction, occ, order, bandStart, padWidth: pw, n0, hp, reward } = s;
+  const { terminated, hitStep, features, mapFloats } = s;
+  const m0 = s.bufs[0];
+  const m1 = s.bufs[1];
+  const W = s.width;
+  let hits0 = 0;
+  let hits1 = 0;
+  let kills0 = 0;
+  let kills1 = 0;
+  for (let j = j0; j < j1; j++) {
+    const band = parity + 2 * j;
+    const end = bandStart[band + 1];
+    for (let k = bandStart[band]; k < end; k++) {
+      const a = order[k];
+      if (alive[a] === 0) continue; // killed earlier in the order
+      reward[a] += rewards.attack;
+      const d = lastAction[a] - N_MOVES;
+      const b = occ[(py[a] + ATTACK_DY[d]) * W + px[a] + ATTACK_DX[d]];
+      if (b < 0 || b < n0 === a < n0) continue; // nothing, a wall or a friend: no effect
+      const red = a < n0;
+      if (red) hits0++;
+      else hits1++;
+      hp[b] -= DAMAGE;
+      const c5 = ((py[b] + VIEW_RADIUS) * pw + px[b] + VIEW_RADIUS) * 5;
+      // b's own channels in its group's map, the other's channels in the other map
+      const mine = red ? m1 : m0;
+      const theirs = red ? m0 : m1;
+      if (hp[b] < 0) {
+        alive[b] = 0;
+        terminated[b] = 1;
+        reward[b] = rewards.dead + (hitStep[b] === step ? rewards.hit : 0);
+        occ[py[b] * W + px[b]] = -1;
+        mine[c5 + 1] = 0;
+        mine[c5 + 2] = 0;
+        theirs[c5 + 3] = 0;
+        theirs[c5 + 4] = 0;
+        const view = mapFloats + (red ? b - n0 : b) * VIEW_SIZE;
+        mine.fill(0, view, view + VIEW_SIZE);
+        features.fill(0, b * N_FEATURES, (b + 1) * N_FEATURES);
+        reward[a] += rewards.kill;
+        if (red) kills0++;
+        else kills1++;
+      } else {
+        reward[a] += rewards.hit;
+        hitStep[a] = step;
+        const h = hp[b] / MAX_HP;
+        mine[c5 + 2] = h;
+        theirs[c5 + 4] = h;
+      }
+    }
+  }
+  Atomics.add(counts, at, hits0);
+  Atomics.add(counts, at + 1, hits1);
+  Atomics.add(counts, at + 2, kills0);
+  Atomics.add(counts, at + 3, kills1);
+}
+
 /** How many bands of `parity` a map of `height` has. */
 export function bandsOfParity(height: number, parity: number): number {
   return (bandsOf(height) - parity + 1) >> 1;
@@ -348,26 +457,34 @@ export const CTRL = {
   PARITY: 9,
   /** Successful moves of red and blue in the current move job (summed by every thread). */
   MOVES: 10,
-  SIZE: 16,
+  /** The step number, for attacks (hitStep stamps). */
+  STEP: 12,
+  /** Hits of red, blue, then kills of red, blue in the current attack job. */
+  ATTACKS: 16,
+  SIZE: 24,
 } as const;
 
 export const JOB_OBSERVE = 0;
 export const JOB_MOVE = 1;
+export const JOB_ATTACK = 2;
 /** NEXT between jobs: larger than any chunk count, so that a late worker takes nothing. */
 export const NO_JOB = 1 << 30;
 
-/** What a thread can do: observe agents [lo, hi), or move bands j0..j1-1 of a parity. */
+/** What a thread can do: observe agents [lo, hi), or attack / move bands j0..j1-1 of a parity. */
 export interface Kernels {
   observe: ObsKernel;
   move: (parity: number, j0: number, j1: number) => void;
+  attack: (parity: number, j0: number, j1: number) => void;
 }
 
-export function kernelsOf(source: KernelSource, ctrl: Int32Array): Kernels {
+export function kernelsOf(source: KernelSource, ctrl: Int32Array, rewards: Rewards): Kernels {
   const buffer = source.kind === 'wasm' ? source.memory.buffer : source.buffer;
   const state = obsStateOf(source.layout, buffer);
   return {
     observe: kernelOf(source),
     move: (parity, j0, j1) => moveBands(state, parity, j0, j1, ctrl, CTRL.MOVES),
+    attack: (parity, j0, j1) =>
+      attackBands(state, rewards, ctrl[CTRL.STEP], parity, j0, j1, ctrl, CTRL.ATTACKS),
   };
 }
 
@@ -385,7 +502,9 @@ export function drainChunks(ctrl: Int32Array, kernels: Kernels): number {
     const total = ctrl[CTRL.TOTAL];
     const lo = c * chunk;
     const hi = Math.min(lo + chunk, total);
-    if (ctrl[CTRL.JOB] === JOB_MOVE) kernels.move(ctrl[CTRL.PARITY], lo, hi);
+    const job = ctrl[CTRL.JOB];
+    if (job === JOB_MOVE) kernels.move(ctrl[CTRL.PARITY], lo, hi);
+    else if (job === JOB_ATTACK) kernels.attack(ctrl[CTRL.PARITY], lo, hi);
     else kernels.observe(lo, hi);
     done++;
   }

@@ -1,9 +1,9 @@
 /**
- * Battle's parallel step: worker threads share the moves (band by band) and the observation copy
- * with the main thread over one shared memory, so `step` stays synchronous.
+ * Battle's parallel step: worker threads share the attacks and the moves (band by band) and the
+ * observation copy with the main thread over one shared memory, so `step` stays synchronous.
  *
- * Protocol (one Int32Array control block, see CTRL): the main thread writes a job (JOB_MOVE with a
- * band parity, or JOB_OBSERVE), opens it (NEXT = 0) and bumps GEN; every thread, the main one
+ * Protocol (one Int32Array control block, see CTRL): the main thread writes a job (JOB_ATTACK or
+ * JOB_MOVE with a band parity, or JOB_OBSERVE), opens it (NEXT = 0) and bumps GEN; every thread, the main one
  * included, then takes chunks with Atomics.add(NEXT) until none is left, and the main thread waits
  * until BUSY (workers inside a job) is back to 0, then closes the job (NEXT = NO_JOB). The chunks
  * of a job are independent (one agent's view; bands of one parity that touch disjoint rows), so
@@ -20,11 +20,13 @@ import {
   bandsOf,
   CTRL,
   drainChunks,
+  JOB_ATTACK,
   JOB_MOVE,
   JOB_OBSERVE,
   type KernelSource,
   type Kernels,
   NO_JOB,
+  type Rewards,
 } from './battle-obs.ts';
 
 type WorkerThreads = typeof import('node:worker_threads');
@@ -55,7 +57,7 @@ export class ObsPool {
    * `helpers` worker threads besides the calling thread, each building the kernels of `source`;
    * `ctrl` is the control block (CTRL.SIZE Int32 slots of a SharedArrayBuffer).
    */
-  constructor(helpers: number, source: KernelSource, ctrl: Int32Array) {
+  constructor(helpers: number, source: KernelSource, ctrl: Int32Array, rewards: Rewards) {
     const wt = workerThreads();
     this.ctrl = ctrl;
     // About 8 chunks per thread: small enough to balance, large enough to keep atomics rare.
@@ -65,7 +67,7 @@ export class ObsPool {
     Atomics.store(ctrl, CTRL.NEXT, NO_JOB);
     const entry = new URL('./battle-worker.mjs', import.meta.url);
     for (let i = 0; i < helpers; i++) {
-      const w = new wt.Worker(entry, { workerData: { ctrl: ctrl.buffer, source } });
+      const w = new wt.Worker(entry, { workerData: { ctrl: ctrl.buffer, source, rewards } });
       w.on('error', (err: Error) => {
         this.failure ??= err;
       });
@@ -102,6 +104,16 @@ export class ObsPool {
   /** Carry out the moves of the `bands` bands of `parity`, on every thread (see moveBands). */
   runMoves(kernels: Kernels, parity: number, bands: number): void {
     this.run(kernels, JOB_MOVE, parity, bands, this.bandChunk);
+  }
+
+  /** Carry out the attacks of the `bands` bands of `parity` on every thread (see attackBands). */
+  runAttacks(kernels: Kernels, parity: number, bands: number): void {
+    this.run(kernels, JOB_ATTACK, parity, bands, this.bandChunk);
+  }
+
+  /** Hits and kills (red, blue, red, blue) counted since the last call (and zero the counters). */
+  takeAttacks(out: Int32Array): void {
+    for (let i = 0; i < 4; i++) out[i] = Atomics.exchange(this.ctrl, CTRL.ATTACKS + i, 0);
   }
 
   /** The moves counted since the last call, per group (and zero the counters). */

@@ -3,11 +3,19 @@
  * until none is left, report done through BUSY; stop when STOP is set.
  */
 import { workerData } from 'node:worker_threads';
-import { CTRL, drainChunks, type KernelSource, kernelsOf } from './battle-obs.ts';
+import { CTRL, drainChunks, type KernelSource, kernelsOf, type Rewards } from './battle-obs.ts';
 
-const { ctrl: ctrlBuf, source } = workerData as { ctrl: SharedArrayBuffer; source: KernelSource };
+const {
+  ctrl: ctrlBuf,
+  source,
+  rewards,
+} = workerData as {
+  ctrl: SharedArrayBuffer;
+  source: KernelSource;
+  rewards: Rewards;
+};
 const ctrl = new Int32Array(ctrlBuf);
-const kernels = kernelsOf(source, ctrl);
+const kernels = kernelsOf(source, ctrl, rewards);
 
 let seen = Atomics.load(ctrl, CTRL.GEN);
 Atomics.add(ctrl, CTRL.READY, 1);

@@ -34,7 +34,7 @@
  * One step, in this order (all ties are broken by the environment's seeded Rng, so one seed and
  * one action sequence give one trajectory, on one thread or several):
  *   1. Attacks, one at a time, in an order drawn per step, on the state as it is at that moment
- *      (MAgent shuffles its attack buffer the same way): an agent killed earlier in the order does
+ *      (MAgent shuffles its attack buffer too): an agent killed earlier in the order does
  *      not attack; an attack on a cell emptied earlier in the order hits nothing. Simultaneous
  *      attacks on one agent therefore add up, and the kill goes to the attacker that lands the
  *      fatal blow; of two agents attacking each other, the first in the order may kill the other.
@@ -44,13 +44,13 @@
  *      the order can be entered; of two agents moving into one cell, the first in the order gets it.
  *      (MAgent moves agents in group and slot order; the drawn order removes that bias.)
  *   4. End of episode, then observations for every live agent (dead agents' are zeroed).
- * The drawn orders keep memory access local. Attacks: the map is cut into tiles of 64 x 4 cells,
- * shuffled once per step, and the attackers of each tile are shuffled; agents are taken tile by
- * tile. Moves: the tile rows are bands of 4 rows; a fair coin decides whether the even or the odd
- * bands go first; inside a band its tiles come in a random order and the movers of each tile in a
- * random order. Bands of one parity are 5+ rows apart and a move spans 2 rows, so they never
- * interact and run in parallel with `threads` > 1 (same result). Either way any two agents that
- * can interact come in either order with probability 1/2, as in a uniform shuffle.
+ * The drawn orders, the same for attacks and for moves, keep memory access local and let threads
+ * share the work: the map is cut into bands of 4 rows, each band into tiles of 64 cells; a fair
+ * coin decides whether the even or the odd bands go first; inside a band its tiles come in a
+ * random order and the agents of each tile in a random order. An attack reaches 1 row and a move
+ * 2, so bands of one parity (5+ rows apart) never interact: they run in parallel with `threads`
+ * > 1, with the same result. Any two agents that can interact come in either order with
+ * probability 1/2, as in a uniform shuffle.
  *
  * Speed: the state is struct-of-arrays (positions Int32Array, hp Float32Array, an occupancy grid
  * Int32Array); the step is one pass over the actions plus the attack and move lists, and allocates
@@ -60,7 +60,8 @@
  * (battle-obs.ts). The copy runs in WebAssembly (`memory.copy`) over one WebAssembly.Memory that
  * holds the whole observation state when it fits in 4 GiB (2x500k on 3200x3200 does), else in JS
  * (`copyWithin`); both give the same bytes. With `threads` > 1 that memory is shared and worker
- * threads copy views in parallel (battle-threads.ts), byte-identical to one thread.
+ * threads take part in the attacks, the moves and the views (battle-threads.ts): byte-identical
+ * to one thread.
  */
 import {
   allocAgentsFrame,
@@ -76,6 +77,7 @@ import {
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
+  attackBands,
   bandsOfParity,
   CTRL,
   circle,
@@ -89,6 +91,7 @@ import {
   type ObsState,
   obsStateOf,
   obsWasmBytes,
+  type Rewards,
   VIEW_CHANNELS,
   VIEW_RADIUS,
   VIEW_SIDE,
@@ -315,20 +318,18 @@ export class Battle implements Environment {
   private readonly attackers: Int32Array;
   private readonly movers: Int32Array;
   private readonly tilesX: number;
-  private readonly tileOrder: Int32Array;
-  /** Tiles band by band, each band's tiles in this step's order (see moves). */
-  private readonly moveTiles: Int32Array;
+  /** Tiles band by band, each band's tiles in the drawn order (see attacks, moves). */
+  private readonly bandTiles: Int32Array;
   private readonly moveCounts = new Int32Array(2);
+  /** Hits of red, blue, kills of red, blue on the last step. */
+  private readonly attackCounts = new Int32Array(4);
+  private readonly rewards: Rewards;
   private readonly tileCount: Int32Array;
   private readonly tileStart: Int32Array;
   private readonly aliveCount = new Int32Array(2);
   private readonly episodeKills = new Int32Array(2);
   // reward constants as float32, like MAgent's
   private readonly rStep: number;
-  private readonly rDead: number;
-  private readonly rAttack: number;
-  private readonly rHit: number;
-  private readonly rKill: number;
 
   private readonly info: Record<string, number>;
   private readonly out: {
@@ -420,32 +421,33 @@ export class Battle implements Environment {
     this.ctrl = new Int32Array(
       shared ? new SharedArrayBuffer(4 * CTRL.SIZE) : new ArrayBuffer(4 * CTRL.SIZE),
     );
-    this.kernels = kernelsOf(source, this.ctrl);
+    this.rStep = Math.fround(cfg.stepReward);
+    this.rewards = {
+      attack: Math.fround(cfg.attackPenalty),
+      hit: Math.fround(cfg.attackOpponentReward),
+      kill: Math.fround(cfg.killReward),
+      dead: Math.fround(cfg.deadPenalty),
+    };
+    this.kernels = kernelsOf(source, this.ctrl, this.rewards);
     const { mapFloats, features, bufs } = this.obs;
     this.px = this.obs.px;
     this.py = this.obs.py;
     this.alive = this.obs.alive;
     this.lastAction = this.obs.lastAction;
     this.reward = this.obs.reward;
-    this.hp = new Float32Array(n);
-    this.terminated = new Uint8Array(n);
+    this.hp = this.obs.hp;
+    this.terminated = this.obs.terminated;
     this.truncated = new Uint8Array(n);
     this.heading = this.obs.heading;
-    this.hitStep = new Int32Array(n);
+    this.hitStep = this.obs.hitStep;
     this.occ = this.obs.occ;
     this.attackers = new Int32Array(n);
     this.movers = new Int32Array(n);
     this.tilesX = ((map - 1) >> TILE_X_SHIFT) + 1;
     const tiles = this.tilesX * (((map - 1) >> TILE_Y_SHIFT) + 1);
-    this.tileOrder = Int32Array.from({ length: tiles }, (_, i) => i);
-    this.moveTiles = Int32Array.from({ length: tiles }, (_, i) => i);
+    this.bandTiles = Int32Array.from({ length: tiles }, (_, i) => i);
     this.tileCount = new Int32Array(tiles);
     this.tileStart = new Int32Array(tiles);
-    this.rStep = Math.fround(cfg.stepReward);
-    this.rDead = Math.fround(cfg.deadPenalty);
-    this.rAttack = Math.fround(cfg.attackPenalty);
-    this.rHit = Math.fround(cfg.attackOpponentReward);
-    this.rKill = Math.fround(cfg.killReward);
 
     const groups: GroupSpec[] = BATTLE_GROUPS.map((name, g) => ({
       name,
@@ -482,7 +484,7 @@ export class Battle implements Environment {
     for (const k of ['alive', 'kills', 'attacks', 'hits', 'moves'])
       for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
     this.out = { groups: outGroups, step: 0, done: false, info: this.info };
-    this.pool = shared ? new ObsPool(cfg.threads - 1, source, this.ctrl) : null;
+    this.pool = shared ? new ObsPool(cfg.threads - 1, source, this.ctrl, this.rewards) : null;
   }
 
   /**
@@ -517,9 +519,8 @@ export class Battle implements Environment {
     if (typeof seed !== 'number' || !Number.isFinite(seed))
       throw GibbsError.invalid('battle: reset seed', seed, 'a finite number');
     this.rng.reseed(seed);
-    // The tile order is reshuffled from where it was: start every episode from the identity.
-    for (let i = 0; i < this.tileOrder.length; i++) this.tileOrder[i] = i;
-    for (let i = 0; i < this.moveTiles.length; i++) this.moveTiles[i] = i;
+    // The tile orders are reshuffled from where they were: start every episode from the identity.
+    for (let i = 0; i < this.bandTiles.length; i++) this.bandTiles[i] = i;
     this.started = true;
     this.episode++;
     const { width: W, height: H, occ, n, n0 } = this;
@@ -698,20 +699,6 @@ export class Battle implements Environment {
     }
   }
 
-  private clearCell(x: number, y: number): void {
-    const m0 = this.obs.bufs[0];
-    const m1 = this.obs.bufs[1];
-    const c = ((y + VIEW_RADIUS) * this.obs.padWidth + x + VIEW_RADIUS) * 5;
-    m0[c + 1] = 0;
-    m0[c + 2] = 0;
-    m0[c + 3] = 0;
-    m0[c + 4] = 0;
-    m1[c + 1] = 0;
-    m1[c + 2] = 0;
-    m1[c + 3] = 0;
-    m1[c + 4] = 0;
-  }
-
   // ---- step ---------------------------------------------------------------------------------
 
   step(actions: readonly Int32Array[]): StepOutput {
@@ -733,12 +720,10 @@ export class Battle implements Environment {
     const timed = this.timed;
     const t0 = timed ? performance.now() : 0;
     const t = ++this.out.step;
-    const { alive, reward, lastAction, px, py, hp, occ, attackers, movers, n0, n } = this;
-    const W = this.width;
+    const { alive, reward, lastAction, hp, attackers, movers, n0, n, terminated } = this;
     const info = this.info;
     reward.fill(0);
-    this.terminated.fill(0);
-    const terminated = this.terminated;
+    terminated.fill(0);
     let nAtt = 0;
     let nMov = 0;
     let attacks0 = 0;
@@ -760,48 +745,13 @@ export class Battle implements Environment {
     }
 
     // 2. Attacks, in an order drawn per step, one at a time on the current state.
-    this.shuffleTiles();
-    const order = this.obs.order;
-    this.drawOrder(attackers, nAtt, this.tileOrder, null);
-    let hits0 = 0;
-    let hits1 = 0;
-    let kills0 = 0;
-    let kills1 = 0;
-    const rAttack = this.rAttack;
-    for (let k = 0; k < nAtt; k++) {
-      const a = order[k];
-      if (alive[a] === 0) continue; // killed earlier in the order
-      reward[a] += rAttack;
-      const d = lastAction[a];
-      const b = occ[(py[a] + ACTION_DY[d]) * W + px[a] + ACTION_DX[d]];
-      if (b < 0 || b < n0 === a < n0) continue; // nothing, a wall or a friend: no effect
-      const red = a < n0;
-      if (red) hits0++;
-      else hits1++;
-      hp[b] -= DAMAGE;
-      if (hp[b] < 0) {
-        // b dies: it leaves the map; its reward is the death penalty alone (MAgent overwrites
-        // it), plus the +0.2 of an enemy it damaged earlier in this step's order.
-        alive[b] = 0;
-        terminated[b] = 1;
-        reward[b] = this.rDead + (this.hitStep[b] === t ? this.rHit : 0);
-        occ[py[b] * W + px[b]] = EMPTY;
-        this.clearCell(px[b], py[b]);
-        this.forget(b);
-        reward[a] += this.rKill;
-        if (red) {
-          kills0++;
-          this.aliveCount[1]--;
-        } else {
-          kills1++;
-          this.aliveCount[0]--;
-        }
-      } else {
-        reward[a] += this.rHit;
-        this.hitStep[a] = t;
-        this.writeHp(b);
-      }
-    }
+    this.attacks(attackers, nAtt, t);
+    const hits0 = this.attackCounts[0];
+    const hits1 = this.attackCounts[1];
+    const kills0 = this.attackCounts[2];
+    const kills1 = this.attackCounts[3];
+    this.aliveCount[1] -= kills0;
+    this.aliveCount[0] -= kills1;
 
     // 3. Recovery of every agent still alive.
     for (let a = 0; a < n; a++) {
@@ -852,11 +802,6 @@ export class Battle implements Environment {
     return this.out;
   }
 
-  /** A fresh random order of all tiles, for the attacks (Fisher-Yates with the env's Rng). */
-  private shuffleTiles(): void {
-    shuffle(this.rng, this.tileOrder, 0, this.tileOrder.length);
-  }
-
   /**
    * Write into `order` the first `len` agents of `list` in this step's drawn order: tile by tile
    * in the order of `tiles`, and in a random order inside each tile (a counting sort by tile,
@@ -895,13 +840,35 @@ export class Battle implements Environment {
   }
 
   /**
+   * The attacks, like the moves (see there): band by band, even or odd bands first by a coin,
+   * bands of one parity together (see attackBands), split among the threads.
+   */
+  private attacks(attackers: Int32Array, nAtt: number, step: number): void {
+    const tx = this.tilesX;
+    const tiles = this.bandTiles;
+    for (let b = 0; b < tiles.length; b += tx) shuffle(this.rng, tiles, b, tx);
+    this.drawOrder(attackers, nAtt, tiles, this.obs.bandStart);
+    const first = drawInt(this.rng, 2);
+    const counts = this.attackCounts;
+    counts.fill(0);
+    this.ctrl[CTRL.STEP] = step;
+    for (let phase = 0; phase < 2; phase++) {
+      const parity = phase === 0 ? first : 1 - first;
+      const n = bandsOfParity(this.height, parity);
+      if (this.pool) this.pool.runAttacks(this.kernels, parity, n);
+      else attackBands(this.obs, this.rewards, step, parity, 0, n, counts, 0);
+    }
+    if (this.pool) this.pool.takeAttacks(counts);
+  }
+
+  /**
    * The moves: bands of 4 rows; a fair coin picks whether the even or the odd bands go first,
    * and bands of one parity (5+ rows apart, see moveBands) run together, split among the threads.
    * Inside a band, its tiles come in a random order and its movers in a random order per tile.
    */
   private moves(movers: Int32Array, nMov: number): void {
     const tx = this.tilesX;
-    const tiles = this.moveTiles;
+    const tiles = this.bandTiles;
     for (let b = 0; b < tiles.length; b += tx) shuffle(this.rng, tiles, b, tx);
     this.drawOrder(movers, nMov, tiles, this.obs.bandStart);
     const first = drawInt(this.rng, 2);
@@ -914,15 +881,6 @@ export class Battle implements Environment {
       else moveBands(this.obs, parity, 0, n, counts, 0);
     }
     if (this.pool) this.pool.takeMoves(counts);
-  }
-
-  /** Zero the observation of a slot that just died (its buffers are masked from now on). */
-  private forget(a: number): void {
-    const { bufs, mapFloats, features } = this.obs;
-    const g = a < this.n0 ? 0 : 1;
-    const at = mapFloats + (a - (g === 0 ? 0 : this.n0)) * VIEW_SIZE;
-    bufs[g].fill(0, at, at + VIEW_SIZE);
-    features.fill(0, a * N_FEATURES, (a + 1) * N_FEATURES);
   }
 
   private observe(): void {
