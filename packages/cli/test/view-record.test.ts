@@ -79,7 +79,7 @@ describe('gibbs run --record', () => {
   });
 });
 
-describe('gibbs view', () => {
+describe('gibbs view', { timeout: 120_000 }, () => {
   it('refuses a replay directory without frames, naming what it expected', () => {
     const r = gibbs(['view', '--replay', tmpdir()]);
     expect(r.status).toBe(2);

@@ -75,7 +75,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe('viewer in chromium', () => {
+// Generous: a loaded 2-core machine runs chromium's software GL, vite and the CLI side by side.
+describe('viewer in chromium', { timeout: 180_000 }, () => {
   it('loads, runs a simulation, and its frames change', async () => {
     const { page, errors } = await open('experiment=walkers&seed=1&speed=30');
     await page.waitForFunction(
