@@ -295,12 +295,23 @@ function nudgeLive(factor: number): void {
 
 // ---------------------------------------------------------------- attach and replay
 
+/** The toolbar shows the experiment and seed of what is watched (when the page knows it). */
+function showRun(experiment: string, seed: number): void {
+  if (experimentNames().includes(experiment) && ui.experiment.value !== experiment) {
+    ui.experiment.value = experiment;
+    void renderParamsForm({}).catch(() => {});
+  }
+  ui.seed.value = String(seed);
+}
+
 async function startAttach(address: string): Promise<void> {
   say('');
   try {
     const { RemoteSource } = await import('./remote-source.ts');
     say(`connecting to ${address}…`);
-    use(await RemoteSource.connect(address));
+    const remote = await RemoteSource.connect(address);
+    use(remote);
+    showRun(remote.experiment, remote.seed);
     say(`attached to ${address}`);
     view.fit();
   } catch (err) {
@@ -316,6 +327,7 @@ async function startReplay(
   try {
     const rec = readRecording(buf, name);
     use(new ReplaySource(rec, metrics));
+    showRun(rec.meta.experiment, rec.meta.seed);
     view.fit();
     if (rec.truncated) say(`${name}: ${rec.truncated}`, true);
     else

@@ -135,6 +135,14 @@ export class RemoteSource implements SimSource {
     return this.live;
   }
 
+  get experiment(): string {
+    return this.info.experiment;
+  }
+
+  get seed(): number {
+    return this.info.seed;
+  }
+
   play(): void {
     void this.control({ type: 'resume' }).catch(() => {});
   }
