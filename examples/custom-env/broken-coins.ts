@@ -191,8 +191,8 @@ export class BrokenCoins implements Environment {
     for (let i = 0; i < this.c.walkers; i++) {
       cells[this.y[i] * W + this.x[i]] = 2;
       agents.slot[k] = i;
-      agents.x[k] = this.x[i] + 0.5;
-      agents.y[k] = this.y[i] + 0.5;
+      agents.x[k] = this.x[i];
+      agents.y[k] = this.y[i];
       agents.hp[k] = Math.min(1, this.energy[i] / this.c.energy);
       agents.reward[k] = o.reward[i];
       k++;

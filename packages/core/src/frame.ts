@@ -22,6 +22,10 @@ export interface AgentsFrame {
   readonly count: number;
   readonly group: Uint8Array;
   readonly slot: Int32Array;
+  /**
+   * Position in cells: in a grid world the agent's cell column and row (its top-left corner, so
+   * `Math.floor(x)` is the cell); a world with continuous positions may use fractions.
+   */
   readonly x: Float32Array;
   readonly y: Float32Array;
   /** Health normalised to [0, 1] (1 for worlds without health). */

@@ -463,8 +463,8 @@ export class Gather implements Environment {
       if (!o.alive[i]) continue;
       cells[this.y[i] * W + this.x[i]] = 2;
       agents.slot[k] = i;
-      agents.x[k] = this.x[i] + 0.5;
-      agents.y[k] = this.y[i] + 0.5;
+      agents.x[k] = this.x[i];
+      agents.y[k] = this.y[i];
       agents.hp[k] = this.hp[i] / GATHER_HP;
       agents.heading[k] = this.heading[i];
       agents.action[k] = this.lastAction[i];

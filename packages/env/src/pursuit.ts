@@ -324,8 +324,8 @@ export class Pursuit implements Environment {
       for (let i = 0; i < this.cap[g]; i++, k++) {
         agents.group[k] = g;
         agents.slot[k] = i;
-        agents.x[k] = this.x[g][i] + 0.5;
-        agents.y[k] = this.y[g][i] + 0.5;
+        agents.x[k] = this.x[g][i];
+        agents.y[k] = this.y[g][i];
         agents.heading[k] = this.heading[g][i];
         agents.action[k] = this.lastAction[g][i];
         agents.reward[k] = this.out[g].reward[i];

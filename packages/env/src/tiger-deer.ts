@@ -380,8 +380,8 @@ export class TigerDeer implements Environment {
         if (!this.out[g].alive[i]) continue;
         agents.group[k] = g;
         agents.slot[k] = i;
-        agents.x[k] = this.x[g][i] + 0.5;
-        agents.y[k] = this.y[g][i] + 0.5;
+        agents.x[k] = this.x[g][i];
+        agents.y[k] = this.y[g][i];
         agents.hp[k] = this.hp[g][i] / MAX_HP[g];
         agents.heading[k] = this.heading[g][i];
         agents.action[k] = this.lastAction[g][i];
