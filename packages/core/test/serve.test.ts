@@ -18,7 +18,7 @@ import {
   type SimulationHandle,
   startSimulation,
 } from '../src/index.ts';
-import { type RunServer, serveRun } from '../src/node/index.ts';
+import { originAllowed, type RunServer, serveRun } from '../src/node/index.ts';
 
 const WALKERS = fileURLToPath(new URL('./fixtures/walkers.ts', import.meta.url));
 
@@ -175,6 +175,19 @@ function rawSocket(port: number, upgrade: boolean): Promise<Socket> {
   });
 }
 
+describe('origins', () => {
+  it('loopback pages and non-browser clients only, unless told otherwise', () => {
+    expect(originAllowed(undefined)).toBe(true);
+    expect(originAllowed('http://localhost:5173')).toBe(true);
+    expect(originAllowed('http://127.0.0.1:8080')).toBe(true);
+    expect(originAllowed('http://[::1]:3000')).toBe(true);
+    expect(originAllowed('https://evil.example')).toBe(false);
+    expect(originAllowed('http://localhost.evil.example')).toBe(false);
+    expect(originAllowed('http://viewer.lan:5173', ['http://viewer.lan:5173'])).toBe(true);
+    expect(originAllowed('https://evil.example', 'any')).toBe(true);
+  });
+});
+
 describe('serveRun', () => {
   let handle: SimulationHandle | null = null;
   let server: RunServer | null = null;
@@ -232,7 +245,7 @@ describe('serveRun', () => {
     const snap = await a.next('snapshot', (m) => m.id === 's');
     expect(snap.status.step).toBe(8);
     expect(snap.metrics?.step).toBe(8);
-    await until(() => a.frames.some((f) => f.header.id === 's'));
+    await until(() => a.frames.some((f) => f.header.id === 's'), 'the snapshot frame');
     const sf = a.frames.find((f) => f.header.id === 's')!;
     expect(sf.header.runStep).toBe(8);
     expect(sf.frame.agents.count).toBe(100);
@@ -253,6 +266,20 @@ describe('serveRun', () => {
     big.send({ type: 'setParam', name: 'temperature', value: 'x'.repeat(100_000) });
     expect(await code).toBe(1009);
 
+    // A page of another site may not attach; a loopback page may.
+    const evil = new WebSocket(server.url, { origin: 'https://evil.example' });
+    const refused = await new Promise<string>((r) => {
+      evil.on('unexpected-response', (_req, res) => r(String(res.statusCode)));
+      evil.on('error', (e) => r(e.message));
+    });
+    expect(refused).toMatch(/401|403/);
+    const local = new WebSocket(server.url, { origin: 'http://localhost:5173' });
+    await new Promise<void>((r, j) => {
+      local.once('open', () => r());
+      local.once('error', j);
+    });
+    local.close();
+
     // A second watcher attaches mid-run and gets frames; the first leaves.
     const b = new Watcher(server.url);
     await b.opened;
@@ -261,9 +288,17 @@ describe('serveRun', () => {
     await b.next('ack', (m) => m.id === 'f');
     a.ws.close();
     await a.closed;
+    // Paced: at unlimited speed this process (server and watcher in one) would spend itself
+    // parsing tens of thousands of metric records a second.
+    b.send({ type: 'speed', stepsPerSecond: 2000, id: 'v' });
+    await b.next('ack', (m) => m.id === 'v');
     b.send({ type: 'resume', id: 'r' });
     await b.next('ack', (m) => m.id === 'r');
-    await until(() => b.frames.length >= 3);
+    await until(
+      () => b.frames.length >= 3,
+      () =>
+        `3 frames: got ${b.frames.length}; status ${JSON.stringify(handle?.status)}; ${server?.clients} watchers`,
+    );
     const steps = b.frames.map((f) => f.header.runStep);
     expect(steps[2]).toBeGreaterThan(steps[0]);
     await b.next('status', (m) => m.status.step > 200 && m.status.state === 'running');
@@ -310,10 +345,15 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function until(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function until(
+  cond: () => boolean,
+  what: string | (() => string),
+  timeoutMs = 15_000,
+): Promise<void> {
   const t = performance.now();
   while (!cond()) {
-    if (performance.now() - t > timeoutMs) throw new Error('until: timed out');
+    if (performance.now() - t > timeoutMs)
+      throw new Error(`until: timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(5);
   }
 }

@@ -39,6 +39,24 @@ export interface ServeOptions {
   frameBufferBytes?: number;
   /** A watcher gets no metrics/status while its send buffer holds more than this (default 8 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * Browser origins allowed to connect (the Origin header), besides loopback pages
+   * (http://localhost:*, http://127.0.0.1:*, http://[::1]:*) and clients that send no Origin (not
+   * browsers). 'any' allows every page: without a check, any web site open in the user's browser
+   * could steer the run, WebSockets not being bound by CORS.
+   */
+  origins?: readonly string[] | 'any';
+}
+
+const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/** May a connection with this Origin header attach? */
+export function originAllowed(
+  origin: string | undefined,
+  allowed: readonly string[] | 'any' = [],
+): boolean {
+  if (origin === undefined || allowed === 'any') return true;
+  return LOOPBACK_ORIGIN.test(origin) || allowed.includes(origin);
 }
 
 export interface RunServer {
@@ -102,7 +120,12 @@ export async function serveRun(
     res.end('not found: connect with a WebSocket\n');
   });
   http.on('clientError', (_err, socket) => socket.destroy());
-  const wss = new WebSocketServer({ server: http, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    verifyClient: (info: { origin?: string }) =>
+      originAllowed(info.origin || undefined, opts.origins),
+  });
 
   const send = (w: Watcher, msg: ServerMessage, essential = false): boolean => {
     if (w.ws.readyState !== w.ws.OPEN) return false;
@@ -140,10 +163,21 @@ export async function serveRun(
     frameSub = null;
     frameFps = want;
     if (want > 0) {
-      frameSub = handle.frames({ maxFps: want }).subscribe({
+      // If the stream ends by itself (not through refreshFrames), pull again while watchers want
+      // frames.
+      let sub: Subscription | null = null;
+      const restart = () => {
+        if (sub === null || frameSub !== sub) return;
+        frameSub = null;
+        frameFps = 0;
+        if (!ended) refreshFrames();
+      };
+      sub = handle.frames({ maxFps: want }).subscribe({
         next: ({ frame, step }) => sendFrame(frame, step),
-        error: () => {},
+        error: restart,
+        complete: restart,
       });
+      frameSub = sub;
     }
   };
 
