@@ -256,7 +256,12 @@ export async function saveNetwork(dir: string, l: Learner, params: ParamSet, rol
 }
 
 async function saveOptimizer(dir: string, l: Learner, opt: Adam) {
-  await saveTensors(dir, opt.named(l.policyParams.names), topology(l, 'optimizer', opt.t));
+  const named = opt.named(l.policyParams.names);
+  try {
+    await saveTensors(dir, named, topology(l, 'optimizer', opt.t));
+  } finally {
+    tf.dispose(Object.values(named));
+  }
 }
 
 /** Load a policy network (the `learner/` of a checkpoint) into `params`. */
@@ -475,23 +480,22 @@ export async function loadTraining(roundDir: string, sp: SelfPlay): Promise<void
     const opt = l.optimizer;
     const file = join(roundDir, 'learner-optimizer', 'model.json');
     const names = l.policyParams.names;
+    const moments: Record<'m' | 'v', tf.Tensor[]> = { m: [], v: [] };
     for (let i = 0; i < names.length; i++) {
-      for (const [kind, arr] of [
-        ['m', opt.m],
-        ['v', opt.v],
-      ] as const) {
+      const want = l.policyParams.vars[i].shape;
+      for (const kind of ['m', 'v'] as const) {
         const t = tensors[`${kind}/${names[i]}`];
-        if (!t || t.shape.join('x') !== arr[i].shape.join('x')) {
+        if (!t || t.shape.join('x') !== want.join('x')) {
           throw GibbsError.invalid(
             `checkpoint ${file}: ${kind}/${names[i]}`,
             t ? `[${t.shape}]` : 'missing',
-            `[${arr[i].shape}]`,
+            `[${want}]`,
           );
         }
-        arr[i].assign(t);
+        moments[kind].push(t);
       }
     }
-    opt.t = topology.step ?? 0;
+    opt.setState(moments.m, moments.v, topology.step ?? 0);
   } finally {
     tf.dispose(tensors);
   }

@@ -391,12 +391,16 @@ export function forwardFlops(shape: NetShape, actorCritic = false): number {
 /**
  * Adam (Kingma & Ba 2015) over a fixed list of variables. Written out instead of tf.train.adam so
  * that its whole state (step count, first and second moments) is saved and restored bit for bit:
- * the bias corrections 1 - beta^t are computed in float64 from the step count.
+ * the bias corrections 1 - beta^t are computed in float64 from the step count. The moments live
+ * in two flat vectors and the update runs on the concatenated gradient: a dozen tfjs ops per step
+ * instead of a dozen per variable (per-op overhead dominates at the batch sizes used here).
  */
 export class Adam {
   t = 0;
-  readonly m: tf.Variable[];
-  readonly v: tf.Variable[];
+  /** First and second moments, all variables concatenated (flattened, in `vars` order). */
+  readonly m: tf.Variable;
+  readonly v: tf.Variable;
+  private readonly sizes: number[];
 
   constructor(
     readonly vars: readonly tf.Variable[],
@@ -405,40 +409,62 @@ export class Adam {
     readonly beta2 = 0.999,
     readonly eps = 1e-8,
   ) {
-    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.sizes = vars.map((x) => x.size);
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    this.m = tf.variable(tf.zeros([total]), false);
+    this.v = tf.variable(tf.zeros([total]), false);
   }
 
-  /** One step with gradients in the order of `vars`. */
-  step(grads: readonly tf.Tensor[]): void {
+  /**
+   * One step with gradients in the order of `vars`, first scaled to a global L2 norm of at most
+   * `maxNorm` (0 or Infinity: no clipping).
+   */
+  step(grads: readonly tf.Tensor[], maxNorm = 0): void {
     this.t++;
     const c1 = 1 - this.beta1 ** this.t;
     const c2 = 1 - this.beta2 ** this.t;
     tf.tidy(() => {
+      let g: tf.Tensor = tf.concat(grads.map((x) => tf.reshape(x, [-1])));
+      if (maxNorm > 0 && Number.isFinite(maxNorm)) {
+        const norm = tf.sqrt(tf.sum(tf.square(g)));
+        g = tf.mul(g, tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))));
+      }
+      const m = tf.add(tf.mul(this.m, this.beta1), tf.mul(g, 1 - this.beta1));
+      const v = tf.add(tf.mul(this.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+      this.m.assign(m);
+      this.v.assign(v);
+      const upd = tf.div(tf.mul(m, this.lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), this.eps));
+      const parts = tf.split(upd, this.sizes);
       for (let i = 0; i < this.vars.length; i++) {
-        const g = grads[i];
-        const m = tf.add(tf.mul(this.m[i], this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(this.v[i], this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        const upd = tf.div(tf.mul(m, this.lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), this.eps));
-        this.vars[i].assign(tf.sub(this.vars[i], upd));
+        this.vars[i].assign(tf.sub(this.vars[i], tf.reshape(parts[i], this.vars[i].shape)));
       }
     });
   }
 
-  /** Moments by the relative names of their variables ("m/torso/conv1/w"). */
+  /** Moments by the relative names of their variables ("m/torso/conv1/w"); caller disposes. */
   named(names: readonly string[]): tf.NamedTensorMap {
     const out: tf.NamedTensorMap = {};
+    const ms = tf.split(this.m, this.sizes);
+    const vs = tf.split(this.v, this.sizes);
     for (let i = 0; i < names.length; i++) {
-      out[`m/${names[i]}`] = this.m[i];
-      out[`v/${names[i]}`] = this.v[i];
+      out[`m/${names[i]}`] = tf.reshape(ms[i], this.vars[i].shape);
+      out[`v/${names[i]}`] = tf.reshape(vs[i], this.vars[i].shape);
     }
+    tf.dispose([...ms, ...vs]);
     return out;
   }
 
+  /** Restore the moments from per-variable tensors (in `vars` order) and the step count. */
+  setState(m: readonly tf.Tensor[], v: readonly tf.Tensor[], t: number): void {
+    tf.tidy(() => {
+      this.m.assign(tf.concat(m.map((x) => tf.reshape(x, [-1]))));
+      this.v.assign(tf.concat(v.map((x) => tf.reshape(x, [-1]))));
+    });
+    this.t = t;
+  }
+
   dispose(): void {
-    for (const x of this.m) x.dispose();
-    for (const x of this.v) x.dispose();
+    this.m.dispose();
+    this.v.dispose();
   }
 }

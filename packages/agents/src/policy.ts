@@ -173,13 +173,10 @@ export function clippedStep(optimizer: Adam, loss: () => tf.Scalar, maxNorm: num
     const { value: l, grads } = tf.variableGrads(loss, optimizer.vars as tf.Variable[]);
     value = l.dataSync()[0];
     if (!Number.isFinite(value)) return;
-    let g = optimizer.vars.map((v) => grads[v.name]);
-    if (maxNorm > 0 && Number.isFinite(maxNorm)) {
-      const norm = tf.sqrt(tf.addN(g.map((x) => tf.sum(tf.square(x)))));
-      const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-      g = g.map((x) => tf.mul(x, scale));
-    }
-    optimizer.step(g);
+    optimizer.step(
+      optimizer.vars.map((v) => grads[v.name]),
+      maxNorm,
+    );
   });
   return value;
 }

@@ -205,5 +205,5 @@ describe('no tensor leaks', () => {
       s.dispose();
       expect(tf.memory().numTensors).toBeLessThanOrEqual(t0);
     }
-  });
+  }, 240_000);
 });
