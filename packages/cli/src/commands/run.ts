@@ -16,7 +16,8 @@ function usage(): string {
     'Usage: pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K]',
     '                      [--backend wasm|cpu|webgl|webgpu] [--<param> <value> ...]',
     '                      [--serve [HOST:]PORT [--paused]]  (watch and control it live over a',
-    '                      WebSocket; loopback unless HOST is given; --paused waits for a watcher)',
+    '                      WebSocket; loopback unless HOST is given; --paused waits for a watcher;',
+    '                      pages of loopback origins only, unless --origin URL[,URL...]|any)',
     '                      [--record [--record-every K]]  (render frames into DIR/frames.bin, every',
     '                      K steps (default: --log-every), for `pnpm gibbs view --replay DIR`)',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
@@ -51,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   const serveAt = takeString(args, 'serve');
   const address = serveAt === undefined ? null : parseServeAddress(serveAt);
   const paused = takeFlag(args, 'paused');
+  const origin = takeString(args, 'origin');
+  const origins = origin === 'any' ? 'any' : origin?.split(',').map((o) => o.trim());
   const recordEvery = takeInt(args, 'record-every', 0, 1);
   const record = takeFlag(args, 'record') || recordEvery > 0;
   const out =
@@ -102,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
         steps: run.steps,
         logEvery,
         paused,
+        origins,
       });
       progress.log(`serving ${live.server.url}`);
       return live.hooks;
