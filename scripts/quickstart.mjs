@@ -13,7 +13,10 @@ if (major < 20) {
 
 function pnpmVersion() {
   try {
-    return execSync('pnpm --version', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execSync('pnpm --version', {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
@@ -36,4 +39,6 @@ function run(args) {
 
 run(['install', '--frozen-lockfile']);
 run(['gibbs', 'run', 'battle', '--out', 'runs/quickstart', ...process.argv.slice(2)]);
-console.log('\nNext: `pnpm gibbs view` to watch a simulation live in the browser, `pnpm test` to run every test.');
+console.log(
+  '\nNext: `pnpm gibbs view` to watch a simulation live in the browser, `pnpm test` to run every test.',
+);
