@@ -57,8 +57,14 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof GibbsError) console.error(`gibbs: ${err.message}`);
-    else console.error(err);
+    if (err instanceof GibbsError) {
+      console.error(`gibbs: ${err.message}`);
+      // A failure inside user code: show where it happened, not only what.
+      const cause = err.cause;
+      if (cause instanceof Error && !(cause instanceof GibbsError) && cause.stack) {
+        console.error(`\ncaused by ${cause.stack}`);
+      }
+    } else console.error(err);
     process.exitCode = 2;
   },
 );

@@ -1,14 +1,16 @@
 /**
  * One run of an experiment into a run directory:
- *   DIR/config.json    the resolved config, seed and versions (written first, atomically);
+ *   DIR/config.json    the resolved config, seed and versions (written first, atomically; if the
+ *                      run fails, the config of an earlier run in the directory is put back);
  *   DIR/metrics.jsonl  one line per logged step, a pure function of config and seed; built in a
  *                      temp file and moved into place when the run ends, so a failed run never
  *                      corrupts the metrics of an earlier run in the same directory.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type Experiment,
+  GibbsError,
   type MetricRecord,
   metricLine,
   parseParams,
@@ -16,7 +18,7 @@ import {
   runSimulation,
   type Simulation,
 } from '@gibbs/core';
-import { AtomicLineWriter, writeJsonAtomic } from '@gibbs/core/node';
+import { AtomicLineWriter, writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
 import { REPO_ROOT } from './repo.ts';
 
 export interface RunConfig {
@@ -72,8 +74,10 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     log: cfg.log,
   });
   const backend = sim.backend ?? null;
-  if (outDir) {
-    writeJsonAtomic(join(outDir, 'config.json'), {
+  const configPath = outDir ? join(outDir, 'config.json') : null;
+  const earlierConfig = configPath && existsSync(configPath) ? readFileSync(configPath) : null;
+  if (configPath) {
+    writeJsonAtomic(configPath, {
       experiment: exp.name,
       params,
       seed: cfg.seed,
@@ -85,13 +89,17 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
   }
   const writer = outDir ? new AtomicLineWriter(join(outDir, 'metrics.jsonl')) : null;
   let hooks: RunHooks | undefined;
+  let done = 0;
   try {
     hooks = (await cfg.onSimulation?.(sim, { params, steps })) || undefined;
     const result = await runSimulation(sim, {
       steps,
       logEvery: cfg.logEvery,
       signal: cfg.signal,
-      onProgress: cfg.onProgress,
+      onProgress: (d, t) => {
+        done = d;
+        cfg.onProgress?.(d, t);
+      },
       control: hooks?.control,
       onEpisode: hooks?.onEpisode,
       onMetrics: (r) => {
@@ -105,8 +113,17 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     return { params, steps: result.steps, last: result.last, outDir };
   } catch (err) {
     writer?.abort();
+    if (configPath && earlierConfig) writeFileAtomic(configPath, earlierConfig);
     await hooks?.onEnd?.(err);
-    throw err;
+    if (err instanceof GibbsError && err.field === 'step') throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new GibbsError(
+      `experiment "${exp.name}" failed at step ${done + 1}: ${message}`,
+      'step',
+      done + 1,
+      'a step that completes',
+      { cause: err },
+    );
   } finally {
     await sim.dispose?.();
   }
