@@ -12,9 +12,9 @@ import type { Replay, ReplayShape } from './replay.ts';
 // ---------------------------------------------------------------------------------------------
 // Boltzmann policy (Yang et al. 2018, Eq. 11):
 //   pi(a | s, abar) = exp(Q(s, a, abar) / T) / sum_b exp(Q(s, b, abar) / T)
-// The paper writes it with an inverse temperature beta = 1/T. (Equation numbers here follow the
-// ICML 2018 paper: (8) mean-field Q update, (9) v^MF, (10) mean action, (11) Boltzmann policy,
-// (12) MF-Q loss, (13) its gradient, (14) MF-AC actor gradient.)
+// The paper writes it with an inverse temperature beta = 1/T. Equation numbers as we read the
+// ICML 2018 paper, not re-checked against the PDF: (8) mean-field Q update, (9) v^MF, (10) mean
+// action, (11) Boltzmann policy, (12) MF-Q loss, (13) its gradient, (14) MF-AC actor gradient.
 
 /** Softmax of `x[off .. off+n) / temperature` into `out[outOff ..]` (max-shifted: no overflow). */
 export function softmaxInto(
