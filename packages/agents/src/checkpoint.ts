@@ -144,7 +144,7 @@ export class AtomicFileHandler implements tf.io.IOHandler {
       weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
       format: json.format,
       generatedBy: json.generatedBy,
-      userDefinedMetadata: meta as { [key: string]: {} },
+      userDefinedMetadata: meta as NonNullable<tf.io.ModelArtifacts['userDefinedMetadata']>,
     };
   }
 }
