@@ -3,11 +3,12 @@
  * experience of one round, with one network per group (shared parameters).
  *
  * The actor pi_theta(a | s) is a softmax policy; the critic is the mean-field Q_phi(s, a, abar).
- *   actor:  grad_theta J = E[ grad_theta log pi_theta(a | s) Q_phi(s, a, abar) ]          Eq. (14)
+ *   actor:  grad_theta J = E[ grad_theta log pi_theta(a | s) Q_phi(s, a, abar) ]  (the paper's
+ *           MF-AC actor gradient)
  *           with the baseline sum_b pi(b | s) Q_phi(s, b, abar) subtracted (same expectation,
  *           less variance): advantage A = Q_phi(s, a, abar) - sum_b pi(b | s) Q_phi(s, b, abar);
- *   critic: L(phi) = (y - Q_phi(s, a, abar))^2,  y = r + gamma v^MF_phi-(s'),             Eq. (12)
- *           v^MF(s') = sum_a' pi_theta(a' | s') Q_phi-(s', a', abar')                     Eq. (9)
+ *   critic: L(phi) = (y - Q_phi(s, a, abar))^2,  y = r + gamma v^MF_phi-(s')  (its critic loss)
+ *           v^MF(s') = sum_a' pi_theta(a' | s') Q_phi-(s', a', abar')  (the mean-field value)
  *           with phi- a soft-updated copy of the critic.
  * Total loss, as in mlii/mfrl: actor + valueCoef * critic - entropyCoef * H(pi), gradients
  * clipped to a global norm.
@@ -146,10 +147,11 @@ export class MFAC implements Learner {
             const q = out.critic as tf.Tensor2D;
             const logPi = tf.logSoftmax(out.logits);
             const pi = tf.exp(logPi);
-            // Actor: -E[A log pi(a|s)] with A = Q(s,a,abar) - sum_b pi(b|s) Q(s,b,abar), Eq. (14).
+            // Actor: -E[A log pi(a|s)] with A = Q(s,a,abar) - sum_b pi(b|s) Q(s,b,abar): the
+            // paper's actor gradient with a state baseline.
             const adv = stopGradient(meanFieldAdvantage(q, pi, a)) as tf.Tensor1D;
             const actorLoss = tf.neg(tf.mean(tf.mul(adv, pickActions(logPi, a))));
-            // Critic: (y - Q(s, a, abar))^2, Eq. (12).
+            // Critic: (y - Q(s, a, abar))^2, the paper's mean-field TD loss.
             const qa = pickActions(q, a);
             qMean = tf.keep(tf.mean(qa));
             const criticLoss = tf.mean(tf.square(tf.sub(y, qa)));

@@ -4,14 +4,15 @@
  * a whole group.
  *
  * Each agent j values its own action against the mean action of the others,
- *   Q^j(s, a) ~ Q^j(s, a^j, abar^j),  abar^j = (1/N^j) sum_k a^k  (one-hot a^k),     Eq. (10)
- * acts by the Boltzmann policy
- *   pi(a^j | s, abar^j) = exp(Q(s, a^j, abar^j) / T) / sum_b exp(Q(s, b, abar^j) / T),  Eq. (11)
- * and minimises the mean-field TD loss
- *   L(phi) = (y - Q_phi(s, a^j, abar^j))^2,  y = r^j + gamma v^MF_phi-(s'),            Eq. (12)
- * with v^MF(s') = sum_a pi(a | s', abar') Q_phi-(s', a, abar') (Eq. 9), or, as mlii/mfrl does, the
- * double-Q value Q_phi-(s', argmax_a Q_phi(s', a, abar'), abar') (config `target`). phi- is a
- * target network that follows phi by soft updates phi- <- tau phi + (1 - tau) phi-.
+ *   Q^j(s, a) ~ Q^j(s, a^j, abar^j),  abar^j = (1/N^j) sum_k a^k  (one-hot a^k)
+ * (the paper's mean-field approximation and mean action), acts by the paper's Boltzmann policy
+ *   pi(a^j | s, abar^j) = exp(Q(s, a^j, abar^j) / T) / sum_b exp(Q(s, b, abar^j) / T)
+ * and minimises the paper's MF-Q loss
+ *   L(phi) = (y - Q_phi(s, a^j, abar^j))^2,  y = r^j + gamma v^MF_phi-(s'),
+ * with v^MF(s') = sum_a pi(a | s', abar') Q_phi-(s', a, abar') (the paper's mean-field value
+ * function v^MF), or, as mlii/mfrl does, the double-Q value
+ * Q_phi-(s', argmax_a Q_phi(s', a, abar'), abar') (config `target`). phi- is a target network that
+ * follows phi by soft updates phi- <- tau phi + (1 - tau) phi-.
  * Replay may be prioritised (Schaul et al. 2016); the loss is then weighted by the importance
  * weights and the TD errors become the new priorities.
  *
@@ -58,7 +59,7 @@ export const MFQConfig = z.object({
   learningStarts: z.number().int().nonnegative().default(256),
   /** Soft target update per gradient step: phi- <- tau phi + (1 - tau) phi-. */
   tau: z.number().gt(0).max(1).default(0.05),
-  /** Value of s' in the target: 'double-q' (mfrl) or 'mean-field' (v^MF of Eq. 9). */
+  /** Value of s' in the target: 'double-q' (mfrl) or 'mean-field' (the paper's v^MF). */
   target: z.enum(['double-q', 'mean-field']).default('double-q'),
   /** Prioritised replay: alpha = 0 is uniform. beta anneals linearly to 1 over betaRounds. */
   priorityAlpha: z.number().min(0).max(1).default(0),
@@ -153,7 +154,7 @@ export class MFQ implements Learner {
     };
   }
 
-  /** Boltzmann policy (Eq. 11) for every row, then one sampled action per row. */
+  /** The paper's Boltzmann policy for every row, then one sampled action per row. */
   act(obs: ObsBatch, temperature: number, rng: Rng, actions: Int32Array, probs: Float32Array) {
     const A = this.shape.actions;
     const q = this.qValues(obs);
@@ -173,7 +174,7 @@ export class MFQ implements Learner {
     return this.cfg.priorityBeta + f * (1 - this.cfg.priorityBeta);
   }
 
-  /** Updates of Eq. (12) on batches drawn from the replay. */
+  /** Updates on the MF-Q loss on batches drawn from the replay. */
   train(round: number, temperature: number, rng: Rng): TrainStats {
     const cfg = this.cfg;
     const mem = this.memory;

@@ -10,11 +10,11 @@ import type { Adam, NetShape, ObsBatch, ParamSet } from './nets.ts';
 import type { Replay, ReplayShape } from './replay.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Boltzmann policy (Yang et al. 2018, Eq. 11):
+// Boltzmann policy (Yang et al. 2018, the MF-Q policy):
 //   pi(a | s, abar) = exp(Q(s, a, abar) / T) / sum_b exp(Q(s, b, abar) / T)
-// The paper writes it with an inverse temperature beta = 1/T. Equation numbers as we read the
-// ICML 2018 paper, not re-checked against the PDF: (8) mean-field Q update, (9) v^MF, (10) mean
-// action, (11) Boltzmann policy, (12) MF-Q loss, (13) its gradient, (14) MF-AC actor gradient.
+// The paper writes it with an inverse temperature beta = 1/T. This code names the paper's
+// equations (mean action, Boltzmann policy, v^MF, MF-Q loss, MF-AC actor gradient) rather than
+// numbering them: their numbers could not be checked against the paper's text.
 
 /** Softmax of `x[off .. off+n) / temperature` into `out[outOff ..]` (max-shifted: no overflow). */
 export function softmaxInto(
@@ -119,7 +119,8 @@ export function doubleQTarget(
 }
 
 /**
- * Mean-field value target (Yang et al. 2018, Eq. 9 and the MF-Q loss, Eq. 12):
+ * Mean-field value target (Yang et al. 2018: the mean-field value v^MF and the target y of
+ * the MF-Q loss):
  *   v^MF(s') = sum_a pi(a | s', abar') Q_target(s', a, abar'),  y = r + gamma (1 - done) v^MF(s')
  * with pi the Boltzmann policy of the online network at temperature T.
  */
@@ -150,8 +151,8 @@ export function pickActions(q: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor1D {
 }
 
 /**
- * MF-AC's advantage (Yang et al. 2018, Eq. 14 with a state baseline): the critic's value of the
- * taken action minus the policy's expected value under the same mean action,
+ * MF-AC's advantage (Yang et al. 2018: the MF-AC actor gradient with a state baseline): the
+ * critic's value of the taken action minus the policy's expected value under the same mean action,
  *   A(s, a, abar) = Q(s, a, abar) - sum_b pi(b | s) Q(s, b, abar).
  */
 export function meanFieldAdvantage(
