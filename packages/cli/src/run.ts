@@ -115,15 +115,14 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     writer?.abort();
     if (configPath && earlierConfig) writeFileAtomic(configPath, earlierConfig);
     await hooks?.onEnd?.(err);
-    if (err instanceof GibbsError && err.field === 'step') throw err;
+    // Say at which step the run failed; a GibbsError keeps the field, value and expectation it
+    // names (the cause keeps the original stack).
     const message = err instanceof Error ? err.message : String(err);
-    throw new GibbsError(
-      `experiment "${exp.name}" failed at step ${done + 1}: ${message}`,
-      'step',
-      done + 1,
-      'a step that completes',
-      { cause: err },
-    );
+    const at = `experiment "${exp.name}" failed at step ${done + 1}: ${message}`;
+    if (err instanceof GibbsError) {
+      throw new GibbsError(at, err.field, err.value, err.expected, { cause: err });
+    }
+    throw new GibbsError(at, 'step', done + 1, 'a step that completes', { cause: err });
   } finally {
     await sim.dispose?.();
   }
