@@ -42,7 +42,16 @@ import {
   type StepOutput,
 } from '@gibbs/core';
 import { z } from 'zod';
-import { circleOffsets, circleSpans, rowOrder, ViewLayer } from './view-layer.ts';
+import {
+  checkLayout,
+  emptyCell,
+  observeGroups,
+  putWalls,
+  renderGroups,
+  type TwoGroupGrid,
+  validateActions,
+} from './two-groups.ts';
+import { circleOffsets, circleSpans, ViewLayer } from './view-layer.ts';
 
 export const DEER = 0;
 export const TIGERS = 1;
@@ -92,6 +101,7 @@ export class TigerDeer implements Environment {
   private readonly cap: readonly number[];
   private readonly wallCount: number;
   private readonly rng = new Rng(0);
+  private readonly grid: TwoGroupGrid;
   private readonly out: GroupStep[];
   private readonly obs: Float32Array[];
   private readonly layers: ViewLayer[];
@@ -146,21 +156,12 @@ export class TigerDeer implements Environment {
         used,
         `at most 80 % of the ${W}x${W} map`,
       );
-    if (l) {
-      const seen = new Set<number>();
-      for (const [name, cells] of [
+    if (l)
+      checkLayout('tiger-deer', W, [
         ['deer', l.deer],
         ['tigers', l.tigers],
         ['walls', l.walls],
-      ] as const)
-        cells.forEach(([x, y], i) => {
-          const field = `tiger-deer layout.${name}[${i}]`;
-          if (!(x >= 0 && y >= 0 && x < W && y < W))
-            throw GibbsError.invalid(field, [x, y], `a cell inside the ${W}x${W} map`);
-          if (seen.has(y * W + x)) throw GibbsError.invalid(field, [x, y], 'a cell not used twice');
-          seen.add(y * W + x);
-        });
-    }
+      ]);
     this.features = [N_ACTIONS[0] + 3, N_ACTIONS[1] + 3];
     const moveNames = ['stay', 'move N', 'move W', 'move E', 'move S'];
     this.spec = {
@@ -209,6 +210,32 @@ export class TigerDeer implements Environment {
     this.order = new Int32Array(this.cap[0] + this.cap[1]);
     this.obsOrder = this.cap.map((n) => new Int32Array(n));
     this.rowCounts = new Int32Array(W + 1);
+    this.grid = this.twoGroupGrid();
+  }
+
+  /** This world's state as the shared two-group helpers read it. */
+  private twoGroupGrid(): TwoGroupGrid {
+    return {
+      W: this.W,
+      cap: this.cap,
+      nActions: N_ACTIONS,
+      groupNames: ['deer', 'tigers'],
+      legend: ['empty', 'wall', 'deer', 'tiger'],
+      immortal: false,
+      out: this.out,
+      x: this.x,
+      y: this.y,
+      lastAction: this.lastAction,
+      heading: this.heading,
+      cell: this.cell,
+      layers: this.layers,
+      obs: this.obs,
+      spans: this.spans,
+      viewSizes: this.viewSizes,
+      features: this.features,
+      obsOrder: this.obsOrder,
+      rowCounts: this.rowCounts,
+    };
   }
 
   reset(seed: number): StepOutput {
@@ -220,12 +247,7 @@ export class TigerDeer implements Environment {
     for (const layer of this.layers) layer.clear();
     const W = this.W;
     const l = this.config.layout;
-    if (l) for (const [x, y] of l.walls) this.putWall(x, y);
-    else
-      for (let k = 0; k < this.wallCount; k++) {
-        const c = this.emptyCell();
-        this.putWall(c % W, Math.floor(c / W));
-      }
+    putWalls(this.grid, this.rng, l?.walls, this.wallCount);
     for (let g = 0; g < 2; g++) {
       const o = this.out[g];
       o.view.fill(0);
@@ -242,7 +264,7 @@ export class TigerDeer implements Environment {
         this.hp[g][i] = hp0?.[i] ?? MAX_HP[g];
         if (cells) this.place(g, i, cells[i][0], cells[i][1]);
         else {
-          const c = this.emptyCell();
+          const c = emptyCell(this.grid, this.rng);
           this.place(g, i, c % W, Math.floor(c / W));
         }
       }
@@ -360,90 +382,11 @@ export class TigerDeer implements Environment {
   }
 
   render(): RenderFrame {
-    const W = this.W;
-    const n = this.live[0] + this.live[1];
-    const cells = Uint8Array.from(this.cell);
-    const agents = {
-      count: n,
-      group: new Uint8Array(n),
-      slot: new Int32Array(n),
-      x: new Float32Array(n),
-      y: new Float32Array(n),
-      hp: new Float32Array(n),
-      heading: new Float32Array(n),
-      action: new Int16Array(n),
-      reward: new Float32Array(n),
-    };
-    let k = 0;
-    for (let g = 0; g < 2; g++)
-      for (let i = 0; i < this.cap[g]; i++) {
-        if (!this.out[g].alive[i]) continue;
-        agents.group[k] = g;
-        agents.slot[k] = i;
-        agents.x[k] = this.x[g][i];
-        agents.y[k] = this.y[g][i];
-        agents.hp[k] = this.hp[g][i] / MAX_HP[g];
-        agents.heading[k] = this.heading[g][i];
-        agents.action[k] = this.lastAction[g][i];
-        agents.reward[k] = this.out[g].reward[i];
-        k++;
-      }
-    return {
-      step: this.t,
-      episode: Math.max(0, this.episode),
-      width: W,
-      height: W,
-      cells,
-      legend: ['empty', 'wall', 'deer', 'tiger'],
-      groups: ['deer', 'tigers'],
-      agents,
-    };
+    return renderGroups(this.grid, this.t, this.episode, (g, i) => this.hp[g][i] / MAX_HP[g]);
   }
 
   private validate(actions: readonly Int32Array[]): void {
-    if (!Array.isArray(actions) || actions.length !== 2)
-      throw GibbsError.invalid(
-        'tiger-deer step: actions',
-        actions,
-        'two Int32Arrays (deer, tigers)',
-      );
-    if (this.done)
-      throw new GibbsError(
-        'tiger-deer: step after the episode ended; call reset',
-        'step',
-        this.t,
-        'reset first',
-      );
-    for (let g = 0; g < 2; g++) {
-      const name = this.spec.groups[g].name;
-      const a = actions[g];
-      if (!(a instanceof Int32Array) || a.length !== this.cap[g])
-        throw GibbsError.invalid(
-          `tiger-deer step: actions[${g}] (${name})`,
-          a,
-          `an Int32Array of length ${this.cap[g]}`,
-        );
-      const alive = this.out[g].alive;
-      for (let i = 0; i < a.length; i++)
-        if (alive[i] && !(a[i] >= 0 && a[i] < N_ACTIONS[g]))
-          throw GibbsError.invalid(
-            `tiger-deer step: ${name} slot ${i} action`,
-            a[i],
-            `an integer in [0, ${N_ACTIONS[g]})`,
-          );
-    }
-  }
-
-  private emptyCell(): number {
-    for (;;) {
-      const c = this.rng.int(this.W * this.W);
-      if (this.cell[c] === 0) return c;
-    }
-  }
-
-  private putWall(x: number, y: number): void {
-    this.cell[y * this.W + x] = 1;
-    for (const layer of this.layers) layer.set(x, y, 0, 1);
+    validateActions('tiger-deer', this.grid, actions, this.done, this.t);
   }
 
   private setHp(g: number, i: number): void {
@@ -482,29 +425,7 @@ export class TigerDeer implements Environment {
   }
 
   private observe(): void {
-    const W1 = Math.max(1, this.W - 1);
-    for (let g = 0; g < 2; g++) {
-      const o = this.out[g];
-      const F = this.features[g];
-      const A = N_ACTIONS[g];
-      const n = rowOrder(this.y[g], o.alive, this.W, this.rowCounts, this.obsOrder[g]);
-      for (let k = 0; k < n; k++) {
-        const i = this.obsOrder[g][k];
-        this.layers[g].window(
-          this.obs[g],
-          i * this.viewSizes[g],
-          this.x[g][i],
-          this.y[g][i],
-          this.spans[g],
-        );
-        const f = i * F;
-        o.features.fill(0, f, f + A);
-        if (this.lastAction[g][i] >= 0) o.features[f + this.lastAction[g][i]] = 1;
-        o.features[f + A] = o.reward[i];
-        o.features[f + A + 1] = this.x[g][i] / W1;
-        o.features[f + A + 2] = this.y[g][i] / W1;
-      }
-    }
+    observeGroups(this.grid);
     this.info['alive.deer'] = this.live[DEER];
     this.info['alive.tigers'] = this.live[TIGERS];
   }

@@ -1,0 +1,211 @@
+/**
+ * What Pursuit and Tiger-deer do the same way: two groups on one square grid, each agent in one
+ * cell (`cell`: 0 empty, 1 wall, 2 + g taken by group g), views copied from a per-group ViewLayer
+ * and the same features (last action one-hot, last reward, x/(map-1), y/(map-1)). Each world keeps
+ * its own rules (attacks, rewards, deaths, moves); these helpers only check input, observe and
+ * render.
+ */
+import { GibbsError, type GroupStep, type RenderFrame, type Rng } from '@gibbs/core';
+import { rowOrder, type ViewLayer } from './view-layer.ts';
+
+/**
+ * The state the helpers read, built once by the world from its own fields (the arrays are shared,
+ * not copied: the world updates them, the helpers see it).
+ */
+export interface TwoGroupGrid {
+  /** Map side. */
+  W: number;
+  cap: readonly number[];
+  nActions: readonly number[];
+  groupNames: string[];
+  /** Render legend for cell values 0 (empty), 1 (wall), 2 + g. */
+  legend: string[];
+  /** True where nobody ever dies: every slot counts as live (`out[g].alive` is not read). */
+  immortal: boolean;
+  out: GroupStep[];
+  /** Per group, per slot. */
+  x: Int32Array[];
+  y: Int32Array[];
+  lastAction: Int32Array[];
+  heading: Float32Array[];
+  /** Per cell: 0 empty, 1 wall, 2 + g occupied by group g. */
+  cell: Uint8Array;
+  /** Per group: its picture of the map, living in `obs[g]` after the views. */
+  layers: ViewLayer[];
+  obs: Float32Array[];
+  spans: Int32Array[];
+  viewSizes: number[];
+  features: number[];
+  /** Scratch: observation order (slots by row, per group) and the counting sort's row counts. */
+  obsOrder: Int32Array[];
+  rowCounts: Int32Array;
+}
+
+function liveMask(s: TwoGroupGrid, g: number): Uint8Array | null {
+  return s.immortal ? null : s.out[g].alive;
+}
+
+/** A random empty cell (y * W + x), drawn from `rng`. */
+export function emptyCell(s: TwoGroupGrid, rng: Rng): number {
+  for (;;) {
+    const c = rng.int(s.W * s.W);
+    if (s.cell[c] === 0) return c;
+  }
+}
+
+/** The walls: the layout's cells, else `count` random empty cells. */
+export function putWalls(
+  s: TwoGroupGrid,
+  rng: Rng,
+  layout: readonly (readonly [number, number])[] | undefined,
+  count: number,
+): void {
+  const W = s.W;
+  const put = (x: number, y: number) => {
+    s.cell[y * W + x] = 1;
+    for (const layer of s.layers) layer.set(x, y, 0, 1);
+  };
+  if (layout) for (const [x, y] of layout) put(x, y);
+  else
+    for (let k = 0; k < count; k++) {
+      const c = emptyCell(s, rng);
+      put(c % W, Math.floor(c / W));
+    }
+}
+
+/** Throw unless every explicit layout cell is on the `W` x `W` map and used once. */
+export function checkLayout(
+  env: string,
+  W: number,
+  entries: readonly (readonly [string, readonly (readonly [number, number])[]])[],
+): void {
+  const seen = new Set<number>();
+  for (const [name, cells] of entries)
+    cells.forEach(([x, y], i) => {
+      const field = `${env} layout.${name}[${i}]`;
+      if (!(x >= 0 && y >= 0 && x < W && y < W))
+        throw GibbsError.invalid(field, [x, y], `a cell inside the ${W}x${W} map`);
+      if (seen.has(y * W + x)) throw GibbsError.invalid(field, [x, y], 'a cell not used twice');
+      seen.add(y * W + x);
+    });
+}
+
+/**
+ * Throw unless `actions` holds one Int32Array per group, of the group's capacity, with an action
+ * in [0, nActions[g]) for every live slot, and the episode has not ended.
+ */
+export function validateActions(
+  env: string,
+  s: TwoGroupGrid,
+  actions: readonly Int32Array[],
+  done: boolean,
+  t: number,
+): void {
+  const nActions = s.nActions;
+  if (!Array.isArray(actions) || actions.length !== 2)
+    throw GibbsError.invalid(
+      `${env} step: actions`,
+      actions,
+      `two Int32Arrays (${s.groupNames[0]}, ${s.groupNames[1]})`,
+    );
+  if (done)
+    throw new GibbsError(
+      `${env}: step after the episode ended; call reset`,
+      'step',
+      t,
+      'reset first',
+    );
+  for (let g = 0; g < 2; g++) {
+    const name = s.groupNames[g];
+    const a = actions[g];
+    if (!(a instanceof Int32Array) || a.length !== s.cap[g])
+      throw GibbsError.invalid(
+        `${env} step: actions[${g}] (${name})`,
+        a,
+        `an Int32Array of length ${s.cap[g]}`,
+      );
+    const alive = liveMask(s, g);
+    for (let i = 0; i < a.length; i++)
+      if ((!alive || alive[i]) && !(a[i] >= 0 && a[i] < nActions[g]))
+        throw GibbsError.invalid(
+          `${env} step: ${name} slot ${i} action`,
+          a[i],
+          `an integer in [0, ${nActions[g]})`,
+        );
+  }
+}
+
+/**
+ * Write every live agent's view (its window of its group's layer, in row order) and features.
+ * `obsOrder` and `rowCounts` are scratch.
+ */
+export function observeGroups(s: TwoGroupGrid): void {
+  const W1 = Math.max(1, s.W - 1);
+  for (let g = 0; g < 2; g++) {
+    const o = s.out[g];
+    const F = s.features[g];
+    const A = s.nActions[g];
+    const x = s.x[g];
+    const y = s.y[g];
+    const lastAction = s.lastAction[g];
+    const n = rowOrder(y, liveMask(s, g), s.W, s.rowCounts, s.obsOrder[g]);
+    for (let k = 0; k < n; k++) {
+      const i = s.obsOrder[g][k];
+      s.layers[g].window(s.obs[g], i * s.viewSizes[g], x[i], y[i], s.spans[g]);
+      const f = i * F;
+      o.features.fill(0, f, f + A);
+      if (lastAction[i] >= 0) o.features[f + lastAction[i]] = 1;
+      o.features[f + A] = o.reward[i];
+      o.features[f + A + 1] = x[i] / W1;
+      o.features[f + A + 2] = y[i] / W1;
+    }
+  }
+}
+
+/** A frame of the map and every live agent, group 0 first; `hp(g, i)` in [0, 1]. */
+export function renderGroups(
+  s: TwoGroupGrid,
+  t: number,
+  episode: number,
+  hp: (g: number, i: number) => number,
+): RenderFrame {
+  const masks = [liveMask(s, 0), liveMask(s, 1)];
+  const live = (g: number, i: number) => masks[g]?.[i] !== 0;
+  let n = 0;
+  for (let g = 0; g < 2; g++) for (let i = 0; i < s.cap[g]; i++) if (live(g, i)) n++;
+  const agents = {
+    count: n,
+    group: new Uint8Array(n),
+    slot: new Int32Array(n),
+    x: new Float32Array(n),
+    y: new Float32Array(n),
+    hp: new Float32Array(n),
+    heading: new Float32Array(n),
+    action: new Int16Array(n),
+    reward: new Float32Array(n),
+  };
+  let k = 0;
+  for (let g = 0; g < 2; g++)
+    for (let i = 0; i < s.cap[g]; i++) {
+      if (!live(g, i)) continue;
+      agents.group[k] = g;
+      agents.slot[k] = i;
+      agents.x[k] = s.x[g][i];
+      agents.y[k] = s.y[g][i];
+      agents.hp[k] = hp(g, i);
+      agents.heading[k] = s.heading[g][i];
+      agents.action[k] = s.lastAction[g][i];
+      agents.reward[k] = s.out[g].reward[i];
+      k++;
+    }
+  return {
+    step: t,
+    episode: Math.max(0, episode),
+    width: s.W,
+    height: s.W,
+    cells: Uint8Array.from(s.cell),
+    legend: [...s.legend],
+    groups: [...s.groupNames],
+    agents,
+  };
+}
