@@ -27,7 +27,6 @@
  * neighbours. Placement is uniform random (MAgent2 also places at random).
  */
 import {
-  allocGroupStep,
   defineEnvironment,
   type Environment,
   type EnvSpec,
@@ -39,15 +38,16 @@ import {
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
+  allocTwoGroups,
   checkLayout,
   emptyCell,
   observeGroups,
-  putWalls,
   renderGroups,
+  resetTwoGroups,
   type TwoGroupGrid,
   validateActions,
 } from './two-groups.ts';
-import { circleOffsets, circleSpans, ViewLayer } from './view-layer.ts';
+import { circleOffsets, type ViewLayer } from './view-layer.ts';
 
 export const PURSUIT_CHANNELS = ['obstacle', 'predator', 'prey'] as const;
 /** Group 0: predators, group 1: prey. */
@@ -109,20 +109,10 @@ export class Pursuit implements Environment {
   /** Per cell: 0 empty, 1 wall, 2 + g occupied by group g (slot in `slotAt`). */
   private readonly cell: Uint8Array;
   private readonly slotAt: Int32Array;
-  /**
-   * One picture of the map per group, each living after that group's views in one buffer
-   * (`obs[g]`), so that views are copied with copyWithin; both are kept in step.
-   */
+  /** One picture of the map per group (see TwoGroupGrid), both kept in step. */
   private readonly layers: ViewLayer[];
-  private readonly obs: Float32Array[];
-  private readonly spans = RADIUS.map((r) => circleSpans(r));
-  private readonly viewSizes: number[];
-  private readonly features: number[];
   /** Both groups' agents as g * 2^24 + slot, shuffled each step for the moves. */
   private readonly order: Int32Array;
-  /** Observation order (slots by row, per group) and the counting sort's row counts. */
-  private readonly obsOrder: Int32Array[];
-  private readonly rowCounts: Int32Array;
   private readonly info: Record<string, number> = { tags: 0, attacks: 0, walls: 0 };
   private t = 0;
   private episode = -1;
@@ -149,7 +139,6 @@ export class Pursuit implements Environment {
         ['prey', l.prey],
         ['walls', l.walls],
       ]);
-    this.features = [N_ACTIONS[0] + 3, N_ACTIONS[1] + 3];
     const side = RADIUS.map((r) => 2 * r + 1);
     const moveNames = (g: number) =>
       Array.from({ length: N_MOVES[g] }, (_, k) =>
@@ -167,61 +156,26 @@ export class Pursuit implements Environment {
         name: g === PREDATORS ? 'predators' : 'prey',
         capacity: this.cap[g],
         view: { height: side[g], width: side[g], channels: 3, channelNames: PURSUIT_CHANNELS },
-        features: this.features[g],
+        features: N_ACTIONS[g] + 3,
         actions: N_ACTIONS[g],
         actionNames: g === PREDATORS ? [...moveNames(g), ...attackNames] : moveNames(g),
       })),
     };
-    this.viewSizes = side.map((s) => s * s * 3);
-    this.obs = [0, 1].map(
-      (g) => new Float32Array(this.cap[g] * this.viewSizes[g] + ViewLayer.size(W, W, 3, RADIUS[g])),
-    );
-    this.out = this.spec.groups.map((g, gi) => ({
-      ...allocGroupStep({ ...g, view: null }),
-      view: this.obs[gi].subarray(0, this.cap[gi] * this.viewSizes[gi]),
-    }));
-    this.x = this.cap.map((n) => new Int32Array(n));
-    this.y = this.cap.map((n) => new Int32Array(n));
-    this.lastAction = this.cap.map((n) => new Int32Array(n));
-    this.heading = this.cap.map((n) => new Float32Array(n));
-    this.order = new Int32Array(this.cap[0] + this.cap[1]);
-    this.obsOrder = this.cap.map((n) => new Int32Array(n));
-    this.rowCounts = new Int32Array(W + 1);
-    this.cell = new Uint8Array(W * W);
-    this.slotAt = new Int32Array(W * W);
-    this.layers = [0, 1].map(
-      (g) =>
-        new ViewLayer(W, W, 3, RADIUS[g], 0, {
-          buffer: this.obs[g],
-          offset: this.cap[g] * this.viewSizes[g],
-        }),
-    );
-    this.grid = this.twoGroupGrid();
-  }
-
-  /** This world's state as the shared two-group helpers read it. */
-  private twoGroupGrid(): TwoGroupGrid {
-    return {
-      W: this.W,
-      cap: this.cap,
+    const grid = allocTwoGroups(this.spec, W, RADIUS, {
       nActions: N_ACTIONS,
-      groupNames: ['predators', 'prey'],
       legend: ['empty', 'wall', 'predator', 'prey'],
       immortal: true,
-      out: this.out,
-      x: this.x,
-      y: this.y,
-      lastAction: this.lastAction,
-      heading: this.heading,
-      cell: this.cell,
-      layers: this.layers,
-      obs: this.obs,
-      spans: this.spans,
-      viewSizes: this.viewSizes,
-      features: this.features,
-      obsOrder: this.obsOrder,
-      rowCounts: this.rowCounts,
-    };
+    });
+    this.grid = grid;
+    this.out = grid.out;
+    this.x = grid.x;
+    this.y = grid.y;
+    this.lastAction = grid.lastAction;
+    this.heading = grid.heading;
+    this.cell = grid.cell;
+    this.slotAt = grid.slotAt;
+    this.layers = grid.layers;
+    this.order = grid.order;
   }
 
   reset(seed: number): StepOutput {
@@ -229,21 +183,10 @@ export class Pursuit implements Environment {
     this.t = 0;
     this.episode++;
     this.done = false;
-    this.cell.fill(0);
-    for (const layer of this.layers) layer.clear();
     const W = this.W;
     const l = this.config.layout;
-    putWalls(this.grid, this.rng, l?.walls, this.info.walls);
+    resetTwoGroups(this.grid, this.rng, l?.walls, this.info.walls);
     for (let g = 0; g < 2; g++) {
-      const o = this.out[g];
-      o.view.fill(0);
-      o.features.fill(0);
-      o.reward.fill(0);
-      o.terminated.fill(0);
-      o.truncated.fill(0);
-      o.alive.fill(1);
-      this.lastAction[g].fill(-1);
-      this.heading[g].fill(Number.NaN);
       const cells = l ? (g === PREDATORS ? l.predators : l.prey) : null;
       for (let i = 0; i < this.cap[g]; i++) {
         if (cells) this.place(g, i, cells[i][0], cells[i][1]);

@@ -31,7 +31,6 @@
  * but the attack penalty (0 by default).
  */
 import {
-  allocGroupStep,
   defineEnvironment,
   type Environment,
   type EnvSpec,
@@ -43,15 +42,16 @@ import {
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
+  allocTwoGroups,
   checkLayout,
   emptyCell,
   observeGroups,
-  putWalls,
   renderGroups,
+  resetTwoGroups,
   type TwoGroupGrid,
   validateActions,
 } from './two-groups.ts';
-import { circleOffsets, circleSpans, ViewLayer } from './view-layer.ts';
+import { circleOffsets, type ViewLayer } from './view-layer.ts';
 
 export const DEER = 0;
 export const TIGERS = 1;
@@ -103,9 +103,7 @@ export class TigerDeer implements Environment {
   private readonly rng = new Rng(0);
   private readonly grid: TwoGroupGrid;
   private readonly out: GroupStep[];
-  private readonly obs: Float32Array[];
   private readonly layers: ViewLayer[];
-  private readonly spans = RADIUS.map((r) => circleSpans(r));
   private readonly viewSizes: number[];
   private readonly features: number[];
   /** Per group, per slot. */
@@ -122,8 +120,6 @@ export class TigerDeer implements Environment {
   /** Per tiger: the deer slot it attacked this step, or -1. */
   private readonly target: Int32Array;
   private readonly order: Int32Array;
-  private readonly obsOrder: Int32Array[];
-  private readonly rowCounts: Int32Array;
   private readonly live = [0, 0];
   private readonly info: Record<string, number> = {
     'alive.deer': 0,
@@ -162,7 +158,6 @@ export class TigerDeer implements Environment {
         ['tigers', l.tigers],
         ['walls', l.walls],
       ]);
-    this.features = [N_ACTIONS[0] + 3, N_ACTIONS[1] + 3];
     const moveNames = ['stay', 'move N', 'move W', 'move E', 'move S'];
     this.spec = {
       name: 'tiger-deer',
@@ -177,65 +172,32 @@ export class TigerDeer implements Environment {
           channels: 5,
           channelNames: TIGER_DEER_CHANNELS,
         },
-        features: this.features[g],
+        features: N_ACTIONS[g] + 3,
         actions: N_ACTIONS[g],
         actionNames:
           g === DEER ? moveNames : [...moveNames, 'attack N', 'attack W', 'attack E', 'attack S'],
       })),
     };
-    this.viewSizes = RADIUS.map((r) => (2 * r + 1) ** 2 * 5);
-    this.obs = [0, 1].map(
-      (g) => new Float32Array(this.cap[g] * this.viewSizes[g] + ViewLayer.size(W, W, 5, RADIUS[g])),
-    );
-    this.out = this.spec.groups.map((g, gi) => ({
-      ...allocGroupStep({ ...g, view: null }),
-      view: this.obs[gi].subarray(0, this.cap[gi] * this.viewSizes[gi]),
-    }));
-    this.layers = [0, 1].map(
-      (g) =>
-        new ViewLayer(W, W, 5, RADIUS[g], 0, {
-          buffer: this.obs[g],
-          offset: this.cap[g] * this.viewSizes[g],
-        }),
-    );
-    this.x = this.cap.map((n) => new Int32Array(n));
-    this.y = this.cap.map((n) => new Int32Array(n));
-    this.hp = this.cap.map((n) => new Float64Array(n));
-    this.lastAction = this.cap.map((n) => new Int32Array(n));
-    this.heading = this.cap.map((n) => new Float32Array(n));
-    this.cell = new Uint8Array(W * W);
-    this.slotAt = new Int32Array(W * W);
-    this.attacks = new Int32Array(this.cap[DEER]);
-    this.target = new Int32Array(this.cap[TIGERS]);
-    this.order = new Int32Array(this.cap[0] + this.cap[1]);
-    this.obsOrder = this.cap.map((n) => new Int32Array(n));
-    this.rowCounts = new Int32Array(W + 1);
-    this.grid = this.twoGroupGrid();
-  }
-
-  /** This world's state as the shared two-group helpers read it. */
-  private twoGroupGrid(): TwoGroupGrid {
-    return {
-      W: this.W,
-      cap: this.cap,
+    const grid = allocTwoGroups(this.spec, W, RADIUS, {
       nActions: N_ACTIONS,
-      groupNames: ['deer', 'tigers'],
       legend: ['empty', 'wall', 'deer', 'tiger'],
       immortal: false,
-      out: this.out,
-      x: this.x,
-      y: this.y,
-      lastAction: this.lastAction,
-      heading: this.heading,
-      cell: this.cell,
-      layers: this.layers,
-      obs: this.obs,
-      spans: this.spans,
-      viewSizes: this.viewSizes,
-      features: this.features,
-      obsOrder: this.obsOrder,
-      rowCounts: this.rowCounts,
-    };
+    });
+    this.grid = grid;
+    this.out = grid.out;
+    this.layers = grid.layers;
+    this.viewSizes = grid.viewSizes;
+    this.features = grid.features;
+    this.x = grid.x;
+    this.y = grid.y;
+    this.hp = this.cap.map((n) => new Float64Array(n));
+    this.lastAction = grid.lastAction;
+    this.heading = grid.heading;
+    this.cell = grid.cell;
+    this.slotAt = grid.slotAt;
+    this.attacks = new Int32Array(this.cap[DEER]);
+    this.target = new Int32Array(this.cap[TIGERS]);
+    this.order = grid.order;
   }
 
   reset(seed: number): StepOutput {
@@ -243,21 +205,10 @@ export class TigerDeer implements Environment {
     this.t = 0;
     this.episode++;
     this.done = false;
-    this.cell.fill(0);
-    for (const layer of this.layers) layer.clear();
     const W = this.W;
     const l = this.config.layout;
-    putWalls(this.grid, this.rng, l?.walls, this.wallCount);
+    resetTwoGroups(this.grid, this.rng, l?.walls, this.wallCount);
     for (let g = 0; g < 2; g++) {
-      const o = this.out[g];
-      o.view.fill(0);
-      o.features.fill(0);
-      o.reward.fill(0);
-      o.terminated.fill(0);
-      o.truncated.fill(0);
-      o.alive.fill(1);
-      this.lastAction[g].fill(-1);
-      this.heading[g].fill(Number.NaN);
       const cells = l ? (g === DEER ? l.deer : l.tigers) : null;
       const hp0 = l ? (g === DEER ? l.deerHp : l.tigerHp) : undefined;
       for (let i = 0; i < this.cap[g]; i++) {

@@ -5,8 +5,16 @@
  * its own rules (attacks, rewards, deaths, moves); these helpers only check input, observe and
  * render.
  */
-import { GibbsError, type GroupStep, type RenderFrame, type Rng } from '@gibbs/core';
-import { rowOrder, type ViewLayer } from './view-layer.ts';
+import {
+  allocGroupStep,
+  type EnvSpec,
+  GibbsError,
+  type GroupStep,
+  type RenderFrame,
+  type Rng,
+  viewSize,
+} from '@gibbs/core';
+import { circleSpans, rowOrder, ViewLayer } from './view-layer.ts';
 
 /**
  * The state the helpers read, built once by the world from its own fields (the arrays are shared,
@@ -28,17 +36,98 @@ export interface TwoGroupGrid {
   y: Int32Array[];
   lastAction: Int32Array[];
   heading: Float32Array[];
-  /** Per cell: 0 empty, 1 wall, 2 + g occupied by group g. */
+  /** Per cell: 0 empty, 1 wall, 2 + g occupied by group g (slot in `slotAt`). */
   cell: Uint8Array;
-  /** Per group: its picture of the map, living in `obs[g]` after the views. */
+  slotAt: Int32Array;
+  /**
+   * One picture of the map per group, each living after that group's views in one buffer
+   * (`obs[g]`), so that views are copied with copyWithin; the world keeps both in step.
+   */
   layers: ViewLayer[];
   obs: Float32Array[];
   spans: Int32Array[];
   viewSizes: number[];
   features: number[];
+  /** Scratch for the moves: both groups' agents as g * 2^24 + slot, shuffled each step. */
+  order: Int32Array;
   /** Scratch: observation order (slots by row, per group) and the counting sort's row counts. */
   obsOrder: Int32Array[];
   rowCounts: Int32Array;
+}
+
+/**
+ * Allocate the state for a `W` x `W` world of `spec`'s two groups, views of radius `radius[g]`
+ * over one layer per group (channel 0: obstacle).
+ */
+export function allocTwoGroups(
+  spec: EnvSpec,
+  W: number,
+  radius: readonly number[],
+  fixed: Pick<TwoGroupGrid, 'nActions' | 'legend' | 'immortal'>,
+): TwoGroupGrid {
+  const groups = spec.groups;
+  const cap = groups.map((g) => g.capacity);
+  const viewSizes = groups.map(viewSize);
+  const channels = groups[0].view?.channels ?? 0;
+  const obs = [0, 1].map(
+    (g) => new Float32Array(cap[g] * viewSizes[g] + ViewLayer.size(W, W, channels, radius[g])),
+  );
+  return {
+    ...fixed,
+    W,
+    cap,
+    groupNames: groups.map((g) => g.name),
+    out: groups.map((g, gi) => ({
+      ...allocGroupStep({ ...g, view: null }),
+      view: obs[gi].subarray(0, cap[gi] * viewSizes[gi]),
+    })),
+    x: cap.map((n) => new Int32Array(n)),
+    y: cap.map((n) => new Int32Array(n)),
+    lastAction: cap.map((n) => new Int32Array(n)),
+    heading: cap.map((n) => new Float32Array(n)),
+    cell: new Uint8Array(W * W),
+    slotAt: new Int32Array(W * W),
+    layers: [0, 1].map(
+      (g) =>
+        new ViewLayer(W, W, channels, radius[g], 0, {
+          buffer: obs[g],
+          offset: cap[g] * viewSizes[g],
+        }),
+    ),
+    obs,
+    spans: radius.map((r) => circleSpans(r)),
+    viewSizes,
+    features: groups.map((g) => g.features),
+    order: new Int32Array(cap[0] + cap[1]),
+    obsOrder: cap.map((n) => new Int32Array(n)),
+    rowCounts: new Int32Array(W + 1),
+  };
+}
+
+/**
+ * The start of an episode before anyone is placed: an empty map with its walls (the layout's, else
+ * `wallCount` random cells), every slot alive with no action, reward, heading or observation.
+ */
+export function resetTwoGroups(
+  s: TwoGroupGrid,
+  rng: Rng,
+  walls: readonly (readonly [number, number])[] | undefined,
+  wallCount: number,
+): void {
+  s.cell.fill(0);
+  for (const layer of s.layers) layer.clear();
+  putWalls(s, rng, walls, wallCount);
+  for (let g = 0; g < 2; g++) {
+    const o = s.out[g];
+    o.view.fill(0);
+    o.features.fill(0);
+    o.reward.fill(0);
+    o.terminated.fill(0);
+    o.truncated.fill(0);
+    o.alive.fill(1);
+    s.lastAction[g].fill(-1);
+    s.heading[g].fill(Number.NaN);
+  }
 }
 
 function liveMask(s: TwoGroupGrid, g: number): Uint8Array | null {
@@ -54,7 +143,7 @@ export function emptyCell(s: TwoGroupGrid, rng: Rng): number {
 }
 
 /** The walls: the layout's cells, else `count` random empty cells. */
-export function putWalls(
+function putWalls(
   s: TwoGroupGrid,
   rng: Rng,
   layout: readonly (readonly [number, number])[] | undefined,
