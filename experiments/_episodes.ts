@@ -4,10 +4,49 @@
  * fills the action arrays, and keep per-group statistics of the last step and of the episode.
  * Episode e is played under seed `seed + e`, so a run is a pure function of its config and seed.
  */
-import type { Environment, EpisodeSummary, StepOutput } from '@gibbs/core';
+import type {
+  Environment,
+  EpisodeSummary,
+  MetricRecord,
+  Rng,
+  Simulation,
+  StepOutput,
+} from '@gibbs/core';
 
 /** Fill `actions[g]` for every slot of every group from the current output. */
 export type Policy = (out: StepOutput, actions: Int32Array[]) => void;
+
+/** Uniform random actions in [0, nActions[g]) for every slot of every group, drawn from `rng`. */
+export function randomPolicy(rng: Rng, nActions: readonly number[]): Policy {
+  return (_out, actions) => {
+    for (let g = 0; g < actions.length; g++)
+      for (let i = 0; i < actions[g].length; i++) actions[g][i] = rng.int(nActions[g]);
+  };
+}
+
+/**
+ * The simulation of an experiment that plays `loop` under `policy`: its metrics are `values()` and
+ * the loop's per-group statistics, its frames the environment's.
+ */
+export function loopSimulation(
+  loop: EpisodeLoop,
+  policy: Policy,
+  values: () => Record<string, number>,
+): Simulation {
+  return {
+    advance: () => loop.advance(policy),
+    metrics(): MetricRecord {
+      return {
+        step: loop.step,
+        episode: loop.episode,
+        values: values(),
+        groups: loop.groupStats(),
+      };
+    },
+    drainEpisodes: () => loop.drainEpisodes(),
+    frame: () => loop.env.render(),
+  };
+}
 
 export class EpisodeLoop {
   out: StepOutput;

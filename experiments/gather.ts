@@ -9,10 +9,10 @@
  * Logged values: food_left, food_eaten (this step) and food_eaten_episode, attacks, kills,
  * starved; per group: alive, reward_mean, reward_sum, episode_reward.
  */
-import { defineExperiment, type MetricRecord, Rng, type StepOutput } from '@gibbs/core';
+import { defineExperiment, Rng, type StepOutput } from '@gibbs/core';
 import { GATHER_ATTACKS, GATHER_MOVES, GATHER_STAY, Gather } from '@gibbs/env/gather';
 import { z } from 'zod';
-import { EpisodeLoop } from './_episodes.ts';
+import { EpisodeLoop, loopSimulation, type Policy, randomPolicy } from './_episodes.ts';
 
 const R = 7;
 const SIDE = 2 * R + 1;
@@ -95,32 +95,20 @@ export default defineExperiment({
     });
     const loop = new EpisodeLoop(env, seed);
     const rng = new Rng(seed ^ 0x5eed);
-    const policy =
+    const policy: Policy =
       p.policy === 'random'
-        ? (_: StepOutput, a: Int32Array[]) => {
-            for (let i = 0; i < a[0].length; i++) a[0][i] = rng.int(33);
-          }
-        : (out: StepOutput, a: Int32Array[]) => forage(out, a[0], rng, p.epsilon);
-    return {
-      advance: () => loop.advance(policy),
-      metrics(): MetricRecord {
-        const info = loop.out.info;
-        return {
-          step: loop.step,
-          episode: loop.episode,
-          values: {
-            food_left: info['food.left'],
-            food_eaten: info['food.eaten'],
-            food_eaten_episode: loop.episodeTotal('food.eaten'),
-            attacks: info.attacks,
-            kills: info.kills,
-            starved: info.starved,
-          },
-          groups: loop.groupStats(),
-        };
-      },
-      drainEpisodes: () => loop.drainEpisodes(),
-      frame: () => env.render(),
-    };
+        ? randomPolicy(rng, [33])
+        : (out, a) => forage(out, a[0], rng, p.epsilon);
+    return loopSimulation(loop, policy, () => {
+      const info = loop.out.info;
+      return {
+        food_left: info['food.left'],
+        food_eaten: info['food.eaten'],
+        food_eaten_episode: loop.episodeTotal('food.eaten'),
+        attacks: info.attacks,
+        kills: info.kills,
+        starved: info.starved,
+      };
+    });
   },
 });

@@ -11,10 +11,10 @@
  * Logged values: tags (this step), tags_episode, attacks; per group: reward_mean, reward_sum,
  * episode_reward, alive.
  */
-import { defineExperiment, type MetricRecord, Rng, type StepOutput } from '@gibbs/core';
+import { defineExperiment, Rng, type StepOutput } from '@gibbs/core';
 import { PURSUIT_ATTACKS, PURSUIT_MOVES, Pursuit } from '@gibbs/env/pursuit';
 import { z } from 'zod';
-import { EpisodeLoop } from './_episodes.ts';
+import { EpisodeLoop, loopSimulation, type Policy, randomPolicy } from './_episodes.ts';
 
 const RADIUS = [5, 4];
 const N_MOVES = [5, 9];
@@ -121,29 +121,14 @@ export default defineExperiment({
     });
     const loop = new EpisodeLoop(env, seed);
     const rng = new Rng(seed ^ 0x9e37);
-    const policy =
+    const policy: Policy =
       p.policy === 'random'
-        ? (_: StepOutput, a: Int32Array[]) => {
-            for (let g = 0; g < 2; g++)
-              for (let i = 0; i < a[g].length; i++) a[g][i] = rng.int(N_ACTIONS[g]);
-          }
-        : (out: StepOutput, a: Int32Array[]) => chase(out, a, rng, p.epsilon);
-    return {
-      advance: () => loop.advance(policy),
-      metrics(): MetricRecord {
-        return {
-          step: loop.step,
-          episode: loop.episode,
-          values: {
-            tags: loop.out.info.tags,
-            tags_episode: loop.episodeTotal('tags'),
-            attacks: loop.out.info.attacks,
-          },
-          groups: loop.groupStats(),
-        };
-      },
-      drainEpisodes: () => loop.drainEpisodes(),
-      frame: () => env.render(),
-    };
+        ? randomPolicy(rng, N_ACTIONS)
+        : (out, a) => chase(out, a, rng, p.epsilon);
+    return loopSimulation(loop, policy, () => ({
+      tags: loop.out.info.tags,
+      tags_episode: loop.episodeTotal('tags'),
+      attacks: loop.out.info.attacks,
+    }));
   },
 });

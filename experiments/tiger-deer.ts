@@ -10,7 +10,7 @@
  * Logged values: hunts, hunts_episode, deer_killed_episode, tigers_starved_episode; per group:
  * alive, reward_mean, reward_sum, episode_reward.
  */
-import { defineExperiment, type MetricRecord, Rng, type StepOutput } from '@gibbs/core';
+import { defineExperiment, Rng, type StepOutput } from '@gibbs/core';
 import {
   DEER,
   TIGER_DEER_ATTACKS,
@@ -19,7 +19,7 @@ import {
   TigerDeer,
 } from '@gibbs/env/tiger-deer';
 import { z } from 'zod';
-import { EpisodeLoop } from './_episodes.ts';
+import { EpisodeLoop, loopSimulation, type Policy, randomPolicy } from './_episodes.ts';
 
 const RADIUS = [1, 4];
 const N_ACTIONS = [5, 9];
@@ -93,30 +93,15 @@ export default defineExperiment({
     const env = new TigerDeer({ map: p.map, deer: p.deer, tigers: p.tigers, maxSteps: p.maxSteps });
     const loop = new EpisodeLoop(env, seed);
     const rng = new Rng(seed ^ 0x7d3e);
-    const policy =
+    const policy: Policy =
       p.policy === 'random'
-        ? (_: StepOutput, a: Int32Array[]) => {
-            for (let g = 0; g < 2; g++)
-              for (let i = 0; i < a[g].length; i++) a[g][i] = rng.int(N_ACTIONS[g]);
-          }
-        : (out: StepOutput, a: Int32Array[]) => hunt(out, a, rng, p.epsilon);
-    return {
-      advance: () => loop.advance(policy),
-      metrics(): MetricRecord {
-        return {
-          step: loop.step,
-          episode: loop.episode,
-          values: {
-            hunts: loop.out.info.hunts,
-            hunts_episode: loop.episodeTotal('hunts'),
-            deer_killed_episode: loop.episodeTotal('deer.killed'),
-            tigers_starved_episode: loop.episodeTotal('tigers.starved'),
-          },
-          groups: loop.groupStats(),
-        };
-      },
-      drainEpisodes: () => loop.drainEpisodes(),
-      frame: () => env.render(),
-    };
+        ? randomPolicy(rng, N_ACTIONS)
+        : (out, a) => hunt(out, a, rng, p.epsilon);
+    return loopSimulation(loop, policy, () => ({
+      hunts: loop.out.info.hunts,
+      hunts_episode: loop.episodeTotal('hunts'),
+      deer_killed_episode: loop.episodeTotal('deer.killed'),
+      tigers_starved_episode: loop.episodeTotal('tigers.starved'),
+    }));
   },
 });
