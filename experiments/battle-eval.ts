@@ -16,11 +16,11 @@
 import { join } from 'node:path';
 import { createPlayer, groupShape, SelfPlay } from '@gibbs/agents';
 import { loadNetwork, loadTensors, resolveCheckpoint } from '@gibbs/agents/checkpoint';
-import { defineExperiment, GibbsError, type MetricRecord, Rng } from '@gibbs/core';
+import { defineExperiment, type MetricRecord, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
 import { writeJsonAtomic } from '@gibbs/core/node';
-import { environments } from '@gibbs/env';
 import { z } from 'zod';
+import { battleMapParams, battleSimulation, battleThreadsParam, createBattle } from './_battle.ts';
 
 /** 95% Wilson score interval of k successes in n trials. */
 export function wilson(k: number, n: number, z95 = 1.959964): [number, number] {
@@ -51,31 +51,14 @@ export default defineExperiment({
     red: z.string().min(1).describe('checkpoint playing red (or "untrained")'),
     blue: z.string().min(1).describe('checkpoint playing blue (or "untrained")'),
     rounds: z.number().int().positive().default(50).describe('rounds to play'),
-    map: z.number().int().min(8).default(40).describe('side of the square map'),
-    agents: z.number().int().positive().default(64).describe('agents per side'),
-    maxSteps: z.number().int().positive().default(400).describe('steps after which a round ends'),
-    placement: z
-      .enum(['block', 'random'])
-      .default('block')
-      .describe('block (mfrl) or random start'),
+    ...battleMapParams,
     temperature: z.number().positive().default(0.1).describe('Boltzmann temperature of Q-learners'),
-    threads: z.number().int().min(1).max(16).default(1).describe('Battle observation threads'),
+    threads: battleThreadsParam,
   }),
   defaultSteps: 50 * 400,
   async create({ params, seed, outDir, backend: forced, log }) {
     const backend = await initBackend(forced);
-    const entry = environments.battle;
-    if (!entry)
-      throw GibbsError.invalid('environment', 'battle', 'the battle environment in @gibbs/env');
-    const env = entry.create(
-      entry.config.parse({
-        map: params.map,
-        agents: params.agents,
-        maxSteps: params.maxSteps,
-        placement: params.placement,
-        threads: params.threads,
-      }),
-    );
+    const env = createBattle(params);
     const rng = new Rng(seed);
     const players = [];
     const names: string[] = [];
@@ -164,19 +147,10 @@ export default defineExperiment({
       }
       return out;
     };
-    return {
-      backend,
-      advance: () => sp.advance(),
-      metrics: (): MetricRecord => {
-        const m = sp.metrics();
-        return { ...m, values: { ...m.values, ...summary() } };
-      },
-      frame: () => env.render(),
-      dispose: async () => {
-        sp.dispose();
-        await (env as { dispose?: () => void | Promise<void> }).dispose?.();
-      },
-    };
+    return battleSimulation(backend, env, sp, (): MetricRecord => {
+      const m = sp.metrics();
+      return { ...m, values: { ...m.values, ...summary() } };
+    });
   },
 });
 

@@ -29,22 +29,19 @@ import {
 } from '@gibbs/agents/checkpoint';
 import { defineExperiment, GibbsError, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
-import { environments } from '@gibbs/env';
 import { z } from 'zod';
+import { battleMapParams, battleSimulation, battleThreadsParam, createBattle } from './_battle.ts';
 
 export const battleTrainParams = z.object({
   algo: z.enum(ALGOS).default('mfq').describe('mfq | mfac | il | ac'),
   rounds: z.number().int().positive().default(20).describe('rounds (episodes) to train in total'),
-  map: z.number().int().min(8).default(40).describe('side of the square map, walls included'),
-  agents: z.number().int().positive().default(64).describe('agents per side'),
-  maxSteps: z.number().int().positive().default(400).describe('steps after which a round ends'),
-  placement: z.enum(['block', 'random']).default('block').describe('block (mfrl) or random start'),
+  ...battleMapParams,
   opponentTau: z.number().min(0).max(1).default(0.01).describe('opponent soft update on a win'),
   checkpointEvery: z.number().int().positive().default(5).describe('rounds between checkpoints'),
   keepCheckpoints: z.number().int().positive().default(2).describe('newest checkpoints kept'),
   resume: z.string().default('').describe('run directory or checkpoint to continue from'),
   config: z.string().default('{}').describe('JSON of algorithm hyperparameters to override'),
-  threads: z.number().int().min(1).max(16).default(1).describe('Battle observation threads'),
+  threads: battleThreadsParam,
 });
 
 export default defineExperiment({
@@ -55,18 +52,7 @@ export default defineExperiment({
   defaultSteps: 20 * 400,
   async create({ params, seed, outDir, backend: forced, log }) {
     const backend = await initBackend(forced);
-    const entry = environments.battle;
-    if (!entry)
-      throw GibbsError.invalid('environment', 'battle', 'the battle environment in @gibbs/env');
-    const env = entry.create(
-      entry.config.parse({
-        map: params.map,
-        agents: params.agents,
-        maxSteps: params.maxSteps,
-        placement: params.placement,
-        threads: params.threads,
-      }),
-    );
+    const env = createBattle(params);
     let overrides: Record<string, unknown>;
     try {
       overrides = JSON.parse(params.config) as Record<string, unknown>;
@@ -139,16 +125,6 @@ export default defineExperiment({
       sp.setRounds(params.rounds);
       log?.(`resumed from ${roundDir} at round ${sp.round}, step ${sp.step}`);
     }
-    return {
-      backend,
-      advance: () => sp.advance(),
-      metrics: () => sp.metrics(),
-      drainEpisodes: () => sp.drainEpisodes(),
-      frame: () => env.render(),
-      dispose: async () => {
-        sp.dispose();
-        await (env as { dispose?: () => void | Promise<void> }).dispose?.();
-      },
-    };
+    return { ...battleSimulation(backend, env, sp), drainEpisodes: () => sp.drainEpisodes() };
   },
 });
