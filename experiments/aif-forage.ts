@@ -13,12 +13,19 @@
  * food_rate (food per agent-step, last step), food_gathered (total this run).
  */
 import { AifAgents } from '@gibbs/agents/aif/agent';
-import { aifSummary, inspectAif } from '@gibbs/agents/aif/inspect';
+import { aifSummary } from '@gibbs/agents/aif/inspect';
 import { type Tensor, tensor } from '@gibbs/agents/aif/maths';
 import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
 import { defineExperiment, type EpisodeSummary, type MetricRecord, Rng } from '@gibbs/core';
-import { AifForageEnv, FORAGE_ACTIONS, FORAGE_MOVES, smellLevel } from '@gibbs/env/aif-forage';
+import { AifForageEnv, FORAGE_MOVES, smellLevel } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
+import {
+  aifAgentConfig,
+  aifSimulation,
+  forageFoodParams,
+  forageMapParams,
+  inspectForager,
+} from './_aif.ts';
 
 export interface ForageModelOptions {
   /** Half-width of the egocentric window of food offsets. */
@@ -103,16 +110,9 @@ export function forageModel(o: ForageModelOptions): GenerativeModel {
 }
 
 export const aifForageParams = z.object({
-  width: z.number().int().min(4).max(4096).default(32).describe('grid width'),
-  height: z.number().int().min(4).max(4096).default(32).describe('grid height'),
+  ...forageMapParams,
   agents: z.number().int().min(1).max(1_000_000).default(256).describe('foragers'),
-  food: z.number().int().min(1).default(96).describe('food items (constant)'),
-  smellNoise: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.1)
-    .describe('probability of a random smell reading'),
+  ...forageFoodParams,
   episodeLength: z.number().int().min(1).default(200).describe('steps per episode'),
   radius: z.number().int().min(1).max(4).default(2).describe('half-width of the modelled window'),
   policyLen: z
@@ -150,14 +150,7 @@ export type AifForageParams = z.infer<typeof aifForageParams>;
 
 export function forageAgentConfig(p: AifForageParams): AgentConfig {
   return {
-    policyLen: p.policyLen,
-    gamma: p.gamma,
-    alpha: p.alpha,
-    useUtility: p.utility,
-    useStatesInfoGain: p.stateInfoGain,
-    useParamInfoGain: p.learnA > 0,
-    actionSelection: p.selection,
-    inference: { algo: 'fpi', numIter: 10, dFTol: 0.001 },
+    ...aifAgentConfig(p, p.learnA > 0),
     learning: p.learnA > 0 ? { lrA: p.learnA, forget: p.forget } : undefined,
   };
 }
@@ -252,20 +245,7 @@ export class AifForageSimulation {
 
   inspect(group: number, slot: number) {
     if (group !== 0 || !(slot >= 0 && slot < this.params.agents)) return null;
-    const R = this.params.radius;
-    const side = 2 * R + 1;
-    const states = Array.from(
-      { length: side * side },
-      (_, s) => `(${(s % side) - R},${Math.floor(s / side) - R})`,
-    );
-    states.push('far');
-    return inspectAif(
-      this.agents,
-      'foragers',
-      slot,
-      { factors: ['food offset'], states: [states], actions: [[...FORAGE_ACTIONS]] },
-      { x: this.env.x[slot], y: this.env.y[slot], food_eaten: this.env.eaten[slot] },
-    );
+    return inspectForager(this.agents, this.env, slot, this.params.radius);
   }
 }
 
@@ -275,14 +255,5 @@ export default defineExperiment({
     'A population of active-inference foragers: noisy smell, 125 policies, epistemic and pragmatic value',
   params: aifForageParams,
   defaultSteps: 400,
-  create: ({ params, seed }) => {
-    const sim = new AifForageSimulation(params, seed);
-    return {
-      advance: () => sim.advance(),
-      metrics: () => sim.metrics(),
-      drainEpisodes: () => sim.drainEpisodes(),
-      frame: () => sim.env.render(),
-      inspect: (g, s) => sim.inspect(g, s),
-    };
-  },
+  create: ({ params, seed }) => aifSimulation(new AifForageSimulation(params, seed)),
 });

@@ -14,7 +14,7 @@
  * learners' loss, mean Q and temperature; per group: reward_mean.
  */
 import { AifAgents } from '@gibbs/agents/aif/agent';
-import { aifSummary, inspectAif } from '@gibbs/agents/aif/inspect';
+import { aifSummary } from '@gibbs/agents/aif/inspect';
 import type { ObsBatch } from '@gibbs/agents/nets';
 import type { Learner, TrainStats } from '@gibbs/agents/policy';
 import { createLearner, groupShape } from '@gibbs/agents/selfplay';
@@ -29,24 +29,24 @@ import {
 import { initBackend } from '@gibbs/core/backend';
 import { AifForageEnv, FORAGE_ACTIONS } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
+import {
+  aifAgentConfig,
+  aifSimulation,
+  forageFoodParams,
+  forageMapParams,
+  inspectForager,
+} from './_aif.ts';
 import { forageModel } from './aif-forage.ts';
 
 export const aifMixedParams = z.object({
-  width: z.number().int().min(4).max(4096).default(32).describe('grid width'),
-  height: z.number().int().min(4).max(4096).default(32).describe('grid height'),
+  ...forageMapParams,
   agents: z.number().int().min(1).max(100_000).default(128).describe('active-inference foragers'),
   rivals: z.number().int().min(1).max(100_000).default(128).describe('Q-learning rivals'),
   algo: z
     .enum(['mfq', 'il'])
     .default('mfq')
     .describe('rivals: mean-field (mfq) or independent (il) Q-learning'),
-  food: z.number().int().min(1).default(96).describe('food items (constant)'),
-  smellNoise: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.1)
-    .describe('probability of a random smell reading'),
+  ...forageFoodParams,
   episodeLength: z
     .number()
     .int()
@@ -109,16 +109,17 @@ export class AifMixedSimulation {
         foodPref: p.foodPref,
         concentration: 0,
       }),
-      config: {
-        policyLen: p.policyLen,
-        gamma: p.gamma,
-        alpha: 16,
-        useUtility: true,
-        useStatesInfoGain: true,
-        useParamInfoGain: false,
-        actionSelection: 'stochastic',
-        inference: { algo: 'fpi', numIter: 10, dFTol: 0.001 },
-      },
+      config: aifAgentConfig(
+        {
+          policyLen: p.policyLen,
+          gamma: p.gamma,
+          alpha: 16,
+          utility: true,
+          stateInfoGain: true,
+          selection: 'stochastic',
+        },
+        false,
+      ),
       count: p.agents,
       seed: seed + 1,
     });
@@ -242,20 +243,8 @@ export class AifMixedSimulation {
   }
 
   inspect(group: number, slot: number) {
-    if (group === 0 && slot >= 0 && slot < this.params.agents) {
-      const states = Array.from(
-        { length: 25 },
-        (_, s) => `(${(s % 5) - 2},${Math.floor(s / 5) - 2})`,
-      );
-      states.push('far');
-      return inspectAif(
-        this.aif,
-        'foragers',
-        slot,
-        { factors: ['food offset'], states: [states], actions: [[...FORAGE_ACTIONS]] },
-        { x: this.env.x[slot], y: this.env.y[slot], food_eaten: this.env.eaten[slot] },
-      );
-    }
+    if (group === 0 && slot >= 0 && slot < this.params.agents)
+      return inspectForager(this.aif, this.env, slot, 2);
     if (group === 1 && slot >= 0 && slot < this.params.rivals) {
       const i = this.params.agents + slot;
       return {
@@ -286,14 +275,6 @@ export default defineExperiment({
   create: async ({ params, seed, backend: forced }) => {
     const backend = await initBackend(forced);
     const sim = new AifMixedSimulation(params, seed);
-    return {
-      backend,
-      advance: () => sim.advance(),
-      metrics: () => sim.metrics(),
-      drainEpisodes: () => sim.drainEpisodes(),
-      frame: () => sim.env.render(),
-      inspect: (g, s) => sim.inspect(g, s),
-      dispose: () => sim.dispose(),
-    };
+    return { ...aifSimulation(sim), backend, dispose: () => sim.dispose() };
   },
 });

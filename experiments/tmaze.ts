@@ -20,6 +20,7 @@ import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
 import { defineExperiment, type EpisodeSummary, type MetricRecord, Rng } from '@gibbs/core';
 import { TMAZE_LOCATIONS, TmazeEnv } from '@gibbs/env/tmaze';
 import { z } from 'zod';
+import { aifAgentConfig, aifSimulation } from './_aif.ts';
 
 /**
  * The agents' generative model of the T-maze, as pymdp's T-maze demo builds it. Factors:
@@ -106,16 +107,7 @@ export const tmazeParams = z.object({
 export type TmazeParams = z.infer<typeof tmazeParams>;
 
 export function tmazeAgentConfig(p: TmazeParams): AgentConfig {
-  return {
-    policyLen: p.policyLen,
-    gamma: p.gamma,
-    alpha: p.alpha,
-    useUtility: p.utility,
-    useStatesInfoGain: p.stateInfoGain,
-    useParamInfoGain: false,
-    actionSelection: p.selection,
-    inference: { algo: 'fpi', numIter: 10, dFTol: 0.001 },
-  };
+  return aifAgentConfig(p, false);
 }
 
 /** The simulation, exported for tests: `trials`/`successes` count finished trials. */
@@ -233,14 +225,5 @@ export default defineExperiment({
   description: 'Active-inference agents in the T-maze: epistemic cue-seeking, then reward',
   params: tmazeParams,
   defaultSteps: 300,
-  create: ({ params, seed }) => {
-    const sim = new TmazeSimulation(params, seed);
-    return {
-      advance: () => sim.advance(),
-      metrics: () => sim.metrics(),
-      drainEpisodes: () => sim.drainEpisodes(),
-      frame: () => sim.env.render(),
-      inspect: (g, s) => sim.inspect(g, s),
-    };
-  },
+  create: ({ params, seed }) => aifSimulation(new TmazeSimulation(params, seed)),
 });
