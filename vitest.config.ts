@@ -7,6 +7,7 @@ export default defineConfig({
       'experiments/**/*.test.ts',
       'examples/**/*.test.ts',
       'bench/**/*.test.ts',
+      'scripts/**/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -18,6 +18,27 @@ import ising from '../experiments/ising.ts';
 import isingMcmc from '../experiments/ising-mcmc.ts';
 
 const argv = process.argv.slice(2);
+const USAGE =
+  'Usage: pnpm tsx scripts/ising-phase.ts [--size 20] [--seeds 3] [--steps 6000] [--window 3000]\n' +
+  '                                      [--coolSteps 1000] [--variants]';
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// A mistyped option (--seed for --seeds) is an error, not a silently ignored word.
+const VALUED = ['size', 'seeds', 'steps', 'window', 'coolSteps'];
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i];
+  if (a === '--variants') continue;
+  if (a.startsWith('--') && VALUED.includes(a.slice(2))) {
+    i++;
+    continue;
+  }
+  console.error(
+    `ising-phase: got "${a}", expected one of ${[...VALUED.map((n) => `--${n} N`), '--variants'].join(', ')}\n${USAGE}`,
+  );
+  process.exit(2);
+}
 function opt(name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
