@@ -41,6 +41,7 @@ import {
   allocTwoGroups,
   checkLayout,
   emptyCell,
+  moveInSeededOrder,
   observeGroups,
   renderGroups,
   resetTwoGroups,
@@ -111,8 +112,6 @@ export class Pursuit implements Environment {
   private readonly slotAt: Int32Array;
   /** One picture of the map per group (see TwoGroupGrid), both kept in step. */
   private readonly layers: ViewLayer[];
-  /** Both groups' agents as g * 2^24 + slot, shuffled each step for the moves. */
-  private readonly order: Int32Array;
   private readonly info: Record<string, number> = { tags: 0, attacks: 0, walls: 0 };
   private t = 0;
   private episode = -1;
@@ -175,7 +174,6 @@ export class Pursuit implements Environment {
     this.cell = grid.cell;
     this.slotAt = grid.slotAt;
     this.layers = grid.layers;
-    this.order = grid.order;
   }
 
   reset(seed: number): StepOutput {
@@ -230,25 +228,7 @@ export class Pursuit implements Environment {
       prey.reward[this.slotAt[tc]] += c.taggedPenalty;
     }
     // 2. Moves, both groups interleaved in a seeded order.
-    let n = 0;
-    for (let g = 0; g < 2; g++)
-      for (let i = 0; i < this.cap[g]; i++) this.order[n++] = (g << 24) | i;
-    this.rng.shuffle(this.order, n);
-    for (let k = 0; k < n; k++) {
-      const g = this.order[k] >>> 24;
-      const i = this.order[k] & 0xffffff;
-      const a = actions[g][i];
-      this.lastAction[g][i] = a;
-      if (a === 0 || a >= N_MOVES[g]) continue;
-      const dx = PURSUIT_MOVES[g][2 * a];
-      const dy = PURSUIT_MOVES[g][2 * a + 1];
-      const tx = this.x[g][i] + dx;
-      const ty = this.y[g][i] + dy;
-      if (tx < 0 || ty < 0 || tx >= W || ty >= W || this.cell[ty * W + tx] !== 0) continue;
-      this.unplace(g, i);
-      this.place(g, i, tx, ty);
-      this.heading[g][i] = Math.atan2(dy, dx);
-    }
+    moveInSeededOrder(this.grid, this.rng, actions, PURSUIT_MOVES, this.relocate);
     if (this.t >= c.maxSteps) {
       this.done = true;
       pred.truncated.fill(1);
@@ -267,6 +247,11 @@ export class Pursuit implements Environment {
   private validate(actions: readonly Int32Array[]): void {
     validateActions('pursuit', this.grid, actions, this.done, this.t);
   }
+
+  private readonly relocate = (g: number, i: number, x: number, y: number): void => {
+    this.unplace(g, i);
+    this.place(g, i, x, y);
+  };
 
   private place(g: number, i: number, x: number, y: number): void {
     this.x[g][i] = x;

@@ -45,6 +45,7 @@ import {
   allocTwoGroups,
   checkLayout,
   emptyCell,
+  moveInSeededOrder,
   observeGroups,
   renderGroups,
   resetTwoGroups,
@@ -65,6 +66,7 @@ export const TIGER_DEER_MOVES = Int32Array.of(0, 0, 0, -1, -1, 0, 1, 0, 0, 1);
 /** Tigers' attacks N, W, E, S. */
 export const TIGER_DEER_ATTACKS = circleOffsets(1, false);
 const N_MOVES = 5;
+const MOVES = [TIGER_DEER_MOVES, TIGER_DEER_MOVES];
 const N_ACTIONS = [5, 9];
 const EPS = 1e-9;
 
@@ -119,7 +121,6 @@ export class TigerDeer implements Environment {
   private readonly attacks: Int32Array;
   /** Per tiger: the deer slot it attacked this step, or -1. */
   private readonly target: Int32Array;
-  private readonly order: Int32Array;
   private readonly live = [0, 0];
   private readonly info: Record<string, number> = {
     'alive.deer': 0,
@@ -197,7 +198,6 @@ export class TigerDeer implements Environment {
     this.slotAt = grid.slotAt;
     this.attacks = new Int32Array(this.cap[DEER]);
     this.target = new Int32Array(this.cap[TIGERS]);
-    this.order = grid.order;
   }
 
   reset(seed: number): StepOutput {
@@ -296,26 +296,7 @@ export class TigerDeer implements Environment {
       }
     }
     // 3. Moves in a seeded order over both groups.
-    let n = 0;
-    for (let g = 0; g < 2; g++)
-      for (let i = 0; i < this.cap[g]; i++)
-        if (this.out[g].alive[i]) this.order[n++] = (g << 24) | i;
-    this.rng.shuffle(this.order, n);
-    for (let k = 0; k < n; k++) {
-      const g = this.order[k] >>> 24;
-      const i = this.order[k] & 0xffffff;
-      const a = actions[g][i];
-      this.lastAction[g][i] = a;
-      if (a === 0 || a >= N_MOVES) continue;
-      const dx = TIGER_DEER_MOVES[2 * a];
-      const dy = TIGER_DEER_MOVES[2 * a + 1];
-      const tx = this.x[g][i] + dx;
-      const ty = this.y[g][i] + dy;
-      if (tx < 0 || ty < 0 || tx >= W || ty >= W || this.cell[ty * W + tx] !== 0) continue;
-      this.unplace(g, i);
-      this.place(g, i, tx, ty);
-      this.heading[g][i] = Math.atan2(dy, dx);
-    }
+    moveInSeededOrder(this.grid, this.rng, actions, MOVES, this.relocate);
     if (this.live[DEER] === 0 || this.live[TIGERS] === 0) {
       // The game is over for the survivors too: they terminate.
       this.done = true;
@@ -344,6 +325,11 @@ export class TigerDeer implements Environment {
     const v = this.hp[g][i] / MAX_HP[g];
     for (const layer of this.layers) layer.set(this.x[g][i], this.y[g][i], 2 + 2 * g, v);
   }
+
+  private readonly relocate = (g: number, i: number, x: number, y: number): void => {
+    this.unplace(g, i);
+    this.place(g, i, x, y);
+  };
 
   private place(g: number, i: number, x: number, y: number): void {
     this.x[g][i] = x;

@@ -134,6 +134,43 @@ function liveMask(s: TwoGroupGrid, g: number): Uint8Array | null {
   return s.immortal ? null : s.out[g].alive;
 }
 
+/**
+ * The moves: every live agent, one at a time in an order drawn from `rng` over both groups, records
+ * its action and, if it is a move other than stay (`moves[g]`: (dx, dy) per move, stay first),
+ * steps to the target cell when that is on the map and empty, facing the way it went.
+ * `relocate(g, i, x, y)` moves agent i of group g to (x, y) in the world's own bookkeeping.
+ */
+export function moveInSeededOrder(
+  s: TwoGroupGrid,
+  rng: Rng,
+  actions: readonly Int32Array[],
+  moves: readonly Int32Array[],
+  relocate: (g: number, i: number, x: number, y: number) => void,
+): void {
+  const W = s.W;
+  const order = s.order;
+  let n = 0;
+  for (let g = 0; g < 2; g++) {
+    const alive = liveMask(s, g);
+    for (let i = 0; i < s.cap[g]; i++) if (!alive || alive[i]) order[n++] = (g << 24) | i;
+  }
+  rng.shuffle(order, n);
+  for (let k = 0; k < n; k++) {
+    const g = order[k] >>> 24;
+    const i = order[k] & 0xffffff;
+    const a = actions[g][i];
+    s.lastAction[g][i] = a;
+    if (a === 0 || 2 * a >= moves[g].length) continue;
+    const dx = moves[g][2 * a];
+    const dy = moves[g][2 * a + 1];
+    const tx = s.x[g][i] + dx;
+    const ty = s.y[g][i] + dy;
+    if (tx < 0 || ty < 0 || tx >= W || ty >= W || s.cell[ty * W + tx] !== 0) continue;
+    relocate(g, i, tx, ty);
+    s.heading[g][i] = Math.atan2(dy, dx);
+  }
+}
+
 /** A random empty cell (y * W + x), drawn from `rng`. */
 export function emptyCell(s: TwoGroupGrid, rng: Rng): number {
   for (;;) {
