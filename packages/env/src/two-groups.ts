@@ -1,9 +1,10 @@
 /**
  * What Pursuit and Tiger-deer do the same way: two groups on one square grid, each agent in one
  * cell (`cell`: 0 empty, 1 wall, 2 + g taken by group g), views copied from a per-group ViewLayer
- * and the same features (last action one-hot, last reward, x/(map-1), y/(map-1)). Each world keeps
- * its own rules (attacks, rewards, deaths, moves); these helpers only check input, observe and
- * render.
+ * and the same features (last action one-hot, last reward, x/(map-1), y/(map-1)), and the same move
+ * phase (one agent at a time in a seeded order, into a free cell). Each world keeps its own rules
+ * (attacks, rewards, hit points, deaths, the end of an episode) and how an agent is drawn on its
+ * layers (place/unplace); these helpers allocate, reset, check input, move, observe and render.
  */
 import {
   allocGroupStep,
@@ -17,8 +18,8 @@ import {
 import { circleSpans, rowOrder, ViewLayer } from './view-layer.ts';
 
 /**
- * The state the helpers read, built once by the world from its own fields (the arrays are shared,
- * not copied: the world updates them, the helpers see it).
+ * The state the helpers read and write, made by allocTwoGroups; the world keeps references to the
+ * arrays it needs for its rules (shared, not copied).
  */
 export interface TwoGroupGrid {
   /** Map side. */
