@@ -29,6 +29,9 @@ describe('grid and seeds', () => {
     expect(() => parseSeeds('1,1')).toThrow(GibbsError);
     expect(() => parseSeeds('a')).toThrow(/--seeds/);
     expect(() => parseSeeds('-1')).toThrow(GibbsError);
+    expect(() => parseSeeds('4..0')).toThrow(
+      '--seeds: got "4..0", expected a range a..b with a <= b',
+    );
   });
 
   it('rejects malformed grid options', () => {

@@ -55,6 +55,9 @@ export function parseSeeds(text: string): number[] {
   for (const part of text.split(',')) {
     const item = part.trim();
     const range = /^(\d+)\.\.(\d+)$/.exec(item);
+    // Named as typed: expandRange would report "4..0:1", a step the user never wrote.
+    if (range && Number(range[1]) > Number(range[2]))
+      throw GibbsError.invalid('--seeds', item, 'a range a..b with a <= b (0..4)');
     const list = range ? expandRange('--seeds', range[1], range[2], '1') : [item];
     for (const s of list) {
       const n = Number(s);
