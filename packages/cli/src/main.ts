@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GibbsError } from '@gibbs/core';
+import { StepFailure } from './run.ts';
 
 export interface Command {
   describe: string;
@@ -59,9 +60,9 @@ run(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof GibbsError) {
       console.error(`gibbs: ${err.message}`);
-      // A failure inside user code: show where it happened, not only what.
+      // A failure inside an experiment's code: show where it happened, not only what.
       const cause = err.cause;
-      if (cause instanceof Error && !(cause instanceof GibbsError) && cause.stack) {
+      if (err instanceof StepFailure && cause instanceof Error && !(cause instanceof GibbsError)) {
         console.error(`\ncaused by ${cause.stack}`);
       }
     } else console.error(err);

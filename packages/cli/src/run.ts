@@ -51,6 +51,9 @@ export interface RunOutcome {
   outDir: string | null;
 }
 
+/** A run that failed inside the experiment's own code, at a step: the CLI shows the cause's stack. */
+export class StepFailure extends GibbsError {}
+
 export function gibbsVersion(): string {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     version: string;
@@ -120,9 +123,9 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     const message = err instanceof Error ? err.message : String(err);
     const at = `experiment "${exp.name}" failed at step ${done + 1}: ${message}`;
     if (err instanceof GibbsError) {
-      throw new GibbsError(at, err.field, err.value, err.expected, { cause: err });
+      throw new StepFailure(at, err.field, err.value, err.expected, { cause: err });
     }
-    throw new GibbsError(at, 'step', done + 1, 'a step that completes', { cause: err });
+    throw new StepFailure(at, 'step', done + 1, 'a step that completes', { cause: err });
   } finally {
     await sim.dispose?.();
   }
