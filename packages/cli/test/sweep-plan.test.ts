@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseGridOption, parseSeeds, planRuns, runName } from '../src/sweep/grid.ts';
 import { niceTicks, plotAscii, plotSvg, seriesOf } from '../src/sweep/plot.ts';
 import { parseRedisUrl } from '../src/sweep/redis.ts';
-import type { SweepReport } from '../src/sweep/report.ts';
+import { reportMarkdown, runsCsv, type SweepReport } from '../src/sweep/report.ts';
 import { removeStaleTemps } from '../src/sweep/rundir.ts';
 import { studentTCdf, studentTQuantile, summarize } from '../src/sweep/stats.ts';
 import tinyIsing from './fixtures/tiny-ising.ts';
@@ -228,5 +228,33 @@ describe('Redis URLs', () => {
     );
     expect(() => parseRedisUrl('redis://:secret@h:1/x')).toThrow(/redis:\/\/:\*\*\*@h:1\/x/);
     expect(() => parseRedisUrl('redis://:secret@h:1/x')).not.toThrow(/secret/);
+  });
+});
+
+describe('report headers', () => {
+  it('marks a logged metric named like a swept parameter, in Markdown and runs.csv', () => {
+    const run = { name: 'temperature=0.5_s0', point: { temperature: 0.5 }, seed: 0 };
+    const report: SweepReport = {
+      experiment: 'ising',
+      grid: ['temperature'],
+      confidence: 0.95,
+      metrics: ['order', 'temperature'],
+      points: [
+        {
+          point: { temperature: 0.5 },
+          seeds: [0],
+          stats: {
+            order: summarize([0.9], 0.95),
+            temperature: summarize([0.5], 0.95),
+          },
+        },
+      ],
+      runs: [{ run, metrics: { order: 0.9, temperature: 0.5 } } as SweepReport['runs'][number]],
+      failed: [],
+      pending: [],
+    };
+    const md = reportMarkdown(report);
+    expect(md).toContain('| temperature | seeds | order | temperature (logged) |');
+    expect(runsCsv(report).split('\n')[0]).toBe('temperature,seed,order,temperature_logged');
   });
 });

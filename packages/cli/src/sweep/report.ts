@@ -110,9 +110,17 @@ function cell(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/**
+ * A metric's column name; a metric named like a swept parameter (an experiment that logs its own
+ * temperature) is marked as logged, so that the two columns cannot be confused.
+ */
+function metricHeader(r: SweepReport, m: string, mark: string): string {
+  return r.grid.includes(m) ? `${m}${mark}` : m;
+}
+
 export function reportMarkdown(r: SweepReport): string {
   const pct = `${Math.round(r.confidence * 100)}%`;
-  const head = [...r.grid, 'seeds', ...r.metrics];
+  const head = [...r.grid, 'seeds', ...r.metrics.map((m) => metricHeader(r, m, ' (logged)'))];
   const lines = [
     `# Sweep report: ${r.experiment}`,
     '',
@@ -157,7 +165,7 @@ export function reportCsv(r: SweepReport): string {
 
 /** One row per finished run: parameters, seed, final metrics. */
 export function runsCsv(r: SweepReport): string {
-  const head = [...r.grid, 'seed', ...r.metrics];
+  const head = [...r.grid, 'seed', ...r.metrics.map((m) => metricHeader(r, m, '_logged'))];
   const rows = r.runs.map((x) => [
     ...r.grid.map((g) => x.run.point[g]),
     x.run.seed,
