@@ -4,6 +4,11 @@
  */
 export class Progress {
   private readonly start = performance.now();
+  /**
+   * The first step seen: the rate counts from there, so time spent setting up, or paused before
+   * the first step (a `--serve --paused` run), does not inflate the ETA.
+   */
+  private first: { t: number; done: number } | null = null;
   private lastDraw = 0;
   private lastDecile = -1;
   private readonly tty = process.stderr.isTTY === true;
@@ -35,9 +40,10 @@ export class Progress {
   }
 
   private line(done: number, total: number, now: number): string {
-    const secs = (now - this.start) / 1000;
-    const rate = done / Math.max(secs, 1e-9);
-    const eta = rate > 0 ? (total - done) / rate : 0;
+    this.first ??= { t: now, done };
+    const secs = (now - this.first.t) / 1000;
+    const rate = secs > 0 ? (done - this.first.done) / secs : 0;
+    const eta = rate > 0 ? (total - done) / rate : Number.NaN;
     const width = 30;
     const filled = Math.round((width * done) / total);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
