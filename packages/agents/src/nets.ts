@@ -11,7 +11,7 @@
  * All hidden activations are ReLU.
  *
  * Speed on the wasm backend: matMul's gradient uses matMul with transpose flags, about 8x slower on
- * wasm than an explicit `tf.transpose` followed by a plain matMul (../shared/TOOLCHAIN.md), and wasm
+ * wasm than an explicit `tf.transpose` followed by a plain matMul (docs/toolchain.md), and wasm
  * has no Conv2DBackpropFilter kernel at all. So dense layers go through `matMul` below (a customGrad
  * with explicit transposes) and 3x3 convolutions are an im2col (nine shifted slices) followed by the
  * same matMul: forward and backward are plain matMuls, slices and pads, all fast on wasm.
