@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { TMAZE_CUE } from '../packages/env/src/tmaze.ts';
 import experiment, { TmazeSimulation, tmazeModel, tmazeParams } from './tmaze.ts';
 
-const CASE = resolve(import.meta.dirname, '../../shared/conformance/pymdp/tmaze_len1.json');
+const CASE = resolve(
+  import.meta.dirname,
+  '../packages/agents/test/conformance/pymdp/tmaze_len1.json',
+);
 
 function run(over: Record<string, unknown>, trials = 2, agents = 400) {
   const params = tmazeParams.parse({ agents, ...over });

@@ -1,5 +1,5 @@
 /**
- * pymdp conformance: every case of ../shared/conformance/pymdp replayed through the case runner
+ * pymdp conformance: every case of test/conformance/pymdp replayed through the case runner
  * (the code path of `gibbs aif replay`), compared to rtol 1e-4, atol 1e-6; actions exactly.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { AifAgents } from '../src/aif/agent.ts';
 import { parseCase } from '../src/aif/model.ts';
 import { replayJson } from '../src/aif/replay.ts';
 
-const DIR = resolve(import.meta.dirname, '../../../../shared/conformance/pymdp');
+const DIR = resolve(import.meta.dirname, 'conformance/pymdp');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 function close(got: number, want: number, what: string): void {

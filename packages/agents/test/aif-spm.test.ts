@@ -1,5 +1,5 @@
 /**
- * SPM conformance: every file of ../shared/conformance/spm reproduced to np.isclose's defaults
+ * SPM conformance: every file of test/conformance/spm reproduced to np.isclose's defaults
  * (rtol 1e-5, atol 1e-8), following that folder's README.
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ import {
 } from '../src/aif/maths.ts';
 import { runMmp } from '../src/aif/mmp.ts';
 
-const SPM = resolve(import.meta.dirname, '../../../../shared/conformance/spm');
+const SPM = resolve(import.meta.dirname, 'conformance/spm');
 // biome-ignore lint/suspicious/noExplicitAny: JSON of the conformance files
 const load = (name: string): any => JSON.parse(readFileSync(resolve(SPM, `${name}.json`), 'utf8'));
 const T = (x: unknown, name = 'x'): Tensor => fromNested(x, name);

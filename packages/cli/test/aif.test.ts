@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const CASE = resolve(ROOT, '../shared/conformance/pymdp/tmaze_len1.json');
+const CASE = resolve(ROOT, 'packages/agents/test/conformance/pymdp/tmaze_len1.json');
 const cli = (...args: string[]) =>
   spawnSync(
     process.execPath,
