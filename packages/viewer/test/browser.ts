@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../src/server.ts';
 
-/** Launch arguments that work on this machine (../shared/TOOLCHAIN.md). */
+/** Launch arguments that work with Debian's chromium, headless (docs/toolchain.md). */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--no-first-run',
