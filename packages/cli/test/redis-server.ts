@@ -1,7 +1,8 @@
 /**
- * A real Redis for the sweep tests: GIBBS_TEST_REDIS if set (.ci/run starts one), else a
- * redis-server of our own on a free loopback port (stopped by `stop`), else null: the tests that
- * need Redis skip, saying why. Nothing here mocks Redis.
+ * A real Redis for the sweep tests: GIBBS_TEST_REDIS if set, else a redis-server of our own on a
+ * free loopback port (stopped by `stop`). Without either the tests that need Redis fail with
+ * NO_REDIS (`pnpm test` installs redis-server first where it can: scripts/test-setup.mjs). Nothing
+ * here mocks Redis.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,7 @@ export interface TestRedis {
 }
 
 export const NO_REDIS =
-  'no Redis for the sweep queue tests: set GIBBS_TEST_REDIS=redis://127.0.0.1:PORT or install redis-server';
+  'no Redis for the sweep queue tests: install redis-server (apt-get install -y redis-server) or set GIBBS_TEST_REDIS=redis://127.0.0.1:PORT';
 
 export function hasRedisServer(): boolean {
   return !!process.env.GIBBS_TEST_REDIS || spawnSync('redis-server', ['--version']).status === 0;

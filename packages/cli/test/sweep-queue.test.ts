@@ -1,6 +1,6 @@
 /**
- * Sweeps on a real Redis with real BullMQ workers (separate processes for the kill test). Skips,
- * saying why, only when there is no redis-server at all.
+ * Sweeps on a real Redis with real BullMQ workers (separate processes for the kill test). Without
+ * any Redis (no redis-server, no GIBBS_TEST_REDIS) they fail, saying what to install: never skipped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,7 +31,6 @@ import { hasRedisServer, NO_REDIS, startTestRedis, type TestRedis } from './redi
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
 const MAIN = join(REPO_ROOT, 'packages/cli/src/main.ts');
 const available = hasRedisServer();
-if (!available) console.warn(`sweep-queue.test.ts skipped: ${NO_REDIS}`);
 
 let redis: TestRedis;
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-queue-'));
@@ -137,7 +136,11 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.skipIf(!available)('sweeps on a real Redis', () => {
+describe('sweeps on a real Redis', () => {
+  beforeAll(() => {
+    if (!available) throw new Error(NO_REDIS);
+  });
+
   it('2 worker processes, one killed mid-run: every run once, the same report as the local pool', async () => {
     const name = queueName();
     const sweep = prepareSweep(

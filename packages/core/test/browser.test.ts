@@ -41,6 +41,12 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `no chromium at ${executablePath}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
+  }
   vite = await createViteServer({
     root: resolve(HERE, 'browser'),
     configFile: false,
@@ -70,7 +76,7 @@ beforeAll(async () => {
   });
   await vite.listen();
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
   });
