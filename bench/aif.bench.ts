@@ -3,15 +3,33 @@
  * expected free energy of every policy, q(pi), action selection) for
  *   - the T-maze model (2 factors, 3 modalities) with 4 policies (policy_len 1) and 64 (policy_len 3),
  *   - the aif-forage model (26 states, 2 modalities, 5 moves) with 125 policies (policy_len 3),
- * at 1, 1k and 10k agents, against pymdp's single-agent NumPy figures (1.3 ms per agent-step with
- * 4 policies; 1.5 to 2 s with 625 policies). For 64 and 125 policies pymdp has no figure of its
- * own here: we use the smaller of the two linear extrapolations (1.3 ms x P / 4 and 1.5 s x P / 625),
- * which is the one least favourable to us.
+ * at 1, 1k and 10k agents, beside pymdp's single-agent NumPy `Agent` on the same models, measured
+ * in the same run: bench/pymdp/time_agent.py times pymdp's infer_states + infer_policies +
+ * sample_action per agent-step (median CPU time, the same clock as ours, OpenBLAS on one thread as
+ * our kernel runs on one) with the same observations and the same reset schedule.
+ *
+ * It needs python3 with numpy and scipy, and pymdp checkouts listed in $PYMDP_PATH (':'-separated,
+ * by default /tmp/pymdp), each measured in turn. The script understands both NumPy agents (see its
+ * header): v0.0.7.1, the last release before JAX, and `pymdp.legacy` of pymdp >= 1.0 (also needs
+ * opt_einsum), the code our conformance cases come from; v0.0.7.1's state information gain is the
+ * joint one over all modalities, so its q(pi) differs a little from ours and the legacy agent's.
+ *   git clone --depth 1 --branch v0.0.7.1 https://github.com/infer-actively/pymdp /tmp/pymdp-0.0.7.1
+ *   git clone https://github.com/infer-actively/pymdp /tmp/pymdp
+ *   PYMDP_PATH=/tmp/pymdp-0.0.7.1:/tmp/pymdp pnpm bench aif
+ * A path where pymdp cannot be imported is reported ("pymdp not found: ...") and skipped; with
+ * none, the pymdp columns stay empty: the bench never quotes fixed figures. As a check that both
+ * sides compute the same thing, the pymdp table shows the largest difference between pymdp's q(pi)
+ * and ours after one step from a fresh agent.
  *
  * A second table compares the typed-array kernel with the same policy evaluation written in tfjs
  * tensors (batched matmuls, T-maze, policy_len 1) on the backends available in Node.
  */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AifAgents } from '@gibbs/agents/aif/agent';
+import type { Tensor } from '@gibbs/agents/aif/maths';
 import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
 import { tf } from '@gibbs/agents/tf';
 import { Rng } from '@gibbs/core';
@@ -67,10 +85,104 @@ const cases: { name: string; model: GenerativeModel; policyLen: number }[] = [
   { name: 'forage', model: forage, policyLen: 3 },
 ];
 
-/** pymdp's cost per agent-step (ms), extrapolated conservatively for P policies. */
-function pymdpMs(P: number): number {
-  if (P === 4) return 1.3;
-  return Math.min((1.3 * P) / 4, (1500 * P) / 625);
+const PYMDP_PATHS = (process.env.PYMDP_PATH || '/tmp/pymdp').split(':').filter((p) => p !== '');
+const PYMDP_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'pymdp', 'time_agent.py');
+const RESET_EVERY = 3;
+
+interface PymdpCase {
+  name: string;
+  policies: number;
+  cpuMs: number;
+  wallMs: number;
+  reps: number;
+  stepsPerRep: number;
+  qPiFirst: number[];
+  actionFirst: number[];
+}
+interface PymdpRun {
+  pymdp: {
+    path: string;
+    flavor: 'v0' | 'legacy';
+    version: string | null;
+    commit?: string | null;
+    numpy: string;
+    python: string;
+    stubbed: string[];
+  };
+  cases: PymdpCase[];
+}
+
+const plain = (t: Tensor) => ({ shape: [...t.shape], data: Array.from(t.data) });
+
+/**
+ * Times the pymdp at `path` on every case (bench/pymdp/time_agent.py, one python3 process).
+ * Returns null, after printing why, when python3 or pymdp is missing or the script fails.
+ */
+function runPymdp(
+  path: string,
+  inputs: { c: (typeof cases)[number]; obs: Int32Array[] }[],
+): PymdpRun | null {
+  const spec = {
+    reps: quick ? 3 : 7,
+    minRepMs: 30,
+    cases: inputs.map(({ c, obs }) => {
+      const k = config(c.policyLen);
+      return {
+        name: c.name,
+        policyLen: c.policyLen,
+        A: c.model.A.map(plain),
+        B: c.model.B.map(plain),
+        C: c.model.C.map((x) => (x instanceof Float64Array ? Array.from(x) : plain(x))),
+        D: c.model.D.map((x) => Array.from(x)),
+        obs: obs.map((o) => Array.from(o)),
+        resetEvery: RESET_EVERY,
+        gamma: k.gamma,
+        alpha: k.alpha,
+        useUtility: k.useUtility,
+        useStatesInfoGain: k.useStatesInfoGain,
+        actionSelection: k.actionSelection,
+        numIter: k.inference.numIter,
+        dFTol: k.inference.dFTol,
+      };
+    }),
+  };
+  const r = spawnSync('python3', [PYMDP_SCRIPT, path], {
+    input: JSON.stringify(spec),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    // One BLAS thread, as our kernel runs on one thread.
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+  });
+  let out: (PymdpRun & { error?: undefined }) | { error: string } | null = null;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    out = null;
+  }
+  if (r.error || !out || out.error !== undefined) {
+    const why = r.error?.message ?? out?.error ?? (r.stderr.trim() || `exit status ${r.status}`);
+    console.log(
+      `\npymdp not found: ${why}. Set PYMDP_PATH to a checkout of pymdp (v0.0.7.1, or >= 1.0 for ` +
+        `its NumPy legacy agent), e.g. git clone --depth 1 --branch v0.0.7.1 ` +
+        `https://github.com/infer-actively/pymdp ${path}; no pymdp figures from it.`,
+    );
+    return null;
+  }
+  if (r.stderr.trim()) console.log(r.stderr.trim());
+  // The commit, when the path is a git checkout (a `git archive` copy has none).
+  const git = spawnSync('git', ['-C', path, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+  out.pymdp.commit = git.status === 0 ? git.stdout.trim() : null;
+  return out;
+}
+
+/** Largest |q(pi) difference| between pymdp and us after one step of a fresh agent on obs. */
+function qPiDiff(c: (typeof cases)[number], obs: Int32Array, ref: number[]): number {
+  const a = new AifAgents({ model: c.model, config: config(c.policyLen), count: 1 });
+  a.step(obs);
+  if (ref.length !== a.numPolicies) return Number.NaN;
+  let d = 0;
+  for (let p = 0; p < ref.length; p++) d = Math.max(d, Math.abs(a.efe.qPi[p] - ref[p]));
+  return d;
 }
 
 /** Random valid observations for N agents (several sets, cycled). */
@@ -86,11 +198,45 @@ function observations(agents: AifAgents, sets: number, seed: number): Int32Array
 }
 
 async function main(): Promise<void> {
+  // Both sides are timed one after the other on a shared machine: keep its load beside the figures.
+  const loadStart = loadavg();
+  // The observations of the single-agent runs, which pymdp gets too.
+  const inputs = cases.map((c) => ({
+    c,
+    obs: observations(
+      new AifAgents({ model: c.model, config: config(c.policyLen), count: 1 }),
+      4,
+      1,
+    ),
+  }));
+  const pys = PYMDP_PATHS.map((path) => runPymdp(path, inputs)).filter((r) => r !== null);
+  const label = (py: PymdpRun) =>
+    `pymdp ${py.pymdp.version ?? '?'}${py.pymdp.flavor === 'legacy' ? ' legacy' : ''}`;
+  const pymdpRuns = pys.map((py) => {
+    const rows: Row[] = inputs.map(({ c, obs }, i) => {
+      const p = py.cases[i];
+      return {
+        model: c.name,
+        policies: p.policies,
+        'cpu ms/agent-step': p.cpuMs,
+        'wall ms/agent-step': p.wallMs,
+        'steps x reps': `${p.stepsPerRep} x ${p.reps}`,
+        'max |q(pi) diff| vs Gibbs': qPiDiff(c, obs[0], p.qPiFirst),
+      };
+    });
+    printTable(
+      `${label(py)} NumPy Agent, one agent (measured now: ${py.pymdp.path}, ` +
+        `numpy ${py.pymdp.numpy}, python ${py.pymdp.python}, one BLAS thread)`,
+      rows,
+    );
+    return { ...py.pymdp, cases: rows };
+  });
+
   const rows: Row[] = [];
-  for (const c of cases) {
+  for (const [ci, c] of cases.entries()) {
     for (const N of COUNTS) {
       const agents = new AifAgents({ model: c.model, config: config(c.policyLen), count: N });
-      const obs = observations(agents, 4, N);
+      const obs = N === 1 ? inputs[ci].obs : observations(agents, 4, N);
       let k = 0;
       const reps = N >= 10_000 ? 3 : 5;
       // Small batches repeat the step (about 1000 agent-steps per timing): the CPU clock is coarse.
@@ -100,7 +246,7 @@ async function main(): Promise<void> {
           () => {
             for (let r = 0; r < inner; r++) {
               agents.step(obs[k++ % obs.length]);
-              if (k % 3 === 0) agents.reset();
+              if (k % RESET_EVERY === 0) agents.reset();
             }
           },
           reps,
@@ -115,13 +261,22 @@ async function main(): Promise<void> {
         'ms/step': ms,
         'us/agent-step': perAgentUs,
         'agent-steps/s': Math.round((N * 1000) / ms),
-        'pymdp ms/agent-step': pymdpMs(P),
-        'x cheaper than pymdp': (pymdpMs(P) * 1000) / perAgentUs,
       });
+      const row = rows[rows.length - 1];
+      for (const py of pys) {
+        const pyMs = py.cases[ci].cpuMs;
+        row[`${label(py)} ms/agent-step`] = pyMs;
+        row[`Gibbs/${label(py)}`] = perAgentUs / 1000 / pyMs;
+      }
+      if (pys.length === 0) {
+        row['pymdp ms/agent-step'] = null;
+        row['Gibbs/pymdp'] = null;
+      }
     }
   }
   printTable(
-    'Batched active inference, one step of every agent (typed arrays, float64; CPU time)',
+    'Batched active inference, one step of every agent (typed arrays, float64; CPU time), beside ' +
+      'pymdp (one agent, measured above; Gibbs/pymdp = our time per agent-step over theirs)',
     rows,
   );
 
@@ -153,7 +308,27 @@ async function main(): Promise<void> {
     });
   }
   printTable('T-maze policy evaluation: typed arrays vs tfjs tensors', tfRows);
-  const path = writeResult('aif', { steps: rows, tfjs: tfRows });
+  const path = writeResult('aif', {
+    pymdp: {
+      source:
+        pymdpRuns.length > 0
+          ? 'measured in this run by bench/pymdp/time_agent.py on the pymdp checkouts in ' +
+            '$PYMDP_PATH (runs[].path; version from their pyproject.toml/setup.py; tag v0.0.7.1 ' +
+            'of infer-actively/pymdp is commit 2d2152c79d4b28c8efc4a7a77012a5d1c146ec32): its ' +
+            'NumPy Agent (v0: pymdp.agent, legacy: pymdp.legacy.agent), one agent, infer_states + ' +
+            'infer_policies + sample_action, the same models, observations and reset schedule as ' +
+            'the Gibbs rows, median CPU time per agent-step, OPENBLAS_NUM_THREADS=1'
+          : null,
+      note:
+        pymdpRuns.length > 0
+          ? undefined
+          : `pymdp not found at ${PYMDP_PATHS.join(':')}: no pymdp figures, no ratios`,
+      runs: pymdpRuns,
+    },
+    loadavg: { start: loadStart, end: loadavg() },
+    steps: rows,
+    tfjs: tfRows,
+  });
   console.log(`\nwrote ${path}`);
 }
 
@@ -172,15 +347,14 @@ function tfjsTmaze(ref: AifAgents, N: number): { ms: number; maxDiff: number } {
     for (let i = 0; i < 2; i++) qsCtx[n * 2 + i] = ref.qs[n * Q + 4 + i];
   }
   const B = model.B[0].data;
-  const Bt = tf.tensor3d(
-    Array.from({ length: 4 * 16 }, (_, k) => {
-      const a = Math.floor(k / 16);
-      const j = Math.floor((k % 16) / 4); // prev
-      const i = k % 4; // next
-      return B[(i * 4 + j) * 4 + a];
-    }),
-    [4, 4, 4],
-  ); // [action, prev, next]
+  // Constant tensors are uploaded once; each matMul is a plain 2-D product (no transpose flags,
+  // no 3-D batched matMul: both fall to tfjs-wasm's slow path).
+  const Bs = [0, 1, 2, 3].map((a) =>
+    tf.tensor2d(
+      Array.from({ length: 16 }, (_, k) => B[((k % 4) * 4 + Math.floor(k / 4)) * 4 + a]),
+      [4, 4],
+    ),
+  ); // B_a^T: [prev, next]
   const As = model.A.map((a) => tf.tensor2d(Array.from(a.data), [a.shape[0], S]).transpose()); // [S, no]
   const lnC = model.C.map((c) =>
     tf
@@ -200,7 +374,7 @@ function tfjsTmaze(ref: AifAgents, N: number): { ms: number; maxDiff: number } {
   const run = () =>
     tf.tidy(() => {
       // [action, N, next]
-      const next = tf.stack([0, 1, 2, 3].map((a) => loc.matMul(Bt.gather(a)))) as tf.Tensor3D;
+      const next = tf.stack(Bs.map((b) => loc.matMul(b))) as tf.Tensor3D;
       const qx = next
         .expandDims(3)
         .mul(ctx.expandDims(0).expandDims(2))
@@ -230,7 +404,7 @@ function tfjsTmaze(ref: AifAgents, N: number): { ms: number; maxDiff: number } {
   const q = out.dataSync();
   let maxDiff = 0;
   for (let i = 0; i < N * 4; i++) maxDiff = Math.max(maxDiff, Math.abs(q[i] - ref.efe.qPi[i]));
-  out.dispose();
+  tf.dispose([out, ...Bs, ...As, ...lnC, ...negH, loc, ctx]);
   return { ms, maxDiff };
 }
 
