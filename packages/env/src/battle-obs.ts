@@ -11,7 +11,8 @@
  * circle, from its group's map into its group's observations; cells of the window outside the
  * circle are never written and stay 0. Two kernels do the copy, with identical output:
  *   wasm  a module generated for the layout (offsets baked in) over one WebAssembly.Memory that
- *         holds every array of the ObsState: `memory.copy` per row, a few ns of overhead each;
+ *         holds every array of the ObsState: each row unrolled into 16-byte SIMD loads and stores
+ *         (147 per view), or `memory.copy` per row where the engine lacks WebAssembly SIMD;
  *   js    `copyWithin` inside one Float32Array per group (map and views share a buffer), for
  *         states over the 4 GiB a wasm32 memory can hold, or where WebAssembly is missing.
  */
@@ -517,15 +518,18 @@ export const WASM_MAX_BYTES = 65536 * 65536;
 
 /**
  * The same copy as observeRange, compiled to WebAssembly for one layout (its offsets are baked in
- * as constants): `memory.copy` per view row costs a few nanoseconds, where a `copyWithin` call
- * from JS costs tens (the copy is mostly per-call overhead: rows are 20 to 260 bytes). The output
- * is byte-identical: the same copies, and x / width computed in float64 then rounded to float32,
- * as a Float32Array store rounds it.
+ * as constants). With `simd`, each view row is straight-line v128 loads and stores (the last chunk
+ * of a row overlaps the one before it), and the features' zeros are v128 stores: no call at all,
+ * ~2x faster than `memory.copy` per row at 2x64 agents (13 calls of ~10 ns of overhead each per
+ * agent; rows are 20 to 260 bytes), which is itself several times faster than a `copyWithin` call
+ * from JS. The output is byte-identical: the same copies, and x / width computed in float64 then
+ * rounded to float32, as a Float32Array store rounds it.
  */
 export function obsWasmBytes(
   layout: ObsLayout,
   pages: number,
   shared: boolean,
+  simd = true,
 ): Uint8Array<ArrayBuffer> {
   const { width, height, n0, n1 } = layout;
   const padWidth = padWidthOf(width);
@@ -541,6 +545,9 @@ export function obsWasmBytes(
   const F64 = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
   const load = (offset: number) => [0x28, 2, ...uleb(offset)]; // i32.load
   const store32f = (offset: number) => [0x38, 2, ...uleb(offset)]; // f32.store
+  // v128.load / v128.store with a constant offset (alignment hint 4 bytes)
+  const v128load = (offset: number) => [0xfd, 0x00, 2, ...uleb(offset)];
+  const v128store = (offset: number) => [0xfd, 0x0b, 2, ...uleb(offset)];
   const [ADD, SUB, MUL, SHL] = [0x6a, 0x6b, 0x6c, 0x74];
   // params: 0 lo, 1 hi; locals: 2 a, 3 end, 4 x, 5 y, 6 src, 7 dst, 8 f, 9 act
   const [LO, HI, A, END, X, Y, SRC, DST, F, ACT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -563,13 +570,32 @@ export function obsWasmBytes(
     op(...I(map), ADD, ...S(SRC));
     op(...G(A), ...I(start), SUB, ...I(4 * VIEW_SIZE), MUL, ...I(views), ADD, ...S(DST));
     for (let r = 0; r < VIEW_SIDE; r++) {
+      if (simd) {
+        // 16-byte chunks, the last one overlapping its predecessor (rows are 20 to 260 bytes)
+        const len = 4 * ROW_LEN[r];
+        for (let at = 0; at < len; at += 16) {
+          const off = Math.min(at, len - 16);
+          op(
+            ...G(DST),
+            ...G(SRC),
+            ...v128load(4 * rowSrc[r] + off),
+            ...v128store(4 * ROW_DST[r] + off),
+          );
+        }
+        continue;
+      }
       op(...G(DST), ...I(4 * ROW_DST[r]), ADD);
       op(...G(SRC), ...I(4 * rowSrc[r]), ADD);
       op(...I(4 * ROW_LEN[r]), 0xfc, 0x0a, 0, 0); // memory.copy
     }
     // features: 21 zeros, the one-hot, the reward, x / width, y / height
     op(...G(A), ...I(4 * N_FEATURES), MUL, ...I(layout.features), ADD, ...S(F));
-    op(...G(F), ...I(0), ...I(4 * N_ACTIONS), 0xfc, 0x0b, 0); // memory.fill
+    if (simd) {
+      // 84 bytes of zeros: five 16-byte stores and one 4-byte store
+      for (let at = 0; at < 80; at += 16)
+        op(...G(F), 0xfd, 0x0c, ...new Array(16).fill(0), ...v128store(at));
+      op(...G(F), ...I(0), 0x36, 2, ...uleb(80)); // i32.store
+    } else op(...G(F), ...I(0), ...I(4 * N_ACTIONS), 0xfc, 0x0b, 0); // memory.fill
     op(...G(A), ...I(2), SHL, ...load(layout.lastAction), ...S(ACT));
     op(0x02, 0x40, ...G(ACT), ...I(0), 0x48, 0x0d, 0); // if act >= 0:
     op(...G(ACT), ...I(2), SHL, ...G(F), ADD, 0x43, 0, 0, 0x80, 0x3f, ...store32f(0), 0x0b);
