@@ -57,11 +57,11 @@
  * nothing. Observations, where MAgent spends most of its time, are copied, not built: each group
  * keeps a padded, interleaved (height x width x 5) float map of the world from its own perspective,
  * updated in place on every move, hit and death; an agent's view is 13 row copies from it
- * (battle-obs.ts). The copy runs in WebAssembly (`memory.copy`) over one WebAssembly.Memory that
- * holds the whole observation state when it fits in 4 GiB (2x500k on 3200x3200 does), else in JS
- * (`copyWithin`); both give the same bytes. With `threads` > 1 that memory is shared and worker
- * threads take part in the attacks, the moves and the views (battle-threads.ts): byte-identical
- * to one thread.
+ * (battle-obs.ts). The copy runs in WebAssembly (SIMD loads and stores) over one
+ * WebAssembly.Memory that holds the whole observation state when it fits in 4 GiB (2x500k on
+ * 3200x3200 does), else in JS (`copyWithin`); both give the same bytes. With `threads` > 1 that
+ * memory is shared and worker threads take part in the attacks, the moves and the views
+ * (battle-threads.ts): byte-identical to one thread.
  */
 import {
   allocAgentsFrame,
@@ -88,6 +88,7 @@ import {
   moveBands,
   N_ACTIONS,
   N_FEATURES,
+  type ObsLayout,
   type ObsState,
   obsStateOf,
   obsWasmBytes,
@@ -261,6 +262,18 @@ export function drawInt(rng: Rng, n: number): number {
   }
 }
 
+/**
+ * The observation kernel's module: with 128-bit SIMD copies where the engine has WebAssembly SIMD
+ * (Node 16.4+, every current browser), else with memory.copy per view row. Same bytes either way.
+ */
+function obsModule(layout: ObsLayout, pages: number, shared: boolean): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(obsWasmBytes(layout, pages, shared, true));
+  } catch {
+    return new WebAssembly.Module(obsWasmBytes(layout, pages, shared, false));
+  }
+}
+
 /** Fisher-Yates shuffle of list[from .. from+len) with `rng`. */
 function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
   for (let i = len - 1; i > 0; i--) {
@@ -268,6 +281,70 @@ function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
     const tmp = list[from + i];
     list[from + i] = list[j];
     list[j] = tmp;
+  }
+}
+
+/**
+ * Once per process, before the first Battle: play a few scripted steps on a tiny throwaway Battle
+ * that take every branch of the step (a hit, a kill, the death of an agent that hit someone that
+ * same step, moves, a group wiped out, the time limit), and reseed throwaway Rngs so that each of
+ * xoshiro's four state fields has held a value of 2^31 or more. V8 compiles the hot functions with
+ * the type feedback of the branches run so far and the field representations seen so far; without
+ * this, the first kill, the first end of an episode and the first reseed that stores a large
+ * number in a field deoptimize the whole step pipeline (attacks, moves, the drawn orders, the Rng),
+ * and on a busy machine it runs several times slower for tens of milliseconds each time, until
+ * recompiled: at small sizes most of a few-thousand-step run. No state is shared with any other
+ * Battle (each has its own buffers and Rng): results are the same with or without it.
+ */
+let warmed = false;
+function warmUp(): void {
+  if (warmed) return;
+  warmed = true;
+  // seeds 0, 1, 2 and 5 put a value >= 2^31 in s0, s2, s3 and s1 respectively
+  for (const seed of [0, 1, 2, 5]) new Rng(seed);
+  const right = 13 + 4; // attack (1, 0)
+  const left = 13 + 3; // attack (-1, 0)
+  // Blue 0 (hp 1) hits red 0 and is killed by red 0 or red 2: when it goes first in the drawn
+  // order it dies having hit (a third of the episodes); red 1 kills blue 1; blue 2 moves.
+  // The time limit ends each episode.
+  const fight = new Battle({
+    map: 8,
+    placement: 'explicit',
+    maxSteps: 3,
+    explicit: {
+      red: [
+        { x: 2, y: 2 },
+        { x: 2, y: 4 },
+        { x: 4, y: 2 },
+      ],
+      blue: [
+        { x: 3, y: 2, hp: 1 },
+        { x: 3, y: 4, hp: 1 },
+        { x: 6, y: 6 },
+      ],
+    },
+  });
+  const acts = [new Int32Array(3), new Int32Array(3)];
+  for (let episode = 0; episode < 8; episode++) {
+    fight.reset(episode);
+    for (let t = 0; t < 3; t++) {
+      acts[0].set(t === 0 ? [right, right, left] : [t, 13 + t, 6]);
+      acts[1].set(t === 0 ? [left, 12, 3] : [13 + t, t + 7, 0]);
+      fight.step(acts);
+    }
+  }
+  // One group wiped out, by either.
+  for (const redKills of [true, false]) {
+    const wipe = new Battle({
+      map: 6,
+      placement: 'explicit',
+      explicit: {
+        red: [{ x: 2, y: 2, hp: redKills ? 10 : 1 }],
+        blue: [{ x: 3, y: 2, hp: redKills ? 1 : 10 }],
+      },
+    });
+    wipe.reset(0);
+    wipe.step([Int32Array.of(redKills ? right : STAY), Int32Array.of(redKills ? STAY : left)]);
   }
 }
 
@@ -354,6 +431,7 @@ export class Battle implements Environment {
       );
     }
     const cfg = parsed.data;
+    warmUp();
     this.config = cfg;
     const map = cfg.map;
     this.width = map;
@@ -408,7 +486,7 @@ export class Battle implements Environment {
     if (useWasm) {
       const pages = Math.max(1, Math.ceil(layout.bytes / 65536));
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
-      const module = new WebAssembly.Module(obsWasmBytes(layout, pages, shared));
+      const module = obsModule(layout, pages, shared);
       source = { kind: 'wasm', layout, memory, module };
       buffer = memory.buffer;
     } else {
