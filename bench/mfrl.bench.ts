@@ -10,11 +10,11 @@
  *    tf.matMul's own gradient (transpose flags), which TOOLCHAIN.md measured ~8x slower on wasm.
  */
 import {
-  clippedStep,
   createLearner,
   createPlayer,
   forwardFlops,
   groupShape,
+  lossAndGradient,
   MFQ,
   matMul,
   type QNetwork,
@@ -94,16 +94,26 @@ const net = new MFQ(
   { replayCapacity: 2 },
   new Rng(2),
 );
-const v = tf.randomNormal([B, 13, 13, 5]) as tf.Tensor4D;
-const f = tf.randomNormal([B, 24]) as tf.Tensor2D;
-const mean = tf.randomUniform([B, 21]) as tf.Tensor2D;
+const obs = {
+  n: B,
+  view: Float32Array.from({ length: B * 845 }, () => Math.random()),
+  features: Float32Array.from({ length: B * 24 }, () => Math.random()),
+  mean: new Float32Array(B * 21).fill(1 / 21),
+};
 const q: QNetwork = net.online;
 const reps = quick ? 3 : 8;
-const stepMs = await timeMedian(
-  () => clippedStep(net.optimizer, () => tf.mean(tf.square(q.apply(v, f, mean))) as tf.Scalar, 10),
-  reps,
-);
-const fwdMs = await timeMedian(() => tf.tidy(() => q.apply(v, f, mean).dataSync()), reps);
+const stepMs = await timeMedian(() => {
+  const g = lossAndGradient(
+    q.params.vars,
+    () => tf.mean(tf.square(q.apply(q.inputs(obs)))) as tf.Scalar,
+  );
+  net.optimizer.stepFlat(g.grad, 10);
+}, reps);
+const fwdMs = await timeMedian(() => {
+  const t = tf.tidy(() => q.apply(q.inputs(obs)));
+  t.dataSync();
+  t.dispose();
+}, reps);
 const a = tf.randomNormal([512, 512]) as tf.Tensor2D;
 const mmMs = await timeMedian(() => tf.tidy(() => tf.matMul(a, a).dataSync()), reps * 2);
 const flops = forwardFlops(shape);

@@ -3,6 +3,7 @@
  * listed): the Battle options both take, the environment they make of them, and the simulation
  * that plays their SelfPlay on it.
  */
+import { availableParallelism } from 'node:os';
 import type { SelfPlay } from '@gibbs/agents';
 import { type Environment, GibbsError, type MetricRecord, type Simulation } from '@gibbs/core';
 import { environments } from '@gibbs/env';
@@ -16,7 +17,17 @@ export const battleMapParams = {
   placement: z.enum(['block', 'random']).default('block').describe('block (mfrl) or random start'),
 };
 
-export const battleThreadsParam = z
+/** Learner threads (forward passes and gradients, @gibbs/agents' ThreadPool): all cores. */
+export const learnerThreadsParam = z
+  .number()
+  .int()
+  .min(1)
+  .max(16)
+  .default(Math.min(16, Math.max(1, availableParallelism())))
+  .describe('learner threads (default: the cores); one seed and one K give one run, byte for byte');
+
+/** Battle's own observation threads (worth it from thousands of agents on). */
+export const envThreadsParam = z
   .number()
   .int()
   .min(1)
@@ -30,7 +41,7 @@ export function createBattle(params: {
   agents: number;
   maxSteps: number;
   placement: 'block' | 'random';
-  threads: number;
+  envThreads: number;
 }): Environment {
   const entry = environments.battle;
   if (!entry)
@@ -41,7 +52,7 @@ export function createBattle(params: {
       agents: params.agents,
       maxSteps: params.maxSteps,
       placement: params.placement,
-      threads: params.threads,
+      threads: params.envThreads,
     }),
   );
 }
@@ -59,7 +70,7 @@ export function battleSimulation(
     metrics,
     frame: () => env.render(),
     dispose: async () => {
-      sp.dispose();
+      await sp.dispose();
       await (env as { dispose?: () => void | Promise<void> }).dispose?.();
     },
   };

@@ -142,7 +142,7 @@ export class AifMixedSimulation {
     this.out = this.env.reset(this.rng.u32());
   }
 
-  advance(): void {
+  async advance(): Promise<void> {
     const p = this.params;
     // Foragers: infer, plan, act.
     const f0 = this.out.groups[0].features;
@@ -154,7 +154,7 @@ export class AifMixedSimulation {
     this.batch.features.set(g1.features);
     if (this.batch.mean) for (let i = 0; i < p.rivals; i++) this.batch.mean.set(this.mean, i * 5);
     const temperature = this.learner.temperatureAt(this.round);
-    this.learner.act(this.batch, temperature, this.rng, this.live, this.probs);
+    await this.learner.act(this.batch, temperature, this.rng, this.live, this.probs);
     this.actions[1].set(this.live);
     const mem = this.learner.memory;
     const meanRow = this.learner.meanField ? this.mean : null;
@@ -184,7 +184,7 @@ export class AifMixedSimulation {
     }
     this.out = next;
     if (next.done) {
-      this.lastTrain = this.learner.train(this.round, temperature, this.rng);
+      this.lastTrain = await this.learner.train(this.round, temperature, this.rng);
       this.lastRates = this.rates();
       this.finished.push({
         episode: this.episode,

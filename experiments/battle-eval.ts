@@ -20,7 +20,13 @@ import { defineExperiment, type MetricRecord, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
 import { writeJsonAtomic } from '@gibbs/core/node';
 import { z } from 'zod';
-import { battleMapParams, battleSimulation, battleThreadsParam, createBattle } from './_battle.ts';
+import {
+  battleMapParams,
+  battleSimulation,
+  createBattle,
+  envThreadsParam,
+  learnerThreadsParam,
+} from './_battle.ts';
 
 /** 95% Wilson score interval of k successes in n trials. */
 export function wilson(k: number, n: number, z95 = 1.959964): [number, number] {
@@ -53,7 +59,8 @@ export default defineExperiment({
     rounds: z.number().int().positive().default(50).describe('rounds to play'),
     ...battleMapParams,
     temperature: z.number().positive().default(0.1).describe('Boltzmann temperature of Q-learners'),
-    threads: battleThreadsParam,
+    threads: learnerThreadsParam,
+    envThreads: envThreadsParam,
   }),
   defaultSteps: 50 * 400,
   async create({ params, seed, outDir, backend: forced, log }) {
@@ -97,6 +104,7 @@ export default defineExperiment({
         learnerGroup: 0,
         train: false,
         evalTemperature: params.temperature,
+        threads: params.threads,
       },
       rng.u32(),
       {

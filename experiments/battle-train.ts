@@ -20,7 +20,7 @@
  * group's average policy).
  */
 import { join } from 'node:path';
-import { ALGOS, createLearner, createPlayer, groupShape, SelfPlay } from '@gibbs/agents';
+import { ALGOS, createLearner, createPlayer, groupShape, NETS, SelfPlay } from '@gibbs/agents';
 import {
   loadTraining,
   readTrainingState,
@@ -30,10 +30,20 @@ import {
 import { defineExperiment, GibbsError, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
 import { z } from 'zod';
-import { battleMapParams, battleSimulation, battleThreadsParam, createBattle } from './_battle.ts';
+import {
+  battleMapParams,
+  battleSimulation,
+  createBattle,
+  envThreadsParam,
+  learnerThreadsParam,
+} from './_battle.ts';
 
 export const battleTrainParams = z.object({
   algo: z.enum(ALGOS).default('mfq').describe('mfq | mfac | il | ac'),
+  net: z
+    .enum(NETS)
+    .default('population')
+    .describe("population (~0.1 MFLOP/agent) | mfrl (mlii/mfrl's, ~3.3 MFLOP/agent)"),
   rounds: z.number().int().positive().default(20).describe('rounds (episodes) to train in total'),
   ...battleMapParams,
   opponentTau: z.number().min(0).max(1).default(0.01).describe('opponent soft update on a win'),
@@ -41,7 +51,8 @@ export const battleTrainParams = z.object({
   keepCheckpoints: z.number().int().positive().default(2).describe('newest checkpoints kept'),
   resume: z.string().default('').describe('run directory or checkpoint to continue from'),
   config: z.string().default('{}').describe('JSON of algorithm hyperparameters to override'),
-  threads: battleThreadsParam,
+  threads: learnerThreadsParam,
+  envThreads: envThreadsParam,
 });
 
 export default defineExperiment({
@@ -81,7 +92,7 @@ export default defineExperiment({
       // Continue with the hyperparameters the run started with (overrides on top).
       const saved = (state.params as { config?: string } | undefined)?.config ?? '{}';
       overrides = { ...(JSON.parse(saved) as Record<string, unknown>), ...overrides };
-    }
+    } else overrides = { net: params.net, ...overrides };
     const shape = groupShape(env, 0);
     const rng = new Rng(seed);
     const learner = createLearner(params.algo, shape, overrides, rng.fork());
@@ -96,6 +107,7 @@ export default defineExperiment({
         learnerGroup: 0,
         train: true,
         evalTemperature: 0.1,
+        threads: params.threads,
       },
       rng.u32(),
       {

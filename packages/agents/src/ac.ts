@@ -8,26 +8,33 @@
  *   critic:    (r + gamma (1 - done) V_phi-(s') - V_phi(s))^2, phi- a soft-updated copy
  * Total loss actor + valueCoef * critic - entropyCoef * H(pi), gradients clipped to a global norm.
  */
-import { GibbsError, type Rng } from '@gibbs/core';
+import type { Rng } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { actorAct } from './mfac.ts';
-import { ActorCriticNetwork, Adam, batchTensors, type NetShape, type ObsBatch } from './nets.ts';
+import { actorPolicy, onPolicyLoss, trainOnPolicy } from './mfac.ts';
+import { ActorCriticNetwork, Adam, NETS, type NetShape, type ObsBatch } from './nets.ts';
 import {
   type Algo,
-  allocBatch,
-  clippedStep,
-  gatherRows,
+  allocUpdate,
+  type Compute,
   type Learner,
+  LOCAL,
+  lossAndGradient,
   pickActions,
   replayShape,
+  type ShardGradient,
+  sampleRows,
+  sliceUpdate,
   stopGradient,
   type TrainStats,
+  type UpdateBatch,
 } from './policy.ts';
 import { Replay } from './replay.ts';
 
 /** AC's hyperparameters: MF-AC's values, so the comparison changes only the critic. */
 export const ACConfig = z.object({
+  /** Network architecture (nets.ts): 'mfrl' or 'population'. */
+  net: z.enum(NETS).default('mfrl'),
   lr: z.number().positive().default(3e-4),
   gamma: z.number().min(0).max(1).default(0.95),
   valueCoef: z.number().nonnegative().default(0.1),
@@ -55,19 +62,18 @@ export class AC implements Learner {
   readonly target: ActorCriticNetwork;
   readonly optimizer: Adam;
   readonly memory: Replay;
-  private readonly batch: ObsBatch;
-  private readonly nextBatch: ObsBatch;
+  compute: Compute = LOCAL;
+  private readonly update: UpdateBatch;
 
   constructor(shape: Omit<NetShape, 'meanAction'>, config: Partial<ACConfig>, rng: Rng) {
     this.shape = { ...shape, meanAction: false };
     this.cfg = ACConfig.parse(config);
-    this.net = new ActorCriticNetwork(this.shape, rng);
-    this.target = new ActorCriticNetwork(this.shape, rng);
+    this.net = new ActorCriticNetwork(this.shape, rng, this.cfg.net);
+    this.target = new ActorCriticNetwork(this.shape, rng, this.cfg.net);
     this.target.params.copyFrom(this.net.params);
     this.optimizer = new Adam(this.net.params.vars, this.cfg.lr);
     this.memory = new Replay(replayShape(this.shape, this.cfg.memoryCapacity));
-    this.batch = allocBatch(this.memory, this.cfg.batchSize);
-    this.nextBatch = allocBatch(this.memory, this.cfg.batchSize);
+    this.update = allocUpdate(this.memory, this.cfg.batchSize);
   }
 
   get policyParams() {
@@ -88,91 +94,59 @@ export class AC implements Learner {
     return 1;
   }
 
-  act(obs: ObsBatch, temperature: number, rng: Rng, actions: Int32Array, probs: Float32Array) {
-    actorAct(this.net, this.shape, this.cfg.actChunk, obs, temperature, rng, actions, probs);
+  policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array) {
+    actorPolicy(this.net, this.shape, this.cfg.actChunk, obs, lo, hi, temperature, probs);
   }
 
-  train(round: number, _temperature: number, rng: Rng): TrainStats {
+  async act(
+    obs: ObsBatch,
+    temperature: number,
+    rng: Rng,
+    actions: Int32Array,
+    probs: Float32Array,
+  ) {
+    await this.compute.policy(this, obs, temperature, probs);
+    sampleRows(probs, obs.n, this.shape.actions, rng, actions);
+  }
+
+  /**
+   * AC's loss on rows [lo, hi) of a batch (sums over the shard divided by the batch size):
+   * TD target y = r + gamma (1 - done) V_phi-(s'), advantage A = y - V_phi(s), actor -A log pi,
+   * critic (y - V_phi(s))^2, minus the entropy bonus.
+   */
+  gradient(u: UpdateBatch, lo: number, hi: number): ShardGradient {
     const cfg = this.cfg;
-    const mem = this.memory;
-    const rows = mem.readyRows();
-    rng.shuffle(rows);
-    const B = cfg.batchSize;
-    const perEpoch = Math.floor(rows.length / B);
-    const updates = Math.min(cfg.maxUpdatesPerRound, perEpoch * cfg.epochs);
-    const act = new Int32Array(B);
-    const rew = new Float32Array(B);
-    const done = new Float32Array(B);
-    let lossSum = 0;
-    let vSum = 0;
-    for (let u = 0; u < updates; u++) {
-      const idx = rows.subarray((u % perEpoch) * B, (u % perEpoch) * B + B);
-      gatherRows(mem, idx, this.batch, false);
-      gatherRows(mem, idx, this.nextBatch, true);
-      for (let k = 0; k < B; k++) {
-        act[k] = mem.action[idx[k]];
-        rew[k] = mem.reward[idx[k]];
-        done[k] = mem.done[idx[k]];
-      }
-      let vMean: tf.Tensor | null = null;
-      const loss = tf.tidy(() => {
-        // TD target y = r + gamma (1 - done) V_phi-(s').
-        const nb = batchTensors(this.shape, this.nextBatch);
-        const vNext = tf.reshape(
-          this.target.apply(nb.view, nb.features, null).critic as tf.Tensor2D,
-          [-1],
-        );
-        const y = tf.add(
-          tf.tensor1d(rew),
-          tf.mul(tf.mul(tf.sub(1, tf.tensor1d(done)), cfg.gamma), vNext),
-        );
-        const b = batchTensors(this.shape, this.batch);
-        const a = tf.tensor1d(act, 'int32');
-        return clippedStep(
-          this.optimizer,
-          () => {
-            const out = this.net.apply(b.view, b.features, null);
-            const v = tf.reshape(out.critic as tf.Tensor2D, [-1]);
-            vMean = tf.keep(tf.mean(v));
-            const logPi = tf.logSoftmax(out.logits);
-            const pi = tf.exp(logPi);
-            const delta = tf.sub(y, v);
-            const adv = stopGradient(delta);
-            const actorLoss = tf.neg(tf.mean(tf.mul(adv, pickActions(logPi, a))));
-            const criticLoss = tf.mean(tf.square(delta));
-            const ent = tf.mean(tf.neg(tf.sum(tf.mul(pi, logPi), 1)));
-            return tf.sub(
-              tf.add(actorLoss, tf.mul(cfg.valueCoef, criticLoss)),
-              tf.mul(cfg.entropyCoef, ent),
-            ) as tf.Scalar;
-          },
-          cfg.gradClip,
-        );
-      });
-      const vT = vMean as tf.Tensor | null;
-      if (!Number.isFinite(loss)) {
-        vT?.dispose();
-        throw new GibbsError(
-          `${this.algo}: the loss is ${loss} at training round ${round}, update ${u + 1} of ${updates}; parameters were not updated`,
-          'loss',
-          loss,
-          'a finite number',
-        );
-      }
-      if (vT) {
-        vSum += vT.dataSync()[0];
-        vT.dispose();
-      }
-      this.target.params.softUpdate(this.net.params, cfg.tau);
-      lossSum += loss;
-    }
-    mem.clear();
-    return {
-      loss: updates > 0 ? lossSum / updates : Number.NaN,
-      meanQ: updates > 0 ? vSum / updates : Number.NaN,
-      ess: Number.NaN,
-      updates,
-    };
+    const s = sliceUpdate(u, lo, hi, this.shape);
+    let vSum: tf.Tensor | null = null;
+    // The TD target, off the gradient tape.
+    const y = tf.tidy(() => {
+      const nb = this.net.inputs(s.next);
+      const vNext = tf.reshape(this.target.apply(nb).critic as tf.Tensor2D, [-1]);
+      return tf.add(
+        tf.tensor1d(s.reward),
+        tf.mul(tf.mul(tf.sub(1, tf.tensor1d(s.done)), cfg.gamma), vNext),
+      );
+    });
+    const { loss, grad } = lossAndGradient(this.net.params.vars, () => {
+      const a = tf.tensor1d(s.action, 'int32');
+      const out = this.net.apply(this.net.inputs(s.batch));
+      const v = tf.reshape(out.critic as tf.Tensor2D, [-1]);
+      vSum = tf.keep(tf.sum(v));
+      const logPi = tf.logSoftmax(out.logits);
+      const pi = tf.exp(logPi);
+      const delta = tf.sub(y, v);
+      const adv = stopGradient(delta) as tf.Tensor1D;
+      return onPolicyLoss(cfg, adv, pickActions(logPi, a), tf.square(delta), pi, logPi, u);
+    });
+    y.dispose();
+    const vT = vSum as tf.Tensor | null;
+    const out = { grad, loss, qSum: vT ? vT.dataSync()[0] : Number.NaN, td: null };
+    vT?.dispose();
+    return out;
+  }
+
+  train(round: number, _temperature: number, rng: Rng): Promise<TrainStats> {
+    return trainOnPolicy(this, this.cfg, round, rng, this.update);
   }
 
   dispose(): void {

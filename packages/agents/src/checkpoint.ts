@@ -242,6 +242,7 @@ export function assignParams(params: ParamSet, tensors: tf.NamedTensorMap, file:
       );
     }
   }
+  params.version++;
   tf.tidy(() => {
     for (let i = 0; i < params.names.length; i++) params.vars[i].assign(tensors[params.names[i]]);
   });

@@ -7,5 +7,6 @@ export * from './mfac.ts';
 export * from './mfq.ts';
 export * from './nets.ts';
 export * from './policy.ts';
+export * from './pool/index.ts';
 export * from './replay.ts';
 export * from './selfplay.ts';

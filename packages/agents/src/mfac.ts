@@ -13,27 +13,36 @@
  * Total loss, as in mlii/mfrl: actor + valueCoef * critic - entropyCoef * H(pi), gradients
  * clipped to a global norm.
  */
-import { GibbsError, type Rng } from '@gibbs/core';
+import type { Rng } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { ActorCriticNetwork, Adam, batchTensors, type NetShape, type ObsBatch } from './nets.ts';
+import { ActorCriticNetwork, Adam, NETS, type NetShape, type ObsBatch } from './nets.ts';
 import {
   type Algo,
-  allocBatch,
-  clippedStep,
-  gatherRows,
+  allocUpdate,
+  type Compute,
+  gatherUpdate,
   type Learner,
+  LOCAL,
+  lossAndGradient,
   meanFieldAdvantage,
   pickActions,
   replayShape,
-  sampleAction,
+  type ShardGradient,
+  sampleRows,
+  sliceObs,
+  sliceUpdate,
   softmaxInto,
   stopGradient,
   type TrainStats,
+  type UpdateBatch,
+  updateStep,
 } from './policy.ts';
 import { Replay } from './replay.ts';
 
 export const MFACConfig = z.object({
+  /** Network architecture (nets.ts): 'mfrl' or 'population'. */
+  net: z.enum(NETS).default('mfrl'),
   /** Adam step size (mfrl: 1e-4). */
   lr: z.number().positive().default(3e-4),
   gamma: z.number().min(0).max(1).default(0.95),
@@ -67,19 +76,18 @@ export class MFAC implements Learner {
   readonly optimizer: Adam;
   /** The round's experience; cleared after each training round (on-policy). */
   readonly memory: Replay;
-  private readonly batch: ObsBatch;
-  private readonly nextBatch: ObsBatch;
+  compute: Compute = LOCAL;
+  private readonly update: UpdateBatch;
 
   constructor(shape: Omit<NetShape, 'meanAction'>, config: Partial<MFACConfig>, rng: Rng) {
     this.shape = { ...shape, meanAction: true };
     this.cfg = MFACConfig.parse(config);
-    this.net = new ActorCriticNetwork(this.shape, rng);
-    this.target = new ActorCriticNetwork(this.shape, rng);
+    this.net = new ActorCriticNetwork(this.shape, rng, this.cfg.net);
+    this.target = new ActorCriticNetwork(this.shape, rng, this.cfg.net);
     this.target.params.copyFrom(this.net.params);
     this.optimizer = new Adam(this.net.params.vars, this.cfg.lr);
     this.memory = new Replay(replayShape(this.shape, this.cfg.memoryCapacity));
-    this.batch = allocBatch(this.memory, this.cfg.batchSize);
-    this.nextBatch = allocBatch(this.memory, this.cfg.batchSize);
+    this.update = allocUpdate(this.memory, this.cfg.batchSize);
   }
 
   get policyParams() {
@@ -100,94 +108,64 @@ export class MFAC implements Learner {
     return 1;
   }
 
-  /** Sample from pi_theta(. | s) (the actor does not take the mean action). */
-  act(obs: ObsBatch, temperature: number, rng: Rng, actions: Int32Array, probs: Float32Array) {
-    actorAct(this.net, this.shape, this.cfg.actChunk, obs, temperature, rng, actions, probs);
+  /** The actor's policy pi_theta(. | s) of rows [lo, hi) (it does not take the mean action). */
+  policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array) {
+    actorPolicy(this.net, this.shape, this.cfg.actChunk, obs, lo, hi, temperature, probs);
   }
 
-  train(round: number, _temperature: number, rng: Rng): TrainStats {
+  async act(
+    obs: ObsBatch,
+    temperature: number,
+    rng: Rng,
+    actions: Int32Array,
+    probs: Float32Array,
+  ) {
+    await this.compute.policy(this, obs, temperature, probs);
+    sampleRows(probs, obs.n, this.shape.actions, rng, actions);
+  }
+
+  /**
+   * The MF-AC loss on rows [lo, hi) of a batch (sums over the shard divided by the batch size):
+   *   critic target y = r + gamma v^MF(s'), v^MF(s') = sum_a' pi(a'|s') Q_phi-(s', a', abar')
+   *   actor  -A log pi(a|s), A = Q(s,a,abar) - sum_b pi(b|s) Q(s,b,abar) (the paper's actor
+   *          gradient with a state baseline)
+   *   critic (y - Q(s, a, abar))^2 (the paper's mean-field TD loss), minus the entropy bonus.
+   */
+  gradient(u: UpdateBatch, lo: number, hi: number): ShardGradient {
     const cfg = this.cfg;
-    const mem = this.memory;
-    const rows = mem.readyRows();
-    rng.shuffle(rows);
-    const B = cfg.batchSize;
-    const perEpoch = Math.floor(rows.length / B);
-    const updates = Math.min(cfg.maxUpdatesPerRound, perEpoch * cfg.epochs);
-    const act = new Int32Array(B);
-    const rew = new Float32Array(B);
-    const done = new Float32Array(B);
-    let lossSum = 0;
-    let qSum = 0;
-    for (let u = 0; u < updates; u++) {
-      const idx = rows.subarray((u % perEpoch) * B, (u % perEpoch) * B + B);
-      gatherRows(mem, idx, this.batch, false);
-      gatherRows(mem, idx, this.nextBatch, true);
-      for (let k = 0; k < B; k++) {
-        act[k] = mem.action[idx[k]];
-        rew[k] = mem.reward[idx[k]];
-        done[k] = mem.done[idx[k]];
-      }
-      let qMean: tf.Tensor | null = null;
-      const loss = tf.tidy(() => {
-        // Critic target y = r + gamma v^MF(s'), v^MF(s') = sum_a' pi(a'|s') Q_phi-(s', a', abar').
-        const nb = batchTensors(this.shape, this.nextBatch);
-        const next = this.target.apply(nb.view, nb.features, nb.mean);
-        const piNext = tf.softmax(this.net.apply(nb.view, nb.features, nb.mean, false).logits);
-        const vNext = tf.sum(tf.mul(piNext, next.critic as tf.Tensor2D), 1);
-        const y = tf.add(
-          tf.tensor1d(rew),
-          tf.mul(tf.mul(tf.sub(1, tf.tensor1d(done)), cfg.gamma), vNext),
-        );
-        const b = batchTensors(this.shape, this.batch);
-        const a = tf.tensor1d(act, 'int32');
-        return clippedStep(
-          this.optimizer,
-          () => {
-            const out = this.net.apply(b.view, b.features, b.mean);
-            const q = out.critic as tf.Tensor2D;
-            const logPi = tf.logSoftmax(out.logits);
-            const pi = tf.exp(logPi);
-            // Actor: -E[A log pi(a|s)] with A = Q(s,a,abar) - sum_b pi(b|s) Q(s,b,abar): the
-            // paper's actor gradient with a state baseline.
-            const adv = stopGradient(meanFieldAdvantage(q, pi, a)) as tf.Tensor1D;
-            const actorLoss = tf.neg(tf.mean(tf.mul(adv, pickActions(logPi, a))));
-            // Critic: (y - Q(s, a, abar))^2, the paper's mean-field TD loss.
-            const qa = pickActions(q, a);
-            qMean = tf.keep(tf.mean(qa));
-            const criticLoss = tf.mean(tf.square(tf.sub(y, qa)));
-            const ent = tf.mean(tf.neg(tf.sum(tf.mul(pi, logPi), 1)));
-            return tf.sub(
-              tf.add(actorLoss, tf.mul(cfg.valueCoef, criticLoss)),
-              tf.mul(cfg.entropyCoef, ent),
-            ) as tf.Scalar;
-          },
-          cfg.gradClip,
-        );
-      });
-      const qT = qMean as tf.Tensor | null;
-      if (!Number.isFinite(loss)) {
-        qT?.dispose();
-        throw new GibbsError(
-          `${this.algo}: the loss is ${loss} at training round ${round}, update ${u + 1} of ${updates}; parameters were not updated`,
-          'loss',
-          loss,
-          'a finite number',
-        );
-      }
-      if (qT) {
-        qSum += qT.dataSync()[0];
-        qT.dispose();
-      }
-      this.target.params.softUpdate(this.net.params, cfg.tau);
-      lossSum += loss;
-    }
-    mem.clear();
-    return {
-      loss: updates > 0 ? lossSum / updates : Number.NaN,
-      meanQ: updates > 0 ? qSum / updates : Number.NaN,
-      ess: Number.NaN,
-      updates,
-    };
+    const s = sliceUpdate(u, lo, hi, this.shape);
+    let qSum: tf.Tensor | null = null;
+    // The critic's target, off the gradient tape.
+    const y = tf.tidy(() => {
+      const nb = this.net.inputs(s.next);
+      const next = this.target.apply(nb);
+      const piNext = tf.softmax(this.net.apply(nb, false).logits);
+      const vNext = tf.sum(tf.mul(piNext, next.critic as tf.Tensor2D), 1);
+      return tf.add(
+        tf.tensor1d(s.reward),
+        tf.mul(tf.mul(tf.sub(1, tf.tensor1d(s.done)), cfg.gamma), vNext),
+      );
+    });
+    const { loss, grad } = lossAndGradient(this.net.params.vars, () => {
+      const a = tf.tensor1d(s.action, 'int32');
+      const out = this.net.apply(this.net.inputs(s.batch));
+      const q = out.critic as tf.Tensor2D;
+      const logPi = tf.logSoftmax(out.logits);
+      const pi = tf.exp(logPi);
+      const adv = stopGradient(meanFieldAdvantage(q, pi, a)) as tf.Tensor1D;
+      const qa = pickActions(q, a);
+      qSum = tf.keep(tf.sum(qa));
+      return onPolicyLoss(cfg, adv, pickActions(logPi, a), tf.square(tf.sub(y, qa)), pi, logPi, u);
+    });
+    y.dispose();
+    const qT = qSum as tf.Tensor | null;
+    const out = { grad, loss, qSum: qT ? qT.dataSync()[0] : Number.NaN, td: null };
+    qT?.dispose();
+    return out;
+  }
+
+  train(round: number, _temperature: number, rng: Rng): Promise<TrainStats> {
+    return trainOnPolicy(this, this.cfg, round, rng, this.update);
   }
 
   dispose(): void {
@@ -197,38 +175,95 @@ export class MFAC implements Learner {
   }
 }
 
-/** Sample every row's action from the actor's softmax (logits / T), in chunks of rows. */
-export function actorAct(
+/** What the two actor-critics share: their hyperparameters for the update. */
+export interface OnPolicyConfig {
+  batchSize: number;
+  epochs: number;
+  maxUpdatesPerRound: number;
+  tau: number;
+  gradClip: number;
+  valueCoef: number;
+  entropyCoef: number;
+}
+
+/**
+ * Total loss as in mlii/mfrl, actor + valueCoef * critic - entropyCoef * H(pi), each a sum over
+ * the shard's rows divided by the whole batch's size (`u.weightSum`: every weight is 1).
+ */
+export function onPolicyLoss(
+  cfg: OnPolicyConfig,
+  adv: tf.Tensor1D,
+  logPiTaken: tf.Tensor1D,
+  sqError: tf.Tensor,
+  pi: tf.Tensor2D,
+  logPi: tf.Tensor2D,
+  u: UpdateBatch,
+): tf.Scalar {
+  const actorLoss = tf.neg(tf.sum(tf.mul(adv, logPiTaken)));
+  const criticLoss = tf.sum(sqError);
+  const ent = tf.neg(tf.sum(tf.mul(pi, logPi)));
+  const total = tf.sub(
+    tf.add(actorLoss, tf.mul(cfg.valueCoef, criticLoss)),
+    tf.mul(cfg.entropyCoef, ent),
+  );
+  return tf.div(total, u.weightSum) as tf.Scalar;
+}
+
+/**
+ * One round of on-policy updates (MF-AC and AC): the round's rows shuffled, minibatches of
+ * `batchSize` for `epochs` passes (at most maxUpdatesPerRound), a clipped Adam step and a soft
+ * target update after each; then the memory is cleared.
+ */
+export async function trainOnPolicy(
+  l: Learner & { target: ActorCriticNetwork; net: ActorCriticNetwork },
+  cfg: OnPolicyConfig,
+  round: number,
+  rng: Rng,
+  update: UpdateBatch,
+): Promise<TrainStats> {
+  const mem = l.memory;
+  const rows = mem.readyRows();
+  rng.shuffle(rows);
+  const B = cfg.batchSize;
+  const perEpoch = Math.floor(rows.length / B);
+  const updates = Math.min(cfg.maxUpdatesPerRound, perEpoch * cfg.epochs);
+  let lossSum = 0;
+  let qSum = 0;
+  for (let u = 0; u < updates; u++) {
+    const idx = rows.subarray((u % perEpoch) * B, (u % perEpoch) * B + B);
+    gatherUpdate(mem, idx, null, update);
+    const g = await updateStep(l, update, 1, cfg.gradClip, { round, update: u + 1, updates });
+    l.target.params.softUpdate(l.net.params, cfg.tau);
+    lossSum += g.loss;
+    qSum += g.qSum / B;
+  }
+  mem.clear();
+  return {
+    loss: updates > 0 ? lossSum / updates : Number.NaN,
+    meanQ: updates > 0 ? qSum / updates : Number.NaN,
+    ess: Number.NaN,
+    updates,
+  };
+}
+
+/** The actor's softmax (logits / T) of rows [lo, hi), in chunks of rows. */
+export function actorPolicy(
   net: ActorCriticNetwork,
   shape: NetShape,
   chunk: number,
   obs: ObsBatch,
+  lo: number,
+  hi: number,
   temperature: number,
-  rng: Rng,
-  actions: Int32Array,
   probs: Float32Array,
 ): void {
   const A = shape.actions;
-  const vs = shape.view ? shape.view.height * shape.view.width * shape.view.channels : 0;
-  const fs = shape.features;
-  for (let start = 0; start < obs.n; start += chunk) {
-    const n = Math.min(chunk, obs.n - start);
-    const part: ObsBatch = {
-      n,
-      view: obs.view.subarray(start * vs, (start + n) * vs),
-      features: obs.features.subarray(start * fs, (start + n) * fs),
-      mean: null,
-    };
-    const logits = tf.tidy(() => {
-      const t = batchTensors({ ...shape, meanAction: false }, part);
-      return net.apply(t.view, t.features, null, false).logits;
-    });
+  for (let start = lo; start < hi; start += chunk) {
+    const n = Math.min(chunk, hi - start);
+    const part = sliceObs(obs, start, start + n, shape);
+    const logits = tf.tidy(() => net.apply(net.inputs(part, false), false).logits);
     const l = logits.dataSync();
     logits.dispose();
-    for (let i = 0; i < n; i++) {
-      const row = start + i;
-      softmaxInto(l, i * A, A, temperature, probs, row * A);
-      actions[row] = sampleAction(probs, row * A, A, rng);
-    }
+    for (let i = 0; i < n; i++) softmaxInto(l, i * A, A, temperature, probs, (start + i) * A);
   }
 }

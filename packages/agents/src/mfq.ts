@@ -18,30 +18,39 @@
  *
  * `IL` (independent Q-learning, il.ts) is this algorithm with the mean-action input removed.
  */
-import { GibbsError, type Rng } from '@gibbs/core';
+import type { Rng } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { Adam, batchTensors, type NetShape, type ObsBatch, QNetwork } from './nets.ts';
+import { Adam, NETS, type NetShape, type ObsBatch, QNetwork } from './nets.ts';
 import {
   type Algo,
-  allocBatch,
-  clippedStep,
+  allocUpdate,
+  type Compute,
   doubleQTarget,
-  gatherRows,
+  gatherUpdate,
   type Learner,
+  LOCAL,
+  lossAndGradient,
   meanFieldTarget,
   pickActions,
   replayShape,
-  sampleAction,
+  type ShardGradient,
+  sampleRows,
+  sliceObs,
+  sliceUpdate,
   softmaxInto,
   TemperatureSchedule,
   type TrainStats,
   temperatureAt,
+  type UpdateBatch,
+  updateStep,
 } from './policy.ts';
 import { Replay } from './replay.ts';
 
 /** Every hyperparameter of MF-Q (and IL), with mfrl's values where they fit a short budget. */
 export const MFQConfig = z.object({
+  /** Network architecture: mlii/mfrl's (fidelity) or the population network (speed), nets.ts. */
+  net: z.enum(NETS).default('mfrl'),
   /** Adam step size (mfrl: 1e-4; larger here because our budgets are hundreds of rounds shorter). */
   lr: z.number().positive().default(3e-4),
   gamma: z.number().min(0).max(1).default(0.95),
@@ -84,8 +93,9 @@ export class MFQ implements Learner {
   readonly memory: Replay;
   /** Rows written when the last training round ran (to size the next one). */
   lastWritten = 0;
-  private readonly batch: ObsBatch;
-  private readonly nextBatch: ObsBatch;
+  /** Where forward passes and gradients run (set by a thread pool's owner). */
+  compute: Compute = LOCAL;
+  private readonly update: UpdateBatch;
 
   constructor(
     shape: Omit<NetShape, 'meanAction'>,
@@ -96,16 +106,15 @@ export class MFQ implements Learner {
     this.algo = meanField ? 'mfq' : 'il';
     this.shape = { ...shape, meanAction: meanField };
     this.cfg = MFQConfig.parse(config);
-    this.online = new QNetwork(this.shape, rng);
-    this.target = new QNetwork(this.shape, rng);
+    this.online = new QNetwork(this.shape, rng, this.cfg.net);
+    this.target = new QNetwork(this.shape, rng, this.cfg.net);
     this.target.params.copyFrom(this.online.params);
     this.optimizer = new Adam(this.online.params.vars, this.cfg.lr);
     this.memory = new Replay(replayShape(this.shape, this.cfg.replayCapacity), {
       alpha: this.cfg.priorityAlpha,
       eps: 1e-3,
     });
-    this.batch = allocBatch(this.memory, this.cfg.batchSize);
-    this.nextBatch = allocBatch(this.memory, this.cfg.batchSize);
+    this.update = allocUpdate(this.memory, this.cfg.batchSize);
   }
 
   get policyParams() {
@@ -124,44 +133,38 @@ export class MFQ implements Learner {
     return { ...this.cfg };
   }
 
-  /** Q-values of all rows, [n * actions], one forward pass per chunk of rows. */
+  /** Q-values of all rows, [n * actions], one forward pass per chunk of rows (this thread). */
   qValues(obs: ObsBatch, net: QNetwork = this.online): Float32Array {
     const A = this.shape.actions;
     const out = new Float32Array(obs.n * A);
     const step = this.cfg.actChunk;
     for (let start = 0; start < obs.n; start += step) {
       const n = Math.min(step, obs.n - start);
-      const part = start === 0 && n === obs.n ? obs : this.slice(obs, start, n);
-      const q = tf.tidy(() => {
-        const t = batchTensors(this.shape, part);
-        return net.apply(t.view, t.features, t.mean);
-      });
+      const part = n === obs.n ? obs : sliceObs(obs, start, start + n, this.shape);
+      const q = tf.tidy(() => net.apply(net.inputs(part)));
       out.set(q.dataSync(), start * A);
       q.dispose();
     }
     return out;
   }
 
-  private slice(obs: ObsBatch, start: number, n: number): ObsBatch {
-    const vs = this.memory.shape.viewSize;
-    const fs = this.shape.features;
+  /** The paper's Boltzmann policy of rows [lo, hi). */
+  policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array) {
     const A = this.shape.actions;
-    return {
-      n,
-      view: obs.view.subarray(start * vs, (start + n) * vs),
-      features: obs.features.subarray(start * fs, (start + n) * fs),
-      mean: obs.mean ? obs.mean.subarray(start * A, (start + n) * A) : null,
-    };
+    const q = this.qValues(sliceObs(obs, lo, hi, this.shape));
+    for (let i = 0; i < hi - lo; i++) softmaxInto(q, i * A, A, temperature, probs, (lo + i) * A);
   }
 
-  /** The paper's Boltzmann policy for every row, then one sampled action per row. */
-  act(obs: ObsBatch, temperature: number, rng: Rng, actions: Int32Array, probs: Float32Array) {
-    const A = this.shape.actions;
-    const q = this.qValues(obs);
-    for (let i = 0; i < obs.n; i++) {
-      softmaxInto(q, i * A, A, temperature, probs, i * A);
-      actions[i] = sampleAction(probs, i * A, A, rng);
-    }
+  /** The Boltzmann policy for every row, then one sampled action per row. */
+  async act(
+    obs: ObsBatch,
+    temperature: number,
+    rng: Rng,
+    actions: Int32Array,
+    probs: Float32Array,
+  ) {
+    await this.compute.policy(this, obs, temperature, probs);
+    sampleRows(probs, obs.n, this.shape.actions, rng, actions);
   }
 
   temperatureAt(round: number): number {
@@ -174,8 +177,52 @@ export class MFQ implements Learner {
     return this.cfg.priorityBeta + f * (1 - this.cfg.priorityBeta);
   }
 
+  /**
+   * The importance-weighted MF-Q loss on rows [lo, hi) of a batch and its gradient:
+   *   y = r + gamma v(s')  (double-Q or v^MF, from the target network: no gradient flows into it)
+   *   L = sum_k w_k (y_k - Q_phi(s_k, a_k, abar_k))^2 / sum_k w_k   (k over the whole batch)
+   */
+  gradient(u: UpdateBatch, lo: number, hi: number, temperature: number): ShardGradient {
+    const cfg = this.cfg;
+    const s = sliceUpdate(u, lo, hi, this.shape);
+    let td: tf.Tensor | null = null;
+    let qSum: tf.Tensor | null = null;
+    // The target is computed off the gradient tape: a constant of the loss.
+    const y = tf.tidy(() => {
+      const nb = this.online.inputs(s.next);
+      const qNextOnline = this.online.apply(nb);
+      const qNextTarget = this.target.apply(nb);
+      const r = tf.tensor1d(s.reward);
+      const d = tf.tensor1d(s.done);
+      return cfg.target === 'double-q'
+        ? doubleQTarget(r, d, qNextOnline, qNextTarget, cfg.gamma)
+        : meanFieldTarget(r, d, qNextOnline, qNextTarget, cfg.gamma, temperature);
+    });
+    const { loss, grad } = lossAndGradient(this.online.params.vars, () => {
+      const b = this.online.inputs(s.batch);
+      const q = pickActions(this.online.apply(b), tf.tensor1d(s.action, 'int32'));
+      const delta = tf.sub(y, q);
+      td = tf.keep(delta);
+      qSum = tf.keep(tf.sum(q));
+      const w = tf.tensor1d(s.weight);
+      return tf.div(tf.sum(tf.mul(w, tf.square(delta))), u.weightSum) as tf.Scalar;
+    });
+    y.dispose();
+    const tdT = td as tf.Tensor | null;
+    const qT = qSum as tf.Tensor | null;
+    const out: ShardGradient = {
+      grad,
+      loss,
+      qSum: qT ? qT.dataSync()[0] : Number.NaN,
+      td: tdT && this.memory.prioritized ? (tdT.dataSync() as Float32Array) : null,
+    };
+    tdT?.dispose();
+    qT?.dispose();
+    return out;
+  }
+
   /** Updates on the MF-Q loss on batches drawn from the replay. */
-  train(round: number, temperature: number, rng: Rng): TrainStats {
+  async train(round: number, temperature: number, rng: Rng): Promise<TrainStats> {
     const cfg = this.cfg;
     const mem = this.memory;
     const written = mem.totalWritten;
@@ -190,74 +237,24 @@ export class MFQ implements Learner {
     );
     const beta = this.betaAt(round);
     const B = cfg.batchSize;
-    const act = new Int32Array(B);
-    const rew = new Float32Array(B);
-    const done = new Float32Array(B);
     let lossSum = 0;
     let qSum = 0;
     let essSum = 0;
     for (let u = 0; u < updates; u++) {
       // 1. Sample transitions (s, a, abar, r, s', abar') with their importance weights.
       const s = mem.sample(B, beta, rng);
-      gatherRows(mem, s.rows, this.batch, false);
-      gatherRows(mem, s.rows, this.nextBatch, true);
-      for (let k = 0; k < B; k++) {
-        const r = s.rows[k];
-        act[k] = mem.action[r];
-        rew[k] = mem.reward[r];
-        done[k] = mem.done[r];
-      }
-      let td: tf.Tensor | null = null;
-      let qTaken: tf.Tensor | null = null;
-      const loss = tf.tidy(() => {
-        // 2. Target y = r + gamma v(s') from the target network (no gradient flows into it).
-        const nb = batchTensors(this.shape, this.nextBatch);
-        const qNextOnline = this.online.apply(nb.view, nb.features, nb.mean);
-        const qNextTarget = this.target.apply(nb.view, nb.features, nb.mean);
-        const r = tf.tensor1d(rew);
-        const d = tf.tensor1d(done);
-        const y =
-          cfg.target === 'double-q'
-            ? doubleQTarget(r, d, qNextOnline, qNextTarget, cfg.gamma)
-            : meanFieldTarget(r, d, qNextOnline, qNextTarget, cfg.gamma, temperature);
-        // 3. Importance-weighted squared TD error of Q_phi(s, a, abar), one Adam step.
-        const b = batchTensors(this.shape, this.batch);
-        const a = tf.tensor1d(act, 'int32');
-        const w = tf.tensor1d(s.weights);
-        const wSum = tf.sum(w);
-        return clippedStep(
-          this.optimizer,
-          () => {
-            const q = pickActions(this.online.apply(b.view, b.features, b.mean), a);
-            const delta = tf.sub(y, q);
-            td = tf.keep(delta);
-            qTaken = tf.keep(tf.mean(q));
-            return tf.div(tf.sum(tf.mul(w, tf.square(delta))), wSum) as tf.Scalar;
-          },
-          cfg.gradClip,
-        );
+      gatherUpdate(mem, s.rows, s.weights, this.update);
+      // 2-3. The MF-Q loss and one clipped Adam step (on every thread of `compute`).
+      const g = await updateStep(this, this.update, temperature, cfg.gradClip, {
+        round,
+        update: u + 1,
+        updates,
       });
-      const tdT = td as tf.Tensor | null;
-      const qT = qTaken as tf.Tensor | null;
-      if (!Number.isFinite(loss)) {
-        tdT?.dispose();
-        qT?.dispose();
-        throw new GibbsError(
-          `${this.algo}: the loss is ${loss} at training round ${round}, update ${u + 1} of ${updates}; parameters were not updated`,
-          'loss',
-          loss,
-          'a finite number',
-        );
-      }
-      if (tdT && qT) {
-        if (mem.prioritized) mem.updatePriorities(s.rows, tdT.dataSync() as Float32Array);
-        qSum += qT.dataSync()[0];
-        tdT.dispose();
-        qT.dispose();
-      }
+      if (g.td) mem.updatePriorities(s.rows, g.td);
       // 4. The target network follows: phi- <- tau phi + (1 - tau) phi-.
       this.target.params.softUpdate(this.online.params, cfg.tau);
-      lossSum += loss;
+      lossSum += g.loss;
+      qSum += g.qSum / B;
       essSum += s.ess;
     }
     return {

@@ -3,7 +3,7 @@
  * the learning-rule formulas as small pure functions (tested by hand), and the learner interface
  * the training loop drives.
  */
-import type { Rng } from '@gibbs/core';
+import { GibbsError, type Rng } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Adam, NetShape, ObsBatch, ParamSet } from './nets.ts';
@@ -163,25 +163,6 @@ export function meanFieldAdvantage(
   return tf.tidy(() => tf.sub(pickActions(q, actions), tf.sum(tf.mul(pi, q), 1)) as tf.Tensor1D);
 }
 
-/**
- * One Adam step on `loss()` with gradients clipped to a global L2 norm (as mfrl's AC does);
- * returns the loss value. The loss is checked first: a non-finite loss returns without touching
- * the parameters (the caller raises the error).
- */
-export function clippedStep(optimizer: Adam, loss: () => tf.Scalar, maxNorm: number): number {
-  let value = 0;
-  tf.tidy(() => {
-    const { value: l, grads } = tf.variableGrads(loss, optimizer.vars as tf.Variable[]);
-    value = l.dataSync()[0];
-    if (!Number.isFinite(value)) return;
-    optimizer.step(
-      optimizer.vars.map((v) => grads[v.name]),
-      maxNorm,
-    );
-  });
-  return value;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The learner interface driven by the training loop.
 
@@ -205,11 +186,27 @@ export interface GroupAgent {
   readonly meanField: boolean;
   /**
    * Act for the `obs.n` rows: write each row's policy into `probs` (n * actions) and a sampled
-   * action into `actions`; one forward pass for all rows.
+   * action into `actions`. The policies come from `compute` (this thread or K threads); the
+   * actions are drawn here, row by row, from the one seeded Rng.
    */
-  act(obs: ObsBatch, temperature: number, rng: Rng, actions: Int32Array, probs: Float32Array): void;
+  act(
+    obs: ObsBatch,
+    temperature: number,
+    rng: Rng,
+    actions: Int32Array,
+    probs: Float32Array,
+  ): Promise<void>;
+  /** The policy of rows [lo, hi) of `obs` into `probs` (row-major, n * actions), on this thread. */
+  policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array): void;
   /** The parameters that define the policy (what the opponent copies and checkpoints store). */
   readonly policyParams: ParamSet;
+  /** Extra parameter sets saved in checkpoints (target networks), by name. */
+  readonly extraParams: Record<string, ParamSet>;
+  readonly optimizer: Adam;
+  /** Where forward passes and gradients run; set by whoever owns a thread pool. */
+  compute: Compute;
+  /** Its config, as JSON (stored in checkpoints). */
+  readonly config: Record<string, unknown>;
   dispose(): void;
 }
 
@@ -217,17 +214,200 @@ export interface Learner extends GroupAgent {
   /** Where the training loop writes the learner's experience. */
   readonly memory: Replay;
   /** Train on the memory after a round; `round` indexes schedules, `rng` draws batches. */
-  train(round: number, temperature: number, rng: Rng): TrainStats;
-  /** Extra parameter sets saved in checkpoints (target networks), by name. */
-  readonly extraParams: Record<string, ParamSet>;
-  readonly optimizer: Adam;
+  train(round: number, temperature: number, rng: Rng): Promise<TrainStats>;
+  /**
+   * The loss on rows [lo, hi) of an update batch and its gradient, on this thread. The loss is
+   * scaled to the whole batch (sums divided by the batch's size or weight), so that the gradients
+   * of the shards of a batch add up to the batch's gradient.
+   */
+  gradient(u: UpdateBatch, lo: number, hi: number, temperature: number): ShardGradient;
   /** Boltzmann temperature of round k (1 for the actor-critics). */
   temperatureAt(round: number): number;
   /** Small counters that a checkpoint must restore (beyond weights and memory). */
   counters(): Record<string, number>;
   setCounters(c: Record<string, number>): void;
-  /** Its config, as JSON (stored in checkpoints). */
-  readonly config: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Updates, split over threads: a batch of transitions, a shard's gradient, and where they run.
+
+/** One update's batch: transitions (s, abar, a, r, s', abar') with importance weights. */
+export interface UpdateBatch {
+  n: number;
+  batch: ObsBatch;
+  next: ObsBatch;
+  action: Int32Array;
+  reward: Float32Array;
+  done: Float32Array;
+  /** Importance weights (all 1 for uniform replay and on-policy learners). */
+  weight: Float32Array;
+  /** Sum of `weight` over the whole batch (every shard divides by it). */
+  weightSum: number;
+}
+
+/** A shard's loss (scaled to the batch), its gradient and what the learner logs. */
+export interface ShardGradient {
+  /** All parameters' gradients, concatenated in `optimizer.vars` order. */
+  grad: Float32Array;
+  loss: number;
+  /** Sum over the shard of Q(s, a) of the taken actions. */
+  qSum: number;
+  /** TD errors of the shard's rows (prioritised replay), or null. */
+  td: Float32Array | null;
+}
+
+/** Where a learner's forward passes and gradients run. */
+export interface Compute {
+  readonly threads: number;
+  /** Every row's policy of `obs` into `probs`. */
+  policy(agent: GroupAgent, obs: ObsBatch, temperature: number, probs: Float32Array): Promise<void>;
+  /** The whole batch's gradient (the shards' gradients added in a fixed order). */
+  gradient(learner: Learner, u: UpdateBatch, temperature: number): Promise<ShardGradient>;
+}
+
+/** Everything on the calling thread. */
+export const LOCAL: Compute = {
+  threads: 1,
+  async policy(agent, obs, temperature, probs) {
+    agent.policyRows(obs, 0, obs.n, temperature, probs);
+  },
+  async gradient(learner, u, temperature) {
+    return learner.gradient(u, 0, u.n, temperature);
+  },
+};
+
+/** Rows [lo, hi) of a batch as views (no copy). */
+export function sliceObs(obs: ObsBatch, lo: number, hi: number, shape: NetShape): ObsBatch {
+  const vs = shape.view ? shape.view.height * shape.view.width * shape.view.channels : 0;
+  const fs = shape.features;
+  const A = shape.actions;
+  return {
+    n: hi - lo,
+    view: obs.view.subarray(lo * vs, hi * vs),
+    features: obs.features.subarray(lo * fs, hi * fs),
+    mean: obs.mean ? obs.mean.subarray(lo * A, hi * A) : null,
+  };
+}
+
+/** Rows [lo, hi) of an update batch as views (the weight sum stays the whole batch's). */
+export function sliceUpdate(u: UpdateBatch, lo: number, hi: number, shape: NetShape): UpdateBatch {
+  return {
+    n: hi - lo,
+    batch: sliceObs(u.batch, lo, hi, shape),
+    next: sliceObs(u.next, lo, hi, shape),
+    action: u.action.subarray(lo, hi),
+    reward: u.reward.subarray(lo, hi),
+    done: u.done.subarray(lo, hi),
+    weight: u.weight.subarray(lo, hi),
+    weightSum: u.weightSum,
+  };
+}
+
+/**
+ * A Float32Array on shared memory where there is any (Node; a cross-origin-isolated page), so
+ * that worker threads read and write it in place; plain memory otherwise (one thread).
+ */
+export function sharedFloat32(n: number): Float32Array {
+  return typeof SharedArrayBuffer === 'function'
+    ? new Float32Array(new SharedArrayBuffer(4 * Math.max(1, n)), 0, n)
+    : new Float32Array(n);
+}
+
+export function sharedInt32(n: number): Int32Array {
+  return typeof SharedArrayBuffer === 'function'
+    ? new Int32Array(new SharedArrayBuffer(4 * Math.max(1, n)), 0, n)
+    : new Int32Array(n);
+}
+
+/** An update batch of `n` rows for `memory`'s rows, on shared memory. */
+export function allocUpdate(memory: Replay, n: number): UpdateBatch {
+  return {
+    n,
+    batch: allocBatch(memory, n),
+    next: allocBatch(memory, n),
+    action: sharedInt32(n),
+    reward: sharedFloat32(n),
+    done: sharedFloat32(n),
+    weight: sharedFloat32(n).fill(1),
+    weightSum: n,
+  };
+}
+
+/** Fill `u` with replay rows and their successors, and the weights (null: uniform). */
+export function gatherUpdate(
+  memory: Replay,
+  rows: Int32Array,
+  weights: Float32Array | null,
+  u: UpdateBatch,
+): void {
+  gatherRows(memory, rows, u.batch, false);
+  gatherRows(memory, rows, u.next, true);
+  u.n = rows.length;
+  let wSum = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    u.action[k] = memory.action[r];
+    u.reward[k] = memory.reward[r];
+    u.done[k] = memory.done[r];
+    const w = weights ? weights[k] : 1;
+    u.weight[k] = w;
+    wSum += w;
+  }
+  u.weightSum = wSum;
+}
+
+/** Sample an action for each row from the policies in `probs` (one Rng draw a row, in order). */
+export function sampleRows(
+  probs: Float32Array,
+  n: number,
+  A: number,
+  rng: Rng,
+  actions: Int32Array,
+): void {
+  for (let i = 0; i < n; i++) actions[i] = sampleAction(probs, i * A, A, rng);
+}
+
+/**
+ * Take the batch's gradient where `compute` says, check the loss, and take one clipped Adam step:
+ * the non-finite loss of a broken update is a GibbsError and the parameters stay as they were.
+ */
+export async function updateStep(
+  learner: Learner,
+  u: UpdateBatch,
+  temperature: number,
+  gradClip: number,
+  where: { round: number; update: number; updates: number },
+): Promise<ShardGradient> {
+  const g = await learner.compute.gradient(learner, u, temperature);
+  if (!Number.isFinite(g.loss)) {
+    throw new GibbsError(
+      `${learner.algo}: the loss is ${g.loss} at training round ${where.round}, update ${where.update} of ${where.updates}; parameters were not updated`,
+      'loss',
+      g.loss,
+      'a finite number',
+    );
+  }
+  learner.optimizer.stepFlat(g.grad, gradClip);
+  return g;
+}
+
+/**
+ * Loss and flat gradient over `vars` (inside this call's own tidy); the loss function may keep
+ * extra tensors with tf.keep (the caller disposes them).
+ */
+export function lossAndGradient(
+  vars: readonly tf.Variable[],
+  loss: () => tf.Scalar,
+): { loss: number; grad: Float32Array } {
+  const { value, grad } = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(loss, vars as tf.Variable[]);
+    const flat = tf.concat(vars.map((v) => tf.reshape(grads[v.name], [-1]))) as tf.Tensor1D;
+    return { value, grad: flat };
+  });
+  const l = value.dataSync()[0];
+  const g = grad.dataSync() as Float32Array;
+  tf.dispose([value, grad]);
+  return { loss: l, grad: g };
 }
 
 /** Replay sizing shared by the learners. */
@@ -266,8 +446,8 @@ export function allocBatch(memory: Replay, n: number): ObsBatch {
   const { viewSize: vs, features: fs, meanSize: ms } = memory.shape;
   return {
     n,
-    view: new Float32Array(n * vs),
-    features: new Float32Array(n * fs),
-    mean: ms > 0 ? new Float32Array(n * ms) : null,
+    view: sharedFloat32(n * vs),
+    features: sharedFloat32(n * fs),
+    mean: ms > 0 ? sharedFloat32(n * ms) : null,
   };
 }

@@ -25,7 +25,15 @@ import { IL } from './il.ts';
 import { MFAC, MFACConfig } from './mfac.ts';
 import { MFQ, MFQConfig } from './mfq.ts';
 import type { NetShape, ObsBatch } from './nets.ts';
-import { ALGOS, type Algo, entropy, type Learner, type TrainStats } from './policy.ts';
+import {
+  ALGOS,
+  type Algo,
+  entropy,
+  type Learner,
+  sharedFloat32,
+  type TrainStats,
+} from './policy.ts';
+import { type PoolOptions, ThreadPool } from './pool/index.ts';
 
 export const SelfPlayConfig = z.object({
   /** Rounds (episodes) to train; the simulation idles once they are done. */
@@ -38,6 +46,11 @@ export const SelfPlayConfig = z.object({
   train: z.boolean().default(true),
   /** Boltzmann temperature of Q-learners when not training (actor-critics sample at 1). */
   evalTemperature: z.number().positive().default(0.1),
+  /**
+   * Threads for forward passes and gradients (pool/index.ts): this one and threads - 1 workers.
+   * One seed and one thread count give one run, byte for byte.
+   */
+  threads: z.number().int().min(1).max(64).default(1),
 });
 export type SelfPlayConfig = z.infer<typeof SelfPlayConfig>;
 
@@ -124,6 +137,8 @@ interface StepStats {
 export interface SelfPlayOptions {
   /** Called after a round is trained (for checkpoints); may be async. */
   onRoundEnd?: (sp: SelfPlay) => void | Promise<void>;
+  /** How the thread pool splits work (threads > 1). */
+  pool?: PoolOptions;
 }
 
 export class SelfPlay {
@@ -156,15 +171,20 @@ export class SelfPlay {
   /** Summary of the last finished round. */
   lastSummary: EpisodeSummary | null = null;
   private stepsInRound = 0;
+  private pool: ThreadPool | null = null;
+  readonly cfg: SelfPlayConfig;
+  private starting: Promise<void> | null = null;
 
   constructor(
     readonly env: Environment,
     readonly learner: Learner,
     readonly opponent: Learner,
-    readonly cfg: SelfPlayConfig,
+    config: z.input<typeof SelfPlayConfig>,
     seed: number,
     readonly options: SelfPlayOptions = {},
   ) {
+    this.cfg = SelfPlayConfig.parse(config);
+    const cfg = this.cfg;
     const groups = env.spec.groups;
     if (groups.length !== 2) {
       throw GibbsError.invalid(
@@ -191,15 +211,16 @@ export class SelfPlay {
     this.actions = groups.map((g) => new Int32Array(g.capacity));
     this.aliveBefore = groups.map((g) => new Uint8Array(g.capacity));
     this.groupMean = groups.map((g) => new Float32Array(g.actions));
+    // On shared memory: the pool's workers read the rows and write the policies in place.
     this.staging = groups.map((g) => ({
       n: 0,
-      view: new Float32Array(g.capacity * viewSize(g)),
-      features: new Float32Array(g.capacity * g.features),
-      mean: new Float32Array(g.capacity * g.actions),
+      view: sharedFloat32(g.capacity * viewSize(g)),
+      features: sharedFloat32(g.capacity * g.features),
+      mean: sharedFloat32(g.capacity * g.actions),
     }));
     this.slots = groups.map((g) => new Int32Array(g.capacity));
     this.liveActions = groups.map((g) => new Int32Array(g.capacity));
-    this.probs = groups.map((g) => new Float32Array(g.capacity * g.actions));
+    this.probs = groups.map((g) => sharedFloat32(g.capacity * g.actions));
     this.meanPolicy = groups.map((g) => new Float64Array(g.actions));
     const cap = groups[L].capacity;
     this.curRow = new Int32Array(cap).fill(-1);
@@ -224,13 +245,39 @@ export class SelfPlay {
     (this.cfg as { rounds: number }).rounds = rounds;
   }
 
+  /**
+   * Start the thread pool (threads > 1) and the environment's own workers; `advance` calls it
+   * on first use.
+   */
+  ready(): Promise<void> {
+    this.starting ??= (async () => {
+      await (this.env as { ready?: () => Promise<void> }).ready?.();
+      if (this.cfg.threads > 1) {
+        this.pool = await ThreadPool.create(this.cfg.threads, this.options.pool);
+        await this.pool.register(this.learner);
+        await this.pool.register(this.opponent);
+      }
+    })();
+    return this.starting;
+  }
+
+  /** Live agents of both groups now (what the next step will act for). */
+  liveAgents(): number {
+    let n = 0;
+    const out = this.out;
+    if (!out || !this.inRound) return this.env.spec.groups.reduce((s, g) => s + g.capacity, 0);
+    for (const g of out.groups) for (let i = 0; i < g.alive.length; i++) n += g.alive[i];
+    return n;
+  }
+
   /** One environment step; at the end of a round, the learner trains. */
   async advance(): Promise<void> {
     if (this.finished) return;
+    await this.ready();
     if (!this.inRound) this.beginRound();
-    this.actAndStep();
+    await this.actAndStep();
     if (this.out?.done) {
-      this.endRound();
+      await this.endRound();
       if (this.options.onRoundEnd) await this.options.onRoundEnd(this);
     }
   }
@@ -258,7 +305,7 @@ export class SelfPlay {
     this.inRound = true;
   }
 
-  private actAndStep(): void {
+  private async actAndStep(): Promise<void> {
     const out = this.out as StepOutput;
     const groups = this.env.spec.groups;
     const L = this.cfg.learnerGroup;
@@ -285,7 +332,7 @@ export class SelfPlay {
       mp.fill(0);
       let ent = 0;
       if (n > 0) {
-        this.agents[g].act(b, this.temps[g], this.rng, this.liveActions[g], this.probs[g]);
+        await this.agents[g].act(b, this.temps[g], this.rng, this.liveActions[g], this.probs[g]);
         const p = this.probs[g];
         for (let k = 0; k < n; k++) {
           acts[this.slots[g][k]] = this.liveActions[g][k];
@@ -373,12 +420,13 @@ export class SelfPlay {
     }
   }
 
-  private endRound(): void {
+  private async endRound(): Promise<void> {
     const L = this.cfg.learnerGroup;
     const O = 1 - L;
     const won = this.roundStats[L].kills > this.roundStats[O].kills;
     this.lastWin = won ? 1 : 0;
-    if (this.cfg.train) this.lastTrain = this.learner.train(this.round, this.temperature, this.rng);
+    if (this.cfg.train)
+      this.lastTrain = await this.learner.train(this.round, this.temperature, this.rng);
     if (won && this.cfg.train)
       this.opponent.policyParams.softUpdate(this.learner.policyParams, this.cfg.opponentTau);
     const groups = this.env.spec.groups;
@@ -489,9 +537,11 @@ export class SelfPlay {
     this.inRound = false;
   }
 
-  dispose(): void {
+  /** Dispose both agents now; the promise settles when the pool's workers have stopped. */
+  dispose(): Promise<void> {
     this.learner.dispose();
     this.opponent.dispose();
+    return this.pool ? this.pool.dispose() : Promise.resolve();
   }
 }
 

@@ -15,7 +15,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNetwork, loadTraining, resolveCheckpoint, saveTraining } from '../src/checkpoint.ts';
 import { MFQ } from '../src/mfq.ts';
-import { ALGOS, type Algo } from '../src/policy.ts';
+import { ALGOS, type Algo, allocUpdate, LOCAL } from '../src/policy.ts';
+import { splitRows, ThreadPool } from '../src/pool/index.ts';
 import { createLearner, createPlayer, groupShape, SelfPlay } from '../src/selfplay.ts';
 import { DuelEnv, type DuelOptions } from './duel-env.ts';
 
@@ -39,7 +40,14 @@ const configOf = (algo: Algo): Record<string, unknown> =>
     ? { ...SMALL, replayCapacity: 512, priorityAlpha: algo === 'mfq' ? 0.6 : 0 }
     : { batchSize: 16, maxUpdatesPerRound: 4, memoryCapacity: 512 };
 
-function build(algo: Algo, rounds: number, seed: number, env: DuelEnv, runDir?: string) {
+function build(
+  algo: Algo,
+  rounds: number,
+  seed: number,
+  env: DuelEnv,
+  runDir?: string,
+  threads = 1,
+) {
   const rng = new Rng(seed);
   const shape = groupShape(env, 0);
   const learner = createLearner(algo, shape, configOf(algo), rng.fork());
@@ -48,10 +56,12 @@ function build(algo: Algo, rounds: number, seed: number, env: DuelEnv, runDir?: 
     env,
     learner,
     opponent,
-    { rounds, opponentTau: 0.5, learnerGroup: 0, train: true, evalTemperature: 0.1 },
+    { rounds, opponentTau: 0.5, learnerGroup: 0, train: true, evalTemperature: 0.1, threads },
     rng.u32(),
     {
       onRoundEnd: runDir ? async (s) => void (await saveTraining(runDir, s, {})) : undefined,
+      // Split even the Duel's few rows and small batches, so that every path crosses threads.
+      pool: { minActRows: 2, minGradRows: 4 },
     },
   );
 }
@@ -109,7 +119,7 @@ describe('self-play on Duel', () => {
     const again = build('mfq', 5, 3, duel(), undefined);
     await loadTraining(join(dir, 'checkpoints', 'round-000002'), again);
     expect(again.round).toBe(2);
-    sp.dispose();
+    await sp.dispose();
     again.dispose();
   });
 
@@ -117,7 +127,7 @@ describe('self-play on Duel', () => {
     const dir = tmp();
     const sp = build('mfq', 1, 1, duel(), dir);
     while (!sp.finished) await sp.advance();
-    sp.dispose();
+    await sp.dispose();
     const round = join(dir, 'checkpoints', 'round-000001');
     const net = join(round, 'learner');
 
@@ -166,6 +176,72 @@ describe('self-play on Duel', () => {
   });
 });
 
+describe('threads', () => {
+  it('splits rows into near-equal slices of at least min rows', () => {
+    expect(splitRows(10, 2, 2)).toEqual([0, 5, 10]);
+    expect(splitRows(7, 3, 2)).toEqual([0, 2, 4, 7]);
+    expect(splitRows(64, 2, 128)).toEqual([0, 64]);
+    expect(splitRows(0, 4, 1)).toEqual([0, 0]);
+  });
+
+  it("a batch's gradient over 2 threads equals its one-thread gradient (float rounding)", async () => {
+    for (const algo of ALGOS) {
+      const env = duel({ view: true });
+      const shape = groupShape(env, 0);
+      const learner = createLearner(
+        algo,
+        shape,
+        { ...configOf(algo), net: 'population' },
+        new Rng(4),
+      );
+      const rng = new Rng(9);
+      const u = allocUpdate(learner.memory, 16);
+      for (const a of [u.batch.view, u.batch.features, u.next.view, u.next.features])
+        for (let i = 0; i < a.length; i++) a[i] = rng.float();
+      for (const m of [u.batch.mean, u.next.mean]) if (m) m.fill(1 / shape.actions);
+      for (let k = 0; k < 16; k++) {
+        u.action[k] = rng.int(shape.actions);
+        u.reward[k] = rng.normal();
+        u.done[k] = k % 5 === 0 ? 1 : 0;
+      }
+      const one = await LOCAL.gradient(learner, u, 0.7);
+      const pool = await ThreadPool.create(2, { minGradRows: 4 });
+      await pool.register(learner);
+      const two = await pool.gradient(learner, u, 0.7);
+      await pool.dispose();
+      expect(two.loss).toBeCloseTo(one.loss, 5);
+      let scale = 0;
+      for (const g of one.grad) scale = Math.max(scale, Math.abs(g));
+      for (let i = 0; i < one.grad.length; i++)
+        expect(Math.abs(two.grad[i] - one.grad[i])).toBeLessThan(1e-5 * (1 + scale));
+      learner.dispose();
+    }
+  });
+
+  it('one seed and 2 threads give byte-identical metrics and checkpoints', async () => {
+    for (const algo of ['mfq', 'mfac'] as const) {
+      const runs: { metrics: string[]; weights: Buffer; replay: Buffer }[] = [];
+      for (let r = 0; r < 2; r++) {
+        const dir = tmp();
+        const sp = build(algo, 3, 11, duel({ view: true }), dir, 2);
+        const out: MetricRecord[] = [];
+        await play(sp, out);
+        await sp.dispose();
+        const round = join(dir, 'checkpoints', 'round-000003');
+        runs.push({
+          metrics: out.map(metricLine),
+          weights: readFileSync(join(round, 'learner', 'weights.bin')),
+          replay: readFileSync(join(round, 'learner-optimizer', 'weights.bin')),
+        });
+      }
+      expect(runs[1].metrics).toEqual(runs[0].metrics);
+      expect(runs[1].weights.equals(runs[0].weights)).toBe(true);
+      expect(runs[1].replay.equals(runs[0].replay)).toBe(true);
+      expect(runs[0].metrics[runs[0].metrics.length - 1]).toMatch(/"updates":[1-9]/);
+    }
+  });
+});
+
 describe('no tensor leaks', () => {
   it('tf.memory().numTensors stays flat over 1000 MF-Q training steps (and MF-AC, AC, IL rounds)', async () => {
     const env = duel({ agents: 8, maxSteps: 30 });
@@ -190,11 +266,11 @@ describe('no tensor leaks', () => {
     while (!sp.finished) await sp.advance();
     const before = tf.memory().numTensors;
     mfq.lastWritten = 0;
-    const stats = mfq.train(1, 0.5, new Rng(1));
+    const stats = await mfq.train(1, 0.5, new Rng(1));
     expect(stats.updates).toBe(1000);
     expect(Number.isFinite(stats.loss)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
-    sp.dispose();
+    await sp.dispose();
     for (const algo of ['mfac', 'ac', 'il'] as const) {
       const s = build(algo, 3, 2, duel());
       const t0 = tf.memory().numTensors;

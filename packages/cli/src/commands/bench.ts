@@ -151,11 +151,17 @@ function usage(): string {
     '                        [--<config key> <value> ...]',
     `Environments: ${Object.keys(environments).join(', ')}`,
     'Example: pnpm gibbs bench battle --agents 10000 --map 500 --steps 100 --placement random',
+    'The learners: pnpm gibbs bench learn --help',
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  if (args.positionals[0] === 'learn') {
+    const rest = [...argv];
+    rest.splice(argv.indexOf('learn'), 1);
+    return (await import('./bench-learn.ts')).main(rest);
+  }
   if (args.options.has('help')) {
     console.log(usage());
     return 0;
