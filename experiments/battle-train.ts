@@ -19,6 +19,7 @@
  * kills_round, policy_entropy (mean over the group's agents), mean_policy_entropy (entropy of the
  * group's average policy).
  */
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALGOS, createLearner, createPlayer, groupShape, NETS, SelfPlay } from '@gibbs/agents';
 import {
@@ -120,6 +121,8 @@ export default defineExperiment({
               `round ${e.episode + 1}/${s.cfg.rounds}: ${e.length} steps, kills ${red.kills}-${blue.kills}, loss ${e.values.loss?.toFixed(4) ?? '-'}, T ${e.values.temperature.toFixed(3)}`,
             );
           }
+          // One line per finished round (the learning curve), appended as it ends.
+          if (outDir && e) appendFileSync(join(outDir, 'rounds.jsonl'), `${JSON.stringify(e)}\n`);
           if (outDir && (s.round % params.checkpointEvery === 0 || s.finished)) {
             const dir = await saveTraining(
               outDir,
