@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { createPlayer, groupShape, SelfPlay } from '@gibbs/agents';
-import { loadNetwork, loadTensors, resolveCheckpoint } from '@gibbs/agents/checkpoint';
+import { loadPlayer } from '@gibbs/agents/checkpoint';
 import { defineExperiment, type MetricRecord, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
 import { writeJsonAtomic } from '@gibbs/core/node';
@@ -78,14 +78,9 @@ export default defineExperiment({
         names.push('untrained ac');
         continue;
       }
-      const dir = resolveCheckpoint(params[side]).network;
-      // Read the topology first: it says which algorithm to build.
-      const { topology, tensors } = await loadTensors(dir, { shape });
-      for (const t of Object.values(tensors)) t.dispose();
-      const player = createPlayer(topology.algo, shape, stripMemory(topology.config), rng.fork());
-      await loadNetwork(dir, player.policyParams, { algo: topology.algo, shape });
+      const { player, algo, file } = await loadPlayer(params[side], shape, rng.fork());
       players.push(player);
-      names.push(`${topology.algo}:${join(dir, 'model.json')}`);
+      names.push(`${algo}:${file}`);
     }
     log?.(`red ${names[0]} vs blue ${names[1]}`);
     const results: {
@@ -161,9 +156,3 @@ export default defineExperiment({
     });
   },
 });
-
-/** A checkpoint's config minus its memory sizes (a player keeps no memory). */
-function stripMemory(config: Record<string, unknown>): Record<string, unknown> {
-  const { replayCapacity: _r, memoryCapacity: _m, ...rest } = config;
-  return rest;
-}

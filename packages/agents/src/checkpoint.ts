@@ -25,13 +25,13 @@ import {
   statSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { GibbsError } from '@gibbs/core';
+import { GibbsError, type Rng } from '@gibbs/core';
 import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
 import * as tf from '@tensorflow/tfjs';
 import type { Adam, NetShape, ParamSet } from './nets.ts';
 import { ALGOS, type Algo, type Learner } from './policy.ts';
 import type { SelfPlay } from './selfplay.ts';
-import { describeShape, sameShape } from './selfplay.ts';
+import { createPlayer, describeShape, sameShape } from './selfplay.ts';
 
 export const CHECKPOINT_FORMAT = 'gibbs-mfrl/1';
 
@@ -287,6 +287,38 @@ const ROUND_DIR = /^round-(\d{6,})$/;
 
 export function roundDirName(round: number): string {
   return `round-${String(round).padStart(6, '0')}`;
+}
+
+/** A checkpoint's config minus its memory sizes (a player keeps no memory). */
+export function stripMemory(config: Record<string, unknown>): Record<string, unknown> {
+  const { replayCapacity: _r, memoryCapacity: _m, ...rest } = config;
+  return rest;
+}
+
+/**
+ * A checkpoint's policy network as an acting-only player of the algorithm and architecture its
+ * model.json names (a run directory, a round directory, a network directory or a model.json).
+ */
+export async function loadPlayer(
+  path: string,
+  shape: Omit<NetShape, 'meanAction'>,
+  rng: Rng,
+): Promise<{ player: Learner; algo: Algo; file: string }> {
+  const dir = resolveCheckpoint(path).network;
+  const { topology, tensors } = await loadTensors(dir, { shape });
+  const file = join(dir, 'model.json');
+  try {
+    const player = createPlayer(topology.algo, shape, stripMemory(topology.config), rng);
+    try {
+      assignParams(player.policyParams, tensors, file);
+    } catch (err) {
+      player.dispose();
+      throw err;
+    }
+    return { player, algo: topology.algo, file };
+  } finally {
+    tf.dispose(tensors);
+  }
 }
 
 /**

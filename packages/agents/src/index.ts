@@ -1,6 +1,7 @@
 /** Agents on core's contract: mean-field (MF-Q, MF-AC), independent baselines, active inference. */
 export * from './ac.ts';
 export * as aif from './aif/index.ts';
+export * from './crossplay.ts';
 export * from './il.ts';
 export * from './ising-mfq.ts';
 export * from './mfac.ts';

@@ -1,0 +1,212 @@
+/**
+ * The cross-play table of docs/results/mean-field.md: every algorithm's trained Battle policies
+ * against every other's, at mlii/mfrl's setting (64 vs 64 on 40x40, 400 steps).
+ *
+ *   pnpm tsx scripts/battle-crossplay.ts --root runs/study --round 120 [--battles 200]
+ *       [--parallel 32] [--threads 2] [--seed 1] [--out docs/results/battle-crossplay.json]
+ *
+ * `--root` holds battle-study.sh's runs (<algo>-s<seed>/r<NNNN>/, the checkpoint of round NNNN).
+ * For each pair of algorithms A, B every seed of A meets every seed of B (the same seed excluded
+ * when A = B) for at least `battles` battles in all, A playing red in half of each seed pair's
+ * battles and blue in the other half. The side with more kills wins (equal kills: a draw).
+ * Q-learners act at temperature 0.1, actor-critics sample their policy (as battle-eval does).
+ * Writes the counts, win rates with 95% Wilson intervals and mean kills to `--out`, and prints
+ * a Markdown table: row algorithm's win rate against the column's.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ALGOS,
+  type Algo,
+  type CrossPlayEpisode,
+  crossPlay,
+  type GroupAgent,
+  ThreadPool,
+} from '@gibbs/agents';
+import { loadPlayer } from '@gibbs/agents/checkpoint';
+import { Rng } from '@gibbs/core';
+import { initBackend } from '@gibbs/core/backend';
+import { writeJsonAtomic } from '@gibbs/core/node';
+import { environments } from '@gibbs/env';
+import { wilson } from '../experiments/battle-eval.ts';
+
+const USAGE =
+  'Usage: pnpm tsx scripts/battle-crossplay.ts --root DIR --round N [--battles 200] [--parallel 32]\n' +
+  '                                            [--threads 2] [--seed 1] [--out FILE]';
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const VALUED = ['root', 'round', 'battles', 'parallel', 'threads', 'seed', 'out'];
+const opts: Record<string, string> = {};
+for (let i = 0; i < argv.length; i += 2) {
+  const k = argv[i].replace(/^--/, '');
+  if (!argv[i].startsWith('--') || !VALUED.includes(k) || i + 1 >= argv.length) {
+    console.error(
+      `battle-crossplay: got "${argv[i]}", expected one of --${VALUED.join(' --')}\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  opts[k] = argv[i + 1];
+}
+function num(name: string, fallback: number | null): number {
+  const v = opts[name] === undefined ? fallback : Number(opts[name]);
+  if (v === null || !Number.isInteger(v) || v < 0) {
+    console.error(
+      `battle-crossplay: --${name}: got ${opts[name]}, expected an integer >= 0\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+  return v;
+}
+const root = opts.root ?? 'runs/study';
+const round = num('round', null);
+const battles = num('battles', 200);
+const parallel = num('parallel', 32);
+const threads = num('threads', 2);
+const seed = num('seed', 1);
+const outFile = opts.out ?? 'docs/results/battle-crossplay.json';
+
+await initBackend();
+const entry = environments.battle;
+const makeEnv = () =>
+  entry.create(entry.config.parse({ map: 40, agents: 64, maxSteps: 400, placement: 'block' }));
+const probe = makeEnv();
+const shape = {
+  view: probe.spec.groups[0].view,
+  features: probe.spec.groups[0].features,
+  actions: probe.spec.groups[0].actions,
+} as const;
+await (probe as { dispose?: () => unknown }).dispose?.();
+
+// The players: one per algorithm and training seed, from the checkpoint of `round`.
+const rdir = `r${String(round).padStart(4, '0')}`;
+const players = new Map<Algo, { seed: number; agent: GroupAgent }[]>();
+const pool = await ThreadPool.create(threads);
+const rng = new Rng(seed);
+for (const name of readdirSync(root).sort()) {
+  const m = /^([a-z]+)-s(\d+)$/.exec(name);
+  if (!m || !(ALGOS as readonly string[]).includes(m[1])) continue;
+  const dir = join(root, name, rdir);
+  if (!existsSync(join(dir, 'checkpoints', 'latest.json'))) continue;
+  const { player } = await loadPlayer(dir, shape, rng.fork());
+  await pool.register(player);
+  const algo = m[1] as Algo;
+  players.set(algo, [...(players.get(algo) ?? []), { seed: Number(m[2]), agent: player }]);
+}
+const algos = ALGOS.filter((a) => players.has(a));
+if (algos.length === 0) {
+  console.error(
+    `battle-crossplay: no checkpoints of round ${round} under ${root}/<algo>-s<seed>/${rdir}`,
+  );
+  process.exit(1);
+}
+const temp = (a: Algo) => (a === 'mfq' || a === 'il' ? 0.1 : 1);
+
+interface Tally {
+  a: Algo;
+  b: Algo;
+  battles: number;
+  winsA: number;
+  winsB: number;
+  draws: number;
+  killsA: number;
+  killsB: number;
+}
+const tallies: Tally[] = [];
+const t0 = performance.now();
+for (let i = 0; i < algos.length; i++) {
+  for (let j = i; j < algos.length; j++) {
+    const A = algos[i];
+    const B = algos[j];
+    const pairs: [{ seed: number; agent: GroupAgent }, { seed: number; agent: GroupAgent }][] = [];
+    for (const pa of players.get(A) ?? [])
+      for (const pb of players.get(B) ?? []) if (A !== B || pa.seed < pb.seed) pairs.push([pa, pb]);
+    if (pairs.length === 0) continue;
+    // At least `battles` in all, an even number per seed pair (half with A on red).
+    const per = 2 * Math.ceil(battles / pairs.length / 2);
+    const t: Tally = { a: A, b: B, battles: 0, winsA: 0, winsB: 0, draws: 0, killsA: 0, killsB: 0 };
+    for (const [pa, pb] of pairs) {
+      for (const aRed of [true, false]) {
+        const sides: [GroupAgent, GroupAgent] = aRed ? [pa.agent, pb.agent] : [pb.agent, pa.agent];
+        const eps: CrossPlayEpisode[] = await crossPlay(makeEnv, sides, {
+          episodes: per / 2,
+          parallel,
+          seed: rng.u32(),
+          temperatures: aRed ? [temp(A), temp(B)] : [temp(B), temp(A)],
+        });
+        for (const e of eps) {
+          const [ea, eb] = aRed ? [e.red, e.blue] : [e.blue, e.red];
+          t.battles++;
+          t.killsA += ea.kills;
+          t.killsB += eb.kills;
+          if (e.winner === 'draw') t.draws++;
+          else if ((e.winner === 'red') === aRed) t.winsA++;
+          else t.winsB++;
+        }
+      }
+    }
+    tallies.push(t);
+    console.error(
+      `${A} vs ${B}: ${t.battles} battles, ${t.winsA}-${t.winsB} (${t.draws} draws), ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
+  }
+}
+await pool.dispose();
+
+/** Row algorithm's record against the column's (a tally read from either side). */
+function record(r: Algo, c: Algo) {
+  const t = tallies.find((x) => (x.a === r && x.b === c) || (x.a === c && x.b === r));
+  if (!t) return null;
+  const flip = t.a !== r;
+  const wins = flip ? t.winsB : t.winsA;
+  const losses = flip ? t.winsA : t.winsB;
+  const [lo, hi] = wilson(wins, t.battles);
+  return {
+    battles: t.battles,
+    wins,
+    losses,
+    draws: t.draws,
+    win_rate: wins / t.battles,
+    win_lo: lo,
+    win_hi: hi,
+    kills_mean: (flip ? t.killsB : t.killsA) / t.battles,
+    kills_against_mean: (flip ? t.killsA : t.killsB) / t.battles,
+  };
+}
+const table: Record<string, Record<string, ReturnType<typeof record>>> = {};
+for (const r of algos) {
+  table[r] = {};
+  for (const c of algos) table[r][c] = record(r, c);
+}
+const pct = (x: number) => `${(100 * x).toFixed(0)}`;
+const lines = [
+  `| row vs column (win % [95% CI], draws %) | ${algos.join(' | ')} |`,
+  `|---|${algos.map(() => '---').join('|')}|`,
+  ...algos.map(
+    (r) =>
+      `| **${r}** | ${algos
+        .map((c) => {
+          const x = table[r][c];
+          if (!x) return '–';
+          return `${pct(x.win_rate)} [${pct(x.win_lo)}, ${pct(x.win_hi)}], ${pct(x.draws / x.battles)}`;
+        })
+        .join(' | ')} |`,
+  ),
+];
+console.log(lines.join('\n'));
+writeJsonAtomic(outFile, {
+  root,
+  round,
+  battles,
+  parallel,
+  threads,
+  seed,
+  seeds: Object.fromEntries(algos.map((a) => [a, (players.get(a) ?? []).map((p) => p.seed)])),
+  seconds: (performance.now() - t0) / 1000,
+  tallies,
+  table,
+  markdown: lines.join('\n'),
+});
+console.error(`wrote ${outFile}`);
