@@ -295,6 +295,9 @@ export interface ViewEncoding {
   readonly rows: readonly number[];
   readonly cols: readonly number[];
   readonly size: number;
+  /** Block of each cell (y * width + x), and 1 / cells of each block. */
+  readonly blockOf: Int32Array;
+  readonly invArea: Float32Array;
 }
 
 export const CROP_RADIUS = 2;
@@ -305,14 +308,25 @@ export function viewEncoding(v: NonNullable<NetShape['view']>): ViewEncoding {
   const rows = poolBands(v.height, crop, OUTER_BANDS);
   const cols = poolBands(v.width, crop, OUTER_BANDS);
   const side = 2 * crop + 1;
-  const size = (side * side + (rows.length - 1) * (cols.length - 1)) * v.channels;
-  return { crop, rows, cols, size };
+  const nb = cols.length - 1;
+  const blocks = (rows.length - 1) * nb;
+  const blockOf = new Int32Array(v.height * v.width);
+  const invArea = new Float32Array(blocks);
+  for (let by = 0; by + 1 < rows.length; by++)
+    for (let bx = 0; bx < nb; bx++) {
+      const b = by * nb + bx;
+      invArea[b] = 1 / ((rows[by + 1] - rows[by]) * (cols[bx + 1] - cols[bx]));
+      for (let y = rows[by]; y < rows[by + 1]; y++)
+        for (let x = cols[bx]; x < cols[bx + 1]; x++) blockOf[y * v.width + x] = b;
+    }
+  const size = (side * side + blocks) * v.channels;
+  return { crop, rows, cols, size, blockOf, invArea };
 }
 
 /**
  * The population encoder, row by row: the (2r+1)^2 centre cells as they are, then the mean of
  * each channel over every block of the band grid (the local mean field of the view), then the
- * features. `out` is n x (enc.size + features).
+ * features. `out` is n x (enc.size + features). One pass over each view.
  */
 export function encodeView(
   shape: NetShape,
@@ -325,37 +339,32 @@ export function encodeView(
   const F = shape.features;
   const stride = enc.size + F;
   const vs = h * w * c;
+  const cells = h * w;
   const cy = (h - 1) >> 1;
   const cx = (w - 1) >> 1;
   const r = enc.crop;
   const side = 2 * r + 1;
-  const { rows, cols } = enc;
-  const nb = cols.length - 1;
-  const sums = new Float64Array((rows.length - 1) * nb * c);
+  const { blockOf, invArea } = enc;
+  const blocks = invArea.length;
+  const acc = new Float32Array(blocks * c);
+  const view = b.view;
   for (let i = 0; i < b.n; i++) {
     const base = i * vs;
     let o = i * stride;
     for (let y = cy - r; y <= cy + r; y++) {
       const src = base + (y * w + cx - r) * c;
-      out.set(b.view.subarray(src, src + side * c), o);
+      out.set(view.subarray(src, src + side * c), o);
       o += side * c;
     }
-    sums.fill(0);
-    for (let by = 0; by + 1 < rows.length; by++)
-      for (let y = rows[by]; y < rows[by + 1]; y++)
-        for (let bx = 0; bx < nb; bx++) {
-          const s = (by * nb + bx) * c;
-          for (let x = cols[bx]; x < cols[bx + 1]; x++) {
-            const src = base + (y * w + x) * c;
-            for (let ch = 0; ch < c; ch++) sums[s + ch] += b.view[src + ch];
-          }
-        }
-    for (let by = 0; by + 1 < rows.length; by++)
-      for (let bx = 0; bx < nb; bx++) {
-        const inv = 1 / ((rows[by + 1] - rows[by]) * (cols[bx + 1] - cols[bx]));
-        const s = (by * nb + bx) * c;
-        for (let ch = 0; ch < c; ch++) out[o++] = sums[s + ch] * inv;
-      }
+    acc.fill(0);
+    for (let cell = 0, src = base; cell < cells; cell++, src += c) {
+      const dst = blockOf[cell] * c;
+      for (let ch = 0; ch < c; ch++) acc[dst + ch] += view[src + ch];
+    }
+    for (let k = 0; k < blocks; k++) {
+      const inv = invArea[k];
+      for (let ch = 0; ch < c; ch++) out[o++] = acc[k * c + ch] * inv;
+    }
     if (F > 0) out.set(b.features.subarray(i * F, (i + 1) * F), o);
   }
 }
