@@ -9,13 +9,14 @@
  *    takes the Adam step on its master weights.
  *  - Weights go out to the workers before a call whenever they changed (Adam steps, soft
  *    updates, copies, loads): ParamSet.version and Adam's step count say when.
- * The split depends only on the row count and K, and every sum is in a fixed order, so one seed
- * and one K give byte-identical runs. Slices are at least `minRows` rows: below that a forward
- * pass costs more in messages than it saves, so small groups stay on fewer threads.
+ * The split depends only on the row count, the network and K, and every sum is in a fixed order,
+ * so one seed and one K give byte-identical runs. A slice carries at least `minShardFlops` of
+ * work: below that a thread costs more in messages and weight copies than it saves, so small
+ * groups and small batches of a small network stay on this thread.
  */
 import { GibbsError } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
-import type { ObsBatch } from '../nets.ts';
+import { forwardFlops, type NetKind, type ObsBatch } from '../nets.ts';
 import type { Compute, GroupAgent, Learner, ShardGradient, UpdateBatch } from '../policy.ts';
 import type { GradientReply, Reply, Request } from './protocol.ts';
 
@@ -36,9 +37,10 @@ export function splitRows(n: number, k: number, min: number): number[] {
 }
 
 export interface PoolOptions {
-  /** Rows below which a forward pass is not split further (default 128). */
+  /** FLOPs a slice must carry (default 40 M: a few milliseconds of one core). */
+  minShardFlops?: number;
+  /** Rows per slice of a forward pass / a gradient, instead of the FLOP rule (tests). */
   minActRows?: number;
-  /** Batch rows below which a gradient is not split further (default 32). */
   minGradRows?: number;
   /** The tfjs backend the workers use (default: initBackend's choice, wasm in Node). */
   backend?: string;
@@ -52,16 +54,14 @@ export class ThreadPool implements Compute {
   private nextId = 0;
   private readonly keys = new Map<GroupAgent, { key: string; sent: string }>();
   private dead: Error | null = null;
-  private readonly minActRows: number;
-  private readonly minGradRows: number;
+  private readonly opts: PoolOptions;
 
   private constructor(
     readonly threads: number,
     private readonly ports: Port[],
     opts: PoolOptions,
   ) {
-    this.minActRows = opts.minActRows ?? 128;
-    this.minGradRows = opts.minGradRows ?? 32;
+    this.opts = opts;
   }
 
   /** K threads in all: this one and K-1 workers (Node worker_threads). */
@@ -148,6 +148,19 @@ export class ThreadPool implements Compute {
     agent.compute = this;
   }
 
+  /** Rows a slice needs: the FLOP rule, or the rows the options fix. */
+  private minRows(agent: GroupAgent, gradient: boolean): number {
+    const fixed = gradient ? this.opts.minGradRows : this.opts.minActRows;
+    if (fixed !== undefined) return fixed;
+    const ac = agent.algo === 'mfac' || agent.algo === 'ac';
+    const net = (agent.config.net as NetKind | undefined) ?? 'mfrl';
+    // A gradient row: the target's forward passes, the forward pass and twice its cost backward.
+    const perRow = gradient
+      ? 5 * forwardFlops(agent.shape, ac, net)
+      : forwardFlops(agent.shape, ac, net, true);
+    return Math.max(1, Math.ceil((this.opts.minShardFlops ?? 40e6) / perRow));
+  }
+
   /** Send `agent`'s weights to the workers if they changed since they were last sent. */
   private async sync(agent: GroupAgent): Promise<string> {
     const entry = this.keys.get(agent);
@@ -168,7 +181,7 @@ export class ThreadPool implements Compute {
   }
 
   async policy(agent: GroupAgent, obs: ObsBatch, temperature: number, probs: Float32Array) {
-    const b = splitRows(obs.n, this.threads, this.minActRows);
+    const b = splitRows(obs.n, this.threads, this.minRows(agent, false));
     if (b.length === 2) {
       agent.policyRows(obs, 0, obs.n, temperature, probs);
       return;
@@ -195,7 +208,7 @@ export class ThreadPool implements Compute {
   }
 
   async gradient(learner: Learner, u: UpdateBatch, temperature: number): Promise<ShardGradient> {
-    const b = splitRows(u.n, this.threads, this.minGradRows);
+    const b = splitRows(u.n, this.threads, this.minRows(learner, true));
     if (b.length === 2) return learner.gradient(u, 0, u.n, temperature);
     const key = await this.sync(learner);
     const jobs: Promise<GradientReply>[] = [];
