@@ -17,8 +17,8 @@
  * wasm than an explicit `tf.transpose` followed by a plain matMul (docs/toolchain.md), and wasm
  * has no Conv2DBackpropFilter kernel at all. So dense layers go through `matMul` below (a customGrad
  * with explicit transposes). A batch is uploaded by its torso: conv1's im2col is built in JS
- * (the input needs no gradient), conv2's from nine shifted slices; the population view encoder
- * runs in JS too. Forward and backward are plain matMuls, slices and pads, all fast on wasm.
+ * (the input needs no gradient), conv2 runs on the Conv2D kernel with its gradient written as two
+ * more convolutions (`conv3x3`); the population view encoder runs in JS too.
  */
 import type { Rng } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
@@ -93,10 +93,54 @@ export function dense(x: tf.Tensor2D, layer: Dense, relu: boolean): tf.Tensor2D 
   return relu ? denseRelu(x, w, b) : denseLinear(x, w, b);
 }
 
+/**
+ * A 3x3 'valid' convolution + bias + ReLU on tfjs's Conv2D kernel (XNNPACK on wasm), with its
+ * gradient written as two more forward convolutions, since wasm has no Conv2DBackpropFilter and a
+ * slow Conv2DBackpropInput:
+ *   g  = dy * (y > 0)
+ *   dx = conv2d(pad(g, 2), k rotated 180 degrees, in/out swapped)    (the full correlation)
+ *   dk = conv2d(x with batch and channels swapped, g as the kernel)  (sum over the batch)
+ *   db = sum g
+ * Measured against im2col by nine slices: about 3x faster forward + backward at batch 128.
+ */
+const conv3x3Relu = tf.customGrad(((
+  x: tf.Tensor4D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+  save: tf.GradSaveFunc,
+) => {
+  const cin = x.shape[3];
+  const cout = w.shape[1];
+  const k = tf.reshape(w, [3, 3, cin, cout]) as tf.Tensor4D;
+  const y = tf.relu(tf.add(tf.conv2d(x, k, 1, 'valid'), b)) as tf.Tensor4D;
+  save([x, k, y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+      const [sx, sk, sy] = saved as tf.Tensor4D[];
+      const g = tf.mul(dy, tf.step(sy)) as tf.Tensor4D;
+      const flipped = tf.transpose(tf.reverse(sk, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+      const full = tf.pad(g, [
+        [0, 0],
+        [2, 2],
+        [2, 2],
+        [0, 0],
+      ]) as tf.Tensor4D;
+      const dx = tf.conv2d(full, flipped, 1, 'valid');
+      const xs = tf.transpose(sx, [3, 1, 2, 0]) as tf.Tensor4D; // [cin, h, w, batch]
+      const gs = tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D; // [h-2, w-2, batch, cout]
+      const dk = tf.transpose(tf.conv2d(xs, gs, 1, 'valid'), [1, 2, 0, 3]); // [3, 3, cin, cout]
+      return [dx, tf.reshape(dk, [9 * cin, cout]), tf.sum(g, [0, 1, 2])];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (
+  x: tf.Tensor4D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+) => tf.Tensor4D;
+
 export function conv3x3(x: tf.Tensor4D, layer: Conv3x3): tf.Tensor4D {
-  const [b, h, w] = x.shape;
-  const y = dense(im2col3x3(x), layer, true);
-  return tf.reshape(y, [b, h - 2, w - 2, layer.w.shape[1] as number]);
+  return conv3x3Relu(x, layer.w as unknown as tf.Tensor2D, layer.b as unknown as tf.Tensor1D);
 }
 
 /**

@@ -64,6 +64,36 @@ describe('fast layers', () => {
     params.dispose();
   });
 
+  it("the 3x3 convolution's gradient (two convolutions) equals the gradient through nine slices", () => {
+    const rng = new Rng(12);
+    const params = new ParamSet(rng);
+    const layer = params.conv('c', 3, 4);
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 6 * 5 * 3 }, () => rng.normal()),
+      [2, 6, 5, 3],
+    );
+    const up = tf.tensor4d(
+      Array.from({ length: 2 * 4 * 3 * 4 }, () => rng.normal()),
+      [2, 4, 3, 4],
+    );
+    const viaSlices = (v: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          up,
+          tf.reshape(
+            tf.relu(tf.add(tf.matMul(im2col3x3(v as tf.Tensor4D), w as tf.Tensor2D), b)),
+            [2, 4, 3, 4],
+          ),
+        ),
+      );
+    const viaConv = (v: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(up, conv3x3(v as tf.Tensor4D, { inChannels: 3, w, b } as never)));
+    const ref = tf.grads(viaSlices)([x, layer.w, layer.b]);
+    const ours = tf.grads(viaConv)([x, layer.w, layer.b]);
+    for (let i = 0; i < 3; i++) close(ours[i].dataSync(), ref[i].dataSync(), 1e-4);
+    params.dispose();
+  });
+
   it('soft update moves tau of the way: 0.1 * 5 + 0.9 * 1 = 1.4', () => {
     const a = new ParamSet(new Rng(3));
     const b = new ParamSet(new Rng(4));
