@@ -1,12 +1,14 @@
 /** `pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K] [--<param> v]` */
 import { join } from 'node:path';
 import { GibbsError, type Simulation } from '@gibbs/core';
-import { parseServeAddress, serveLiveRun } from '@gibbs/core/node';
-import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
+import { parseServeAddress, serveEnvironment, serveLiveRun } from '@gibbs/core/node';
+import { type ParsedArgs, parseArgs, takeBackend, takeFlag, takeInt, takeString } from '../args.ts';
+import { resolveEnvironment } from '../env-module.ts';
 import { Progress } from '../progress.ts';
 import { FrameRecorder } from '../record.ts';
 import { builtinExperiments, loadExperiment } from '../repo.ts';
 import { executeRun } from '../run.ts';
+import { prepareOutDir, probePort, serveError } from '../run-guards.ts';
 
 export const describe =
   'run an experiment (built-in name or module path), writing config.json and metrics.jsonl';
@@ -18,8 +20,16 @@ function usage(): string {
     '                      [--serve [HOST:]PORT [--paused]]  (watch and control it live over a',
     '                      WebSocket; loopback unless HOST is given; --paused waits for a watcher;',
     '                      pages of loopback origins only, unless --origin URL[,URL...]|any)',
+    '                      [--serve [HOST:]PORT --external]  (no policy: the environment waits for',
+    '                      reset/act messages from a client, e.g. clients/python/gibbs_client.py;',
+    '                      <experiment> then names an environment; --steps N ends it after N steps)',
     '                      [--record [--record-every K]]  (render frames into DIR/frames.bin, every',
     '                      K steps (default: --log-every), for `pnpm gibbs view --replay DIR`)',
+    '                      [--overwrite]  (DIR may hold an earlier run: its config.json,',
+    '                      metrics.jsonl, frames.bin and rounds.jsonl are replaced; without it a',
+    '                      non-empty DIR is refused)',
+    'SIGINT/SIGTERM stop the run between steps: rows so far are kept, config.json says "stopped"',
+    'and at which step, and the exit code is 130/143.',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
   ].join('\n');
@@ -44,11 +54,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(usage());
     return 2;
   }
+  if (takeFlag(args, 'external')) return runExternal(ref, args);
   const experiment = await loadExperiment(ref);
   const steps = takeInt(args, 'steps', experiment.defaultSteps ?? 1000, 1);
   const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
   const logEvery = takeInt(args, 'log-every', Math.max(1, Math.floor(steps / 100)), 1);
-  const backend = takeString(args, 'backend');
+  const backend = takeBackend(args);
   const serveAt = takeString(args, 'serve');
   const address = serveAt === undefined ? null : parseServeAddress(serveAt);
   const paused = takeFlag(args, 'paused');
@@ -56,15 +67,33 @@ export async function main(argv: string[]): Promise<number> {
   const origins = origin === 'any' ? 'any' : origin?.split(',').map((o) => o.trim());
   const recordEvery = takeInt(args, 'record-every', 0, 1);
   const record = takeFlag(args, 'record') || recordEvery > 0;
+  const overwrite = takeFlag(args, 'overwrite');
   const out =
     takeString(args, 'out') ??
     `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  if (out.trim() === '') throw GibbsError.invalid('--out', out, 'a directory path');
   const rawParams: Record<string, unknown> = {};
   for (const [k, v] of args.options) {
     if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
     rawParams[k] = v;
   }
+  prepareOutDir(out, overwrite, rawParams.resume);
+  if (address) await probePort(address);
   const progress = new Progress(experiment.name);
+  // SIGINT/SIGTERM: stop between steps (rows flushed, config.json "stopped"); a second signal,
+  // or a run that does not reach the next step within 5 s, exits at once.
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (stoppedBy) process.exit(code);
+    stoppedBy = sig;
+    progress.log(`${sig}: stopping after the current step`);
+    stop.abort();
+    setTimeout(() => process.exit(code), 5000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // --record: the frames of the simulation, written while it runs (set in onSimulation).
   const rec: { file: FrameRecorder | null; sim: Simulation | null } = { file: null, sim: null };
   const every = recordEvery || logEvery;
@@ -80,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     logEvery,
     outDir: out,
     backend,
+    signal: stop.signal,
     onProgress: (d, t) => {
       progress.update(d, t);
       if (rec.file && (d % every === 0 || d === t)) recordFrame();
@@ -106,19 +136,73 @@ export async function main(argv: string[]): Promise<number> {
         logEvery,
         paused,
         origins,
+      }).catch((err: unknown) => {
+        throw serveError(err, serveAt ?? '');
       });
       progress.log(`serving ${live.server.url}`);
       return live.hooks;
     },
-  }).catch((err: unknown) => {
-    rec.file?.abort();
-    throw err;
-  });
+  })
+    .catch((err: unknown) => {
+      rec.file?.abort();
+      throw err;
+    })
+    .finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
   rec.file?.commit();
   progress.finish(outcome.steps);
+  if (outcome.stopped) {
+    console.error(
+      `stopped at step ${outcome.steps} (${stoppedBy ?? 'signal'}): rows so far in ${outcome.outDir}/metrics.jsonl`,
+    );
+    return stoppedBy === 'SIGTERM' ? 143 : 130;
+  }
   if (outcome.last) console.log(JSON.stringify(outcome.last));
   console.log(
     `wrote ${outcome.outDir}/config.json and metrics.jsonl${rec.file ? ` and frames.bin (${rec.file.frames} frames)` : ''}`,
   );
   return 0;
+}
+
+/**
+ * `--serve ADDRESS --external`: serve an environment (registered name or module path) that a
+ * client steps with `reset` and `act` messages (docs/python.md). No policy, no files: the run
+ * lasts until a client sends `finish`, --steps steps are taken, or Ctrl-C.
+ */
+async function runExternal(ref: string, args: ParsedArgs): Promise<number> {
+  const serveAt = takeString(args, 'serve');
+  if (serveAt === undefined)
+    throw GibbsError.invalid('--external', 'no --serve', '--serve [HOST:]PORT with --external');
+  const address = parseServeAddress(serveAt);
+  const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
+  const steps = args.options.has('steps') ? takeInt(args, 'steps', 1, 1) : null;
+  const origin = takeString(args, 'origin');
+  const origins = origin === 'any' ? 'any' : origin?.split(',').map((o) => o.trim());
+  const rawConfig: Record<string, unknown> = {};
+  for (const [k, v] of args.options) {
+    if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
+    rawConfig[k] = v;
+  }
+  const resolved = await resolveEnvironment(ref, rawConfig);
+  const env = typeof resolved.factory === 'function' ? resolved.factory() : resolved.factory;
+  const server = await serveEnvironment(env, {
+    ...address,
+    origins,
+    seed,
+    steps,
+    params: resolved.config ?? {},
+  });
+  console.error(`serving ${server.url} (external: ${resolved.source}; waiting for reset/act)`);
+  const stop = () => void server.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const status = await server.done;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  await server.close();
+  await (env as { dispose?: () => unknown }).dispose?.();
+  console.log(JSON.stringify({ state: status.state, steps: status.step, episode: status.episode }));
+  return status.state === 'failed' ? 1 : 0;
 }

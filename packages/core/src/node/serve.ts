@@ -12,11 +12,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Subscription } from 'rxjs';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { Environment, StepOutput } from '../env.ts';
 import { GibbsError } from '../errors.ts';
 import type { Experiment, Simulation } from '../experiment.ts';
 import type { RenderFrame } from '../frame.ts';
 import { now } from '../runtime/control.ts';
-import { type RunHooks, reviveError, SimulationEngine } from '../runtime/engine.ts';
+import { type RunHooks, reviveError, SimulationEngine, toRunError } from '../runtime/engine.ts';
+import {
+  decodeActions,
+  ExternalEnvironment,
+  encodeObservation,
+  externalSpecOf,
+  isActionMessage,
+} from '../runtime/external.ts';
 import { EngineHandle, type SimulationHandle } from '../runtime/handle.ts';
 import {
   type ClientMessage,
@@ -27,6 +35,7 @@ import {
   type ServerMessage,
 } from '../runtime/protocol.ts';
 import { createEngineRpc } from '../runtime/rpc.ts';
+import type { RunError, RunInfo, RunStatus } from '../runtime/types.ts';
 
 export interface ServeOptions {
   /** Interface to bind (default 127.0.0.1: loopback only). */
@@ -90,9 +99,59 @@ interface Watcher {
   reported: string;
 }
 
+function rawBytes(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+}
+
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+/** The HTTP server (GET / describes the run), its WebSocket server, listen and shutdown. */
+function openWsServer(opts: ServeOptions, describe: () => unknown, maxPayload: number) {
+  const host = opts.host ?? '127.0.0.1';
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // A plain GET tells what is served (handy with curl); everything else is for WebSockets.
+    if (req.method === 'GET' && (req.url === '/' || req.url === '/info')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(describe()));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: connect with a WebSocket\n');
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload,
+    verifyClient: (info: { origin?: string }) =>
+      originAllowed(info.origin || undefined, opts.origins),
+  });
+  const listen = async (): Promise<{ url: string; port: number }> => {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(opts.port ?? 0, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (http.address() as AddressInfo).port;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    return { url: `ws://${urlHost}:${port}`, port };
+  };
+  /** Close every connection (open ones get a moment to read the close) and stop listening. */
+  const shutdown = async (open: () => WebSocket[]): Promise<void> => {
+    for (const ws of open()) ws.close(1001, 'server closing');
+    const t = now();
+    while (open().length > 0 && now() - t < 300) await new Promise((r) => setTimeout(r, 10));
+    for (const ws of open()) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  };
+  return { http, wss, listen, shutdown };
 }
 
 export async function serveRun(
@@ -107,25 +166,11 @@ export async function serveRun(
   const subs: Subscription[] = [];
   let ended = false;
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
-    // A plain GET tells what is served (handy with curl); everything else is for WebSockets.
-    if (req.method === 'GET' && (req.url === '/' || req.url === '/info')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({ protocol: PROTOCOL_VERSION, info: handle.info, status: handle.status }),
-      );
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: connect with a WebSocket\n');
-  });
-  http.on('clientError', (_err, socket) => socket.destroy());
-  const wss = new WebSocketServer({
-    server: http,
-    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
-    verifyClient: (info: { origin?: string }) =>
-      originAllowed(info.origin || undefined, opts.origins),
-  });
+  const { wss, listen, shutdown } = openWsServer(
+    opts,
+    () => ({ protocol: PROTOCOL_VERSION, info: handle.info, status: handle.status }),
+    MAX_CLIENT_MESSAGE_BYTES,
+  );
 
   const send = (w: Watcher, msg: ServerMessage, essential = false): boolean => {
     if (w.ws.readyState !== w.ws.OPEN) return false;
@@ -267,6 +312,15 @@ export async function serveRun(
             w.ws.send(encodeFrame(snap.frame, snap.status.step, m.id ?? 'snapshot'));
           return;
         }
+        case 'reset':
+        case 'act':
+        case 'finish':
+          throw new GibbsError(
+            `this run's own policy acts; start it with --external to step it from a client`,
+            'type',
+            m.type,
+            'a control of a watched run (pause, resume, step, speed, setParam, snapshot, frames, inspect)',
+          );
       }
       const ack: ServerMessage = { type: 'ack', id: m.id, request: m.type };
       if (result !== undefined) ack.result = result;
@@ -348,17 +402,9 @@ export async function serveRun(
     refreshFrames();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const { url, port } = await listen();
   return {
-    url: `ws://${urlHost}:${port}`,
+    url,
     host,
     port,
     get clients() {
@@ -373,14 +419,308 @@ export async function serveRun(
       ended = true;
       refreshFrames();
       for (const s of subs) s.unsubscribe();
-      for (const w of watchers) w.ws.close(1001, 'server closing');
-      // Give watchers a moment to read the close; one that reads nothing is cut off.
-      const t = now();
-      while (watchers.size > 0 && now() - t < 300) await new Promise((r) => setTimeout(r, 10));
-      for (const w of watchers) w.ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await shutdown(() => [...watchers].map((w) => w.ws));
+    },
+  };
+}
+
+export interface EnvironmentServeOptions extends ServeOptions {
+  /** The run's name in `hello` (default: the environment's name). */
+  name?: string;
+  description?: string;
+  /** The environment's config, shown in hello's info.params. */
+  params?: Record<string, unknown>;
+  /** Seeds of resets that name none come from a stream with this seed (default 0). */
+  seed?: number;
+  /** Steps (all episodes) after which the run finishes; null (default): until `finish`. */
+  steps?: number | null;
+}
+
+export interface EnvironmentServer extends RunServer {
+  readonly external: ExternalEnvironment;
+  /** Settles when the run ends: a client's `finish`, the step count reached, a failure, close(). */
+  readonly done: Promise<RunStatus>;
+}
+
+/**
+ * Serve an environment that clients step (`gibbs run <env> --serve --external`): `reset` and `act`
+ * are answered by a binary observation (runtime/external.ts); watchers attach as to any run and
+ * get status and frames after the steps; pause, step and the like are refused. A bad action is
+ * refused with the field it names, and the run goes on; an environment that throws anything but a
+ * GibbsError fails the run.
+ */
+export async function serveEnvironment(
+  env: Environment,
+  opts: EnvironmentServeOptions = {},
+): Promise<EnvironmentServer> {
+  const ext = new ExternalEnvironment(env, { seed: opts.seed, steps: opts.steps });
+  const spec = externalSpecOf(env.spec);
+  const serverFps = opts.maxFps ?? 30;
+  const frameBufferBytes = opts.frameBufferBytes ?? 1 << 20;
+  const maxBufferedBytes = opts.maxBufferedBytes ?? 8 << 20;
+  const info: RunInfo = {
+    experiment: opts.name ?? spec.name,
+    description: opts.description ?? `${spec.name}, stepped by a client's actions (--external)`,
+    seed: opts.seed ?? 0,
+    steps: opts.steps ?? null,
+    logEvery: 1,
+    params: opts.params ?? {},
+    liveParams: [],
+    backend: null,
+    worker: false,
+  };
+  let framesDelivered = 0;
+  let framesDropped = 0;
+  let failure: RunError | null = null;
+  const status = (): RunStatus => ({
+    state: failure ? 'failed' : ext.state,
+    step: ext.runStep,
+    episode: Math.max(0, ext.episode),
+    speed: null,
+    backend: null,
+    params: {},
+    framesDelivered,
+    framesDropped,
+    metricsDropped: 0,
+    error: failure,
+  });
+  // Actions come one int per slot: JSON needs up to ~12 bytes for each, binary 4.
+  const slots = env.spec.groups.reduce((n, g) => n + g.capacity, 0);
+  const { wss, listen, shutdown } = openWsServer(
+    opts,
+    () => ({ protocol: PROTOCOL_VERSION, info, status: status(), external: spec }),
+    MAX_CLIENT_MESSAGE_BYTES + slots * 12,
+  );
+  const clients = new Set<Watcher>();
+  let ended = false;
+  let resolveDone: (s: RunStatus) => void = () => {};
+  const done = new Promise<RunStatus>((r) => {
+    resolveDone = r;
+  });
+
+  const send = (w: Watcher, msg: ServerMessage, essential = false): boolean => {
+    if (w.ws.readyState !== w.ws.OPEN) return false;
+    if (!essential && w.ws.bufferedAmount > maxBufferedBytes) return false;
+    w.ws.send(JSON.stringify(msg));
+    return true;
+  };
+  // Status at most every 100 ms (a client may step thousands of times a second).
+  let statusTimer: ReturnType<typeof setTimeout> | null = null;
+  let lastStatus = -Infinity;
+  const sendStatus = () => {
+    statusTimer = null;
+    lastStatus = now();
+    const st = status();
+    for (const w of clients) send(w, { type: 'status', status: st });
+  };
+  const statusSoon = () => {
+    if (statusTimer !== null || ended) return;
+    const wait = lastStatus + 100 - now();
+    if (wait <= 0) sendStatus();
+    else statusTimer = setTimeout(sendStatus, wait);
+  };
+  const sendFrames = () => {
+    let bytes: Uint8Array | null = null;
+    const t = now();
+    for (const w of clients) {
+      const fps = Math.min(w.maxFps, serverFps);
+      if (fps <= 0 || w.ws.readyState !== w.ws.OPEN) continue;
+      if (t - w.lastFrame < 900 / fps || w.ws.bufferedAmount > frameBufferBytes) {
+        w.framesDropped++;
+        framesDropped++;
+        continue;
+      }
+      bytes ??= encodeFrame(env.render(), ext.runStep);
+      w.ws.send(bytes);
+      w.lastFrame = t;
+      framesDelivered++;
+    }
+  };
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    ext.finish();
+    if (statusTimer !== null) clearTimeout(statusTimer);
+    const st = status();
+    for (const w of clients) {
+      send(w, { type: 'end', status: st }, true);
+      w.ws.close(1000, `run ${st.state}`);
+    }
+    resolveDone(st);
+  };
+  const reject = (w: Watcher, id: string | number | undefined, what: string, err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const g = e instanceof GibbsError ? e : null;
+    send(
+      w,
+      {
+        type: 'rejected',
+        id,
+        message: e.message.startsWith(`${what}:`) ? e.message : `${what}: ${e.message}`,
+        ...(g?.field !== undefined ? { field: g.field } : {}),
+        ...(g?.expected !== undefined ? { expected: g.expected } : {}),
+      },
+      true,
+    );
+  };
+
+  type Request =
+    | ClientMessage
+    | { type: 'act'; id?: string | number; actions: Int32Array; lengths?: number[] };
+  const execute = (w: Watcher, m: Request): void => {
+    if (m.type === 'reset' || m.type === 'act') {
+      let out: StepOutput;
+      try {
+        out =
+          m.type === 'reset'
+            ? ext.reset(m.seed)
+            : ext.act(m.actions, 'lengths' in m ? m.lengths : undefined);
+      } catch (err) {
+        if (err instanceof GibbsError || ended) {
+          reject(w, m.id, m.type, err);
+          return;
+        }
+        // The environment itself broke: its state can no longer be trusted.
+        failure = toRunError(err, ext.runStep + 1);
+        for (const c of clients) send(c, { type: 'error', error: failure }, true);
+        end();
+        return;
+      }
+      if (w.ws.readyState === w.ws.OPEN)
+        w.ws.send(
+          encodeObservation(out, env.spec, {
+            id: m.id,
+            runStep: ext.runStep,
+            episode: ext.episode,
+          }),
+        );
+      sendFrames();
+      if (ext.state === 'finished') end();
+      else statusSoon();
+      return;
+    }
+    try {
+      switch (m.type) {
+        case 'finish':
+          send(w, { type: 'ack', id: m.id, request: 'finish' }, true);
+          end();
+          return;
+        case 'frames':
+          w.maxFps = m.maxFps;
+          send(w, { type: 'ack', id: m.id, request: 'frames' }, true);
+          return;
+        case 'snapshot': {
+          const frame = ext.last ? env.render() : null;
+          send(
+            w,
+            { type: 'snapshot', id: m.id, status: status(), metrics: null, frame: !!frame },
+            true,
+          );
+          if (frame && w.ws.readyState === w.ws.OPEN)
+            w.ws.send(encodeFrame(frame, ext.runStep, m.id ?? 'snapshot'));
+          return;
+        }
+        default:
+          throw new GibbsError(
+            `an external run steps on its clients' act messages only`,
+            'type',
+            m.type,
+            'reset, act, finish, frames or snapshot',
+          );
+      }
+    } catch (err) {
+      reject(w, m.id, m.type, err);
+    }
+  };
+
+  wss.on('connection', (ws) => {
+    const w: Watcher = {
+      ws,
+      maxFps: serverFps,
+      lastFrame: -Infinity,
+      framesDropped: 0,
+      metricsDropped: 0,
+      reported: '0/0',
+    };
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => clients.delete(w));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const bytes = new Uint8Array(rawBytes(data));
+        if (!isActionMessage(bytes)) {
+          send(
+            w,
+            {
+              type: 'rejected',
+              message: 'binary messages other than actions ("GBA1") are not accepted',
+              field: 'message',
+              expected: 'a JSON text message or binary actions',
+            },
+            true,
+          );
+          return;
+        }
+        let decoded: ReturnType<typeof decodeActions>;
+        try {
+          decoded = decodeActions(bytes);
+        } catch (err) {
+          reject(w, undefined, 'act', err);
+          return;
+        }
+        execute(w, {
+          type: 'act',
+          id: decoded.id,
+          actions: decoded.body,
+          lengths: decoded.lengths,
+        });
+        return;
+      }
+      const parsed = parseClientMessage(rawText(data));
+      if (!parsed.ok) {
+        const { ok: _ok, ...rest } = parsed;
+        send(w, { type: 'rejected', ...rest }, true);
+        return;
+      }
+      execute(w, parsed.message);
+    });
+    clients.add(w);
+    send(
+      w,
+      {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        info,
+        status: status(),
+        maxFps: w.maxFps,
+        external: spec,
+      },
+      true,
+    );
+    if (ended) {
+      send(w, { type: 'end', status: status() }, true);
+      ws.close(1000, `run ${status().state}`);
+    }
+  });
+
+  const { url, port } = await listen();
+  const host = opts.host ?? '127.0.0.1';
+  return {
+    url,
+    host,
+    port,
+    external: ext,
+    done,
+    get clients() {
+      return clients.size;
+    },
+    bufferedBytes: () => {
+      let n = 0;
+      for (const w of clients) n += w.ws.bufferedAmount;
+      return n;
+    },
+    close: async () => {
+      end();
+      await shutdown(() => [...clients].map((w) => w.ws));
     },
   };
 }

@@ -1,5 +1,6 @@
 export * from './control.ts';
 export * from './engine.ts';
+export * from './external.ts';
 export * from './handle.ts';
 export * from './protocol.ts';
 export * from './rpc.ts';

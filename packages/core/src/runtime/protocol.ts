@@ -51,6 +51,43 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
         .max(2 ** 31 - 1),
     })
     .strict(),
+  // ---- external runs (`--serve --external`, runtime/external.ts): the client steps the world ----
+  /** Start an episode; no seed: the next draw of the run's seed stream. Answered by an observation. */
+  z
+    .object({
+      type: z.literal('reset'),
+      id,
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1)
+        .optional(),
+    })
+    .strict(),
+  /**
+   * One step with these actions: one integer array per group, keyed by group name, length =
+   * capacity (dead slots' entries are ignored). Answered by an observation. The same message may
+   * come binary (encodeActions) for large populations.
+   */
+  z
+    .object({
+      type: z.literal('act'),
+      id,
+      actions: z.record(
+        z.string().max(200),
+        z.array(
+          z
+            .number()
+            .int()
+            .min(-(2 ** 31))
+            .max(2 ** 31 - 1),
+        ),
+      ),
+    })
+    .strict(),
+  /** End an external run: every client gets `end` and the server closes. */
+  z.object({ type: z.literal('finish'), id }).strict(),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -64,6 +101,9 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
   'snapshot',
   'frames',
   'inspect',
+  'reset',
+  'act',
+  'finish',
 ];
 
 const num = z.number().nullable();
@@ -119,6 +159,31 @@ export const runInfoSchema = z.object({
   backend: z.string().nullable(),
   worker: z.boolean(),
 });
+/** The environment of an external run (EnvSpec as JSON), sent in `hello`. */
+export const externalSpecSchema = z.object({
+  name: z.string(),
+  maxSteps: z.number(),
+  grid: z.object({ width: z.number(), height: z.number() }).nullable(),
+  respawn: z.boolean(),
+  groups: z.array(
+    z.object({
+      name: z.string(),
+      capacity: z.number(),
+      view: z
+        .object({
+          height: z.number(),
+          width: z.number(),
+          channels: z.number(),
+          channelNames: z.array(z.string()),
+        })
+        .nullable(),
+      features: z.number(),
+      actions: z.number(),
+      actionNames: z.array(z.string()).optional(),
+    }),
+  ),
+});
+export type ExternalSpec = z.infer<typeof externalSpecSchema>;
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -128,6 +193,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     status: runStatusSchema,
     /** Frames per second this client gets until it sends `frames`. */
     maxFps: z.number(),
+    /** Present on external runs: the world the client steps with `reset` and `act`. */
+    external: externalSpecSchema.optional(),
   }),
   z.object({ type: z.literal('status'), status: runStatusSchema }),
   z.object({ type: z.literal('metrics'), records: z.array(metricRecordSchema) }),
