@@ -21,7 +21,16 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALGOS, createLearner, createPlayer, groupShape, NETS, SelfPlay } from '@gibbs/agents';
+import {
+  ALGOS,
+  createLearner,
+  createPlayer,
+  forwardFlops,
+  groupShape,
+  NETS,
+  type NetKind,
+  SelfPlay,
+} from '@gibbs/agents';
 import {
   loadTraining,
   readTrainingState,
@@ -39,12 +48,17 @@ import {
   learnerThreadsParam,
 } from './_battle.ts';
 
+/** Each network with its forward FLOPs per agent on Battle's observations (MF-Q's Q-network). */
+function netDescription(): string {
+  const shape = { view: { height: 13, width: 13, channels: 5 }, features: 24, actions: 21 };
+  const mflop = (net: NetKind) =>
+    (forwardFlops({ ...shape, meanAction: true }, false, net) / 1e6).toFixed(2);
+  return `population (${mflop('population')} MFLOP per agent forward) | mfrl (mlii/mfrl's, ${mflop('mfrl')} MFLOP)`;
+}
+
 export const battleTrainParams = z.object({
   algo: z.enum(ALGOS).default('mfq').describe('mfq | mfac | il | ac'),
-  net: z
-    .enum(NETS)
-    .default('population')
-    .describe("population (~0.1 MFLOP/agent) | mfrl (mlii/mfrl's, ~3.3 MFLOP/agent)"),
+  net: z.enum(NETS).default('population').describe(netDescription()),
   rounds: z.number().int().positive().default(20).describe('rounds (episodes) to train in total'),
   ...battleMapParams,
   opponentTau: z.number().min(0).max(1).default(0.01).describe('opponent soft update on a win'),
