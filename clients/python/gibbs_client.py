@@ -477,9 +477,16 @@ class GibbsParallelEnv:
 
     def _set_last(self, batch: Batch) -> None:
         self.last = batch
-        self.agents = [
-            f"{name}_{i}" for name, g in batch.groups.items() for i in np.flatnonzero(g.alive)
-        ]
+        # PettingZoo's rule: an agent leaves `agents` once terminated or truncated.
+        self.agents = (
+            []
+            if batch.done
+            else [
+                f"{name}_{i}"
+                for name, g in batch.groups.items()
+                for i in np.flatnonzero(g.alive & ~g.terminated & ~g.truncated)
+            ]
+        )
 
     # -- PettingZoo's Parallel API --
 
