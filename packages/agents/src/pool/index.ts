@@ -1,6 +1,7 @@
 /**
- * K threads for the learners: the main thread and K-1 worker_threads, each with its own tfjs
- * backend and a replica of every registered agent's networks.
+ * K threads for the learners: the main thread and K-1 workers (worker_threads in Node, module Web
+ * Workers in a cross-origin-isolated page), each with its own tfjs backend and a replica of every
+ * registered agent's networks.
  *
  *  - Acting is data-parallel over contiguous slices of the rows: each thread writes the policies
  *    of its slice into shared memory, then the main thread draws every action from its one Rng.
@@ -42,8 +43,31 @@ export interface PoolOptions {
   /** Rows per slice of a forward pass / a gradient, instead of the FLOP rule (tests). */
   minActRows?: number;
   minGradRows?: number;
-  /** The tfjs backend the workers use (default: initBackend's choice, wasm in Node). */
+  /** Where a browser's workers fetch tfjs's wasm binaries (a folder URL ending in "/"). */
+  wasmPaths?: string;
+  /** The tfjs backend the workers use (default: this thread's). */
   backend?: string;
+}
+
+/** One worker: a worker_threads Worker in Node, a module Web Worker in a browser. */
+async function spawn(pool: ThreadPool): Promise<Port> {
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(new URL('./node-entry.mjs', import.meta.url), { execArgv: [] });
+    w.on('message', (m: Reply) => pool.answer(m));
+    w.on('error', (err) => pool.fail(err));
+    w.on('exit', (code) => {
+      if (!pool.closing) pool.fail(new Error(`a learner thread exited (code ${code})`));
+    });
+    return { postMessage: (m) => w.postMessage(m), terminate: () => w.terminate() };
+  }
+  const w = new Worker(new URL('./browser-entry.ts', import.meta.url), { type: 'module' });
+  w.onmessage = (e: MessageEvent<Reply>) => pool.answer(e.data);
+  w.onerror = (e: ErrorEvent) => pool.fail(new Error(`a learner thread failed: ${e.message}`));
+  return {
+    postMessage: (m) => w.postMessage(m),
+    terminate: async () => w.terminate(),
+  };
 }
 
 export class ThreadPool implements Compute {
@@ -69,37 +93,30 @@ export class ThreadPool implements Compute {
     if (!(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
       throw GibbsError.invalid('threads', threads, 'an integer from 1 to 64');
     }
-    if (threads > 1 && !isNode) {
+    if (threads > 1 && typeof SharedArrayBuffer !== 'function') {
       throw GibbsError.invalid(
         'threads',
         threads,
-        '1 in a browser (learner threads run on Node worker_threads; in a page, run the whole simulation in a Web Worker)',
+        '1 where there is no SharedArrayBuffer (a page must be cross-origin isolated: COOP/COEP)',
       );
-    }
-    if (threads > 1 && typeof SharedArrayBuffer !== 'function') {
-      throw GibbsError.invalid('threads', threads, '1 where there is no SharedArrayBuffer');
     }
     const ports: Port[] = [];
     const pool = new ThreadPool(threads, ports, opts);
     if (threads > 1) {
-      const { Worker } = await import('node:worker_threads');
-      for (let i = 1; i < threads; i++) {
-        const w = new Worker(new URL('./node-entry.mjs', import.meta.url), { execArgv: [] });
-        w.on('message', (m: Reply) => pool.answer(m));
-        w.on('error', (err) => pool.fail(err));
-        w.on('exit', (code) => {
-          if (!pool.closing) pool.fail(new Error(`a learner thread exited (code ${code})`));
-        });
-        ports.push({ postMessage: (m) => w.postMessage(m), terminate: () => w.terminate() });
-      }
-      await pool.all({ op: 'init', backend: opts.backend ?? tf.getBackend() });
+      for (let i = 1; i < threads; i++) ports.push(await spawn(pool));
+      await pool.all({
+        op: 'init',
+        backend: opts.backend ?? tf.getBackend(),
+        wasmPaths: opts.wasmPaths,
+      });
     }
     return pool;
   }
 
-  private closing = false;
+  closing = false;
 
-  private answer(m: Reply): void {
+  /** A worker's reply (called by `spawn`'s listeners). */
+  answer(m: Reply): void {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
@@ -114,7 +131,7 @@ export class ThreadPool implements Compute {
     }
   }
 
-  private fail(err: Error): void {
+  fail(err: Error): void {
     this.dead ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();

@@ -8,7 +8,7 @@ import type { NetShape, ObsBatch } from '../nets.ts';
 import type { Algo, UpdateBatch } from '../policy.ts';
 
 export type Request =
-  | { op: 'init'; backend: string | undefined }
+  | { op: 'init'; backend: string | undefined; wasmPaths: string | undefined }
   | { op: 'create'; key: string; algo: Algo; shape: NetShape; config: Record<string, unknown> }
   | { op: 'weights'; key: string; sets: Record<string, Float32Array> }
   | {

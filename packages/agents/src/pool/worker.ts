@@ -4,7 +4,7 @@
  * the main thread keeps the master weights, takes every decision and draws every random number.
  */
 import { GibbsError, Rng } from '@gibbs/core';
-import { initBackend } from '@gibbs/core/backend';
+import { configureBackends, initBackend } from '@gibbs/core/backend';
 import type { GroupAgent, Learner } from '../policy.ts';
 import { createPlayer } from '../selfplay.ts';
 import type { GradientReply, Reply, Request } from './protocol.ts';
@@ -20,6 +20,7 @@ function agent(key: string): GroupAgent {
 async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
   switch (req.op) {
     case 'init':
+      if (req.wasmPaths !== undefined) configureBackends({ wasmPaths: req.wasmPaths });
       return { value: await initBackend(req.backend), transfer: [] };
     case 'create':
       // The weights are the main thread's: they arrive before the first forward pass.
@@ -49,7 +50,7 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
   }
 }
 
-/** Serve requests from `port` one at a time, in order. */
+/** Serve requests from `port` (a worker_threads parentPort, or a Web Worker's scope adapted) one at a time, in order. */
 export function serve(port: {
   on(event: 'message', cb: (m: { id: number; req: Request }) => void): void;
   postMessage(m: Reply, transfer?: ArrayBuffer[]): void;
