@@ -61,7 +61,13 @@ export function takeFlag(args: ParsedArgs, name: string): boolean {
   throw GibbsError.invalid(`--${name}`, v, 'no value, true or false');
 }
 
-/** An integer option with bounds; `--steps 1e3` is accepted, `--steps 2xabc` is not. */
+/** A plain decimal number: `12`, `-0.5`, `1e3`; not hex, octal, binary, `Infinity` or blanks. */
+export const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/**
+ * An integer option with bounds; `--steps 1e3` is accepted, `--steps 2xabc` and `--steps 0x10`
+ * are not (decimal only).
+ */
 export function takeInt(
   args: ParsedArgs,
   name: string,
@@ -71,10 +77,22 @@ export function takeInt(
 ): number {
   const raw = takeString(args, name);
   if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+  const n = DECIMAL.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
     throw GibbsError.invalid(`--${name}`, raw, `an integer ${range}`);
   }
   return n;
+}
+
+/** The tfjs backends a run may force (core's BACKENDS, without importing tfjs to check a flag). */
+export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+
+/** `--backend NAME`: one of BACKEND_NAMES, or undefined when not given. */
+export function takeBackend(args: ParsedArgs): string | undefined {
+  const v = takeString(args, 'backend');
+  if (v !== undefined && !(BACKEND_NAMES as readonly string[]).includes(v)) {
+    throw GibbsError.invalid('--backend', v, `one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  return v;
 }

@@ -4,9 +4,10 @@
  * ends, like metrics.jsonl: a crashed run leaves no half-written frames file behind, and an
  * earlier recording in the same directory stays intact until the new one is complete.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RenderFrame } from '@gibbs/core';
+import { ensureDir } from '@gibbs/core/node';
 import { encodeFrame, encodeHeader, type RecordingMeta } from '@gibbs/viewer/recording';
 
 export class FrameRecorder {
@@ -20,7 +21,7 @@ export class FrameRecorder {
     readonly path: string,
     meta: RecordingMeta,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    ensureDir(dirname(path));
     this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     this.fd = openSync(this.tmp, 'w');
     this.write(encodeHeader(meta));

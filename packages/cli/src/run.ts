@@ -1,13 +1,19 @@
 /**
  * One run of an experiment into a run directory:
- *   DIR/config.json    the resolved config, seed and versions (written first, atomically; if the
- *                      run fails, the config of an earlier run in the directory is put back);
- *   DIR/metrics.jsonl  one line per logged step, a pure function of config and seed; built in a
- *                      temp file and moved into place when the run ends, so a failed run never
- *                      corrupts the metrics of an earlier run in the same directory.
+ *   DIR/config.json    the resolved config, seed and versions, with `status`: "running" while the
+ *                      run goes, then "finished", "failed" (with `failedAt`) or "stopped" (with
+ *                      `stoppedAt`, after SIGINT/SIGTERM); written atomically each time;
+ *   DIR/metrics.jsonl  one line per logged step, a pure function of config and seed; appended as
+ *                      the run goes (whole lines, written out at least every 2 s and whenever the
+ *                      experiment saves a checkpoint), so a killed run keeps its rows.
+ * Whether DIR may hold an earlier run is the caller's decision (`gibbs run` refuses a non-empty
+ * one unless asked); executeRun replaces config.json and metrics.jsonl.
+ * A logged value that is NaN or infinite fails the run, naming the step and the field.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+
+import { readFileSync } from 'node:fs';
+import { freemem } from 'node:os';
+import { join } from 'node:path';
 import {
   type Experiment,
   GibbsError,
@@ -17,8 +23,9 @@ import {
   type RunHooks,
   runSimulation,
   type Simulation,
+  type StepGate,
 } from '@gibbs/core';
-import { AtomicLineWriter, writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
+import { ensureDir, StreamingLineWriter, writeJsonAtomic } from '@gibbs/core/node';
 import { REPO_ROOT } from './repo.ts';
 
 export interface RunConfig {
@@ -41,6 +48,7 @@ export interface RunConfig {
     run: { params: Record<string, unknown>; steps: number },
   ) => RunHooks | undefined | Promise<RunHooks | undefined>;
   log?: (line: string) => void;
+  /** Stop between steps: the run ends as "stopped" (rows flushed) and resolves `stopped: true`. */
   signal?: AbortSignal;
 }
 
@@ -49,6 +57,8 @@ export interface RunOutcome {
   steps: number;
   last: MetricRecord | null;
   outDir: string | null;
+  /** The run was stopped by `signal` before its last step. */
+  stopped: boolean;
 }
 
 /** A run that failed inside the experiment's own code, at a step: the CLI shows the cause's stack. */
@@ -61,6 +71,56 @@ export function gibbsVersion(): string {
   return pkg.version;
 }
 
+/** Free memory as the run sees it: os.freemem(), or GIBBS_MEMORY_BYTES when that is set lower. */
+export function freeMemoryBytes(): number {
+  const cap = Number(process.env.GIBBS_MEMORY_BYTES);
+  const free = freemem();
+  return Number.isFinite(cap) && cap > 0 ? Math.min(cap, free) : free;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** Refuse a config whose estimated memory exceeds what the machine has free, before allocating. */
+export function checkMemory(exp: Experiment, params: Record<string, unknown>): void {
+  const need = exp.estimateBytes?.(params);
+  if (need === undefined || !Number.isFinite(need)) return;
+  const free = freeMemoryBytes();
+  // A quarter of the free memory is left to Node itself and the rest of the machine.
+  if (need > 0.75 * free) {
+    throw new GibbsError(
+      `experiment "${exp.name}": these parameters need about ${gib(need)} of memory, the machine has ${gib(free)} free (a run may take 75 %); use a smaller --map or fewer --agents`,
+      'memory',
+      need,
+      `at most ${free} bytes`,
+    );
+  }
+}
+
+/** The first NaN or infinite value of a record, as a field path, or null. */
+export function nonFiniteField(r: MetricRecord): string | null {
+  for (const [k, v] of Object.entries(r.values)) if (!Number.isFinite(v)) return `values.${k}`;
+  for (const [g, stats] of Object.entries(r.groups)) {
+    for (const [k, v] of Object.entries(stats)) if (!Number.isFinite(v)) return `groups.${g}.${k}`;
+  }
+  return null;
+}
+
+/** Hand control to the event loop now and then, so that signals and timers are seen. */
+function yieldingGate(): StepGate {
+  let last = performance.now();
+  return {
+    beforeStep() {
+      const now = performance.now();
+      if (now - last < 50) return true;
+      last = now;
+      return new Promise((r) => setImmediate(() => r(true)));
+    },
+    afterStep() {},
+  };
+}
+
 export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
   const exp = cfg.experiment;
   const params = parseParams(exp.params, cfg.rawParams, `experiment "${exp.name}"`) as Record<
@@ -68,32 +128,44 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     unknown
   >;
   const steps = cfg.steps ?? exp.defaultSteps ?? 1000;
-  const outDir = cfg.outDir ? resolve(cfg.outDir) : null;
+  checkMemory(exp, params);
+  const outDir = cfg.outDir !== null ? ensureDir(cfg.outDir, '--out') : null;
+  let writer: StreamingLineWriter | null = null;
   const sim = await exp.create({
     params,
     seed: cfg.seed,
     outDir: outDir ?? undefined,
     backend: cfg.backend,
     log: cfg.log,
+    flush: () => writer?.flush(),
   });
   const backend = sim.backend ?? null;
-  const configPath = outDir ? join(outDir, 'config.json') : null;
-  const earlierConfig = configPath && existsSync(configPath) ? readFileSync(configPath) : null;
-  if (configPath) {
-    writeJsonAtomic(configPath, {
-      experiment: exp.name,
-      params,
-      seed: cfg.seed,
-      steps,
-      logEvery: cfg.logEvery,
-      backend,
-      versions: { gibbs: gibbsVersion(), node: process.version },
-    });
+  if (cfg.backend !== undefined && backend === null) {
+    await sim.dispose?.();
+    throw GibbsError.invalid(
+      '--backend',
+      cfg.backend,
+      `no --backend: experiment "${exp.name}" does not compute with tfjs`,
+    );
   }
-  const writer = outDir ? new AtomicLineWriter(join(outDir, 'metrics.jsonl')) : null;
+  const configPath = outDir ? join(outDir, 'config.json') : null;
+  const config = {
+    experiment: exp.name,
+    params,
+    seed: cfg.seed,
+    steps,
+    logEvery: cfg.logEvery,
+    backend,
+    versions: { gibbs: gibbsVersion(), node: process.version },
+  };
+  const writeConfig = (status: Record<string, unknown>) => {
+    if (configPath) writeJsonAtomic(configPath, { ...config, ...status });
+  };
   let hooks: RunHooks | undefined;
   let done = 0;
   try {
+    writeConfig({ status: 'running' });
+    writer = outDir ? new StreamingLineWriter(join(outDir, 'metrics.jsonl')) : null;
     hooks = (await cfg.onSimulation?.(sim, { params, steps })) || undefined;
     const result = await runSimulation(sim, {
       steps,
@@ -103,20 +175,32 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
         done = d;
         cfg.onProgress?.(d, t);
       },
-      control: hooks?.control,
+      control: hooks?.control ?? yieldingGate(),
       onEpisode: hooks?.onEpisode,
       onMetrics: (r) => {
+        const bad = nonFiniteField(r);
+        if (bad) {
+          const v = bad.split('.').slice(1);
+          const value = v.length === 1 ? r.values[v[0]] : r.groups[v[0]][v[1]];
+          throw GibbsError.invalid(`metric ${bad} at step ${r.step}`, value, 'a finite number');
+        }
         writer?.write(metricLine(r));
         cfg.onMetrics?.(r);
         hooks?.onMetrics(r);
       },
     });
-    writer?.commit();
+    writer?.close();
+    const stopped = result.steps < steps && cfg.signal?.aborted === true;
+    writeConfig(stopped ? { status: 'stopped', stoppedAt: result.steps } : { status: 'finished' });
     await hooks?.onEnd?.();
-    return { params, steps: result.steps, last: result.last, outDir };
+    return { params, steps: result.steps, last: result.last, outDir, stopped };
   } catch (err) {
-    writer?.abort();
-    if (configPath && earlierConfig) writeFileAtomic(configPath, earlierConfig);
+    try {
+      writer?.close();
+      writeConfig({ status: 'failed', failedAt: done + 1 });
+    } catch {
+      // The original failure is what the user needs to see.
+    }
     await hooks?.onEnd?.(err);
     // Say at which step the run failed; a GibbsError keeps the field, value and expectation it
     // names (the cause keeps the original stack).

@@ -95,8 +95,11 @@ describe('local pool', () => {
     expect(summary.failed[0].message).toMatch(/failAt reached at step 7/);
     const error = JSON.parse(readFileSync(join(out, 'failAt=7_s4', 'error.json'), 'utf8'));
     expect(error).toMatchObject({ field: 'failAt' });
-    // The failed run's metrics were never committed.
-    expect(existsSync(join(out, 'failAt=7_s4', 'metrics.jsonl'))).toBe(false);
+    // The failed run keeps the rows logged before the failure, and says where it failed; it
+    // is not done (no done.json), so the report leaves it out.
+    expect(existsSync(join(out, 'failAt=7_s4', 'done.json'))).toBe(false);
+    const config = JSON.parse(readFileSync(join(out, 'failAt=7_s4', 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ status: 'failed', failedAt: 7 });
     const states = localStatus(sweep.dir, sweep.spec).map((s) => [s.run.name, s.state]);
     expect(states).toEqual([
       ['failAt=0_s4', 'done'],

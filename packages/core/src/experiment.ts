@@ -79,6 +79,8 @@ export interface ExperimentContext<P> {
   backend?: string;
   /** Human-readable log line (progress of long set-ups). */
   log?: (line: string) => void;
+  /** Write the run's logged rows out now (call it before saving a checkpoint). */
+  flush?: () => void;
 }
 
 export interface Experiment<S extends z.ZodObject = z.ZodObject> {
@@ -90,6 +92,11 @@ export interface Experiment<S extends z.ZodObject = z.ZodObject> {
   readonly liveParams?: readonly string[];
   /** Steps a run takes when `--steps` is not given. */
   readonly defaultSteps?: number;
+  /**
+   * About how many bytes a simulation of these parameters allocates: a run is refused before
+   * `create` when it exceeds the machine's free memory.
+   */
+  estimateBytes?(params: z.infer<S>): number;
   create(ctx: ExperimentContext<z.infer<S>>): Simulation | Promise<Simulation>;
 }
 

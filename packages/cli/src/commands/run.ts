@@ -2,12 +2,13 @@
 import { join } from 'node:path';
 import { GibbsError, type Simulation } from '@gibbs/core';
 import { parseServeAddress, serveEnvironment, serveLiveRun } from '@gibbs/core/node';
-import { type ParsedArgs, parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
+import { type ParsedArgs, parseArgs, takeBackend, takeFlag, takeInt, takeString } from '../args.ts';
 import { resolveEnvironment } from '../env-module.ts';
 import { Progress } from '../progress.ts';
 import { FrameRecorder } from '../record.ts';
 import { builtinExperiments, loadExperiment } from '../repo.ts';
 import { executeRun } from '../run.ts';
+import { prepareOutDir, probePort, serveError } from '../run-guards.ts';
 
 export const describe =
   'run an experiment (built-in name or module path), writing config.json and metrics.jsonl';
@@ -24,6 +25,11 @@ function usage(): string {
     '                      <experiment> then names an environment; --steps N ends it after N steps)',
     '                      [--record [--record-every K]]  (render frames into DIR/frames.bin, every',
     '                      K steps (default: --log-every), for `pnpm gibbs view --replay DIR`)',
+    '                      [--overwrite]  (DIR may hold an earlier run: its config.json,',
+    '                      metrics.jsonl, frames.bin and rounds.jsonl are replaced; without it a',
+    '                      non-empty DIR is refused)',
+    'SIGINT/SIGTERM stop the run between steps: rows so far are kept, config.json says "stopped"',
+    'and at which step, and the exit code is 130/143.',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
   ].join('\n');
@@ -53,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   const steps = takeInt(args, 'steps', experiment.defaultSteps ?? 1000, 1);
   const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
   const logEvery = takeInt(args, 'log-every', Math.max(1, Math.floor(steps / 100)), 1);
-  const backend = takeString(args, 'backend');
+  const backend = takeBackend(args);
   const serveAt = takeString(args, 'serve');
   const address = serveAt === undefined ? null : parseServeAddress(serveAt);
   const paused = takeFlag(args, 'paused');
@@ -61,15 +67,33 @@ export async function main(argv: string[]): Promise<number> {
   const origins = origin === 'any' ? 'any' : origin?.split(',').map((o) => o.trim());
   const recordEvery = takeInt(args, 'record-every', 0, 1);
   const record = takeFlag(args, 'record') || recordEvery > 0;
+  const overwrite = takeFlag(args, 'overwrite');
   const out =
     takeString(args, 'out') ??
     `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  if (out.trim() === '') throw GibbsError.invalid('--out', out, 'a directory path');
   const rawParams: Record<string, unknown> = {};
   for (const [k, v] of args.options) {
     if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
     rawParams[k] = v;
   }
+  prepareOutDir(out, overwrite, rawParams.resume);
+  if (address) await probePort(address);
   const progress = new Progress(experiment.name);
+  // SIGINT/SIGTERM: stop between steps (rows flushed, config.json "stopped"); a second signal,
+  // or a run that does not reach the next step within 5 s, exits at once.
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (stoppedBy) process.exit(code);
+    stoppedBy = sig;
+    progress.log(`${sig}: stopping after the current step`);
+    stop.abort();
+    setTimeout(() => process.exit(code), 5000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // --record: the frames of the simulation, written while it runs (set in onSimulation).
   const rec: { file: FrameRecorder | null; sim: Simulation | null } = { file: null, sim: null };
   const every = recordEvery || logEvery;
@@ -85,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     logEvery,
     outDir: out,
     backend,
+    signal: stop.signal,
     onProgress: (d, t) => {
       progress.update(d, t);
       if (rec.file && (d % every === 0 || d === t)) recordFrame();
@@ -111,16 +136,29 @@ export async function main(argv: string[]): Promise<number> {
         logEvery,
         paused,
         origins,
+      }).catch((err: unknown) => {
+        throw serveError(err, serveAt ?? '');
       });
       progress.log(`serving ${live.server.url}`);
       return live.hooks;
     },
-  }).catch((err: unknown) => {
-    rec.file?.abort();
-    throw err;
-  });
+  })
+    .catch((err: unknown) => {
+      rec.file?.abort();
+      throw err;
+    })
+    .finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
   rec.file?.commit();
   progress.finish(outcome.steps);
+  if (outcome.stopped) {
+    console.error(
+      `stopped at step ${outcome.steps} (${stoppedBy ?? 'signal'}): rows so far in ${outcome.outDir}/metrics.jsonl`,
+    );
+    return stoppedBy === 'SIGTERM' ? 143 : 130;
+  }
   if (outcome.last) console.log(JSON.stringify(outcome.last));
   console.log(
     `wrote ${outcome.outDir}/config.json and metrics.jsonl${rec.file ? ` and frames.bin (${rec.file.frames} frames)` : ''}`,

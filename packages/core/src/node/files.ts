@@ -1,18 +1,118 @@
 /**
  * Files written so that a crash never leaves a half-written one: write a sibling temp file, fsync,
  * then rename over the target (atomic on POSIX file systems).
+ *
+ * Directories are made one level at a time (`ensureDir`), never with Node's recursive mkdir: on
+ * Node 20 that loops forever under /proc. Paths under /proc, /sys and /dev are refused, and every
+ * failure is a one-line GibbsError naming the path.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, parse, resolve, sep } from 'node:path';
+import { GibbsError } from '../errors.ts';
 
 let counter = 0;
+
+/** Kernel file systems: never a place for run files (and recursive mkdir hangs under /proc). */
+const SPECIAL_ROOTS = ['/proc', '/sys', '/dev'];
+
+function underSpecial(abs: string): string | null {
+  for (const root of SPECIAL_ROOTS) if (abs === root || abs.startsWith(`${root}/`)) return root;
+  return null;
+}
+
+/** The nearest existing ancestor of `abs` (itself if it exists), resolved through symlinks. */
+function realAncestor(abs: string): string {
+  let p = abs;
+  for (;;) {
+    try {
+      return realpathSync(p);
+    } catch {
+      const up = dirname(p);
+      if (up === p) return p;
+      p = up;
+    }
+  }
+}
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? String(err);
+}
+
+/**
+ * Make sure `path` is a directory we can write into, creating missing levels one at a time.
+ * `what` names the option in errors (`--out`). Returns the absolute path.
+ */
+export function ensureDir(path: string, what = 'directory'): string {
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw GibbsError.invalid(what, path, 'a directory path');
+  }
+  const abs = resolve(path);
+  const special = underSpecial(abs) ?? underSpecial(realAncestor(abs));
+  if (special) {
+    throw GibbsError.invalid(what, path, `a directory outside ${special} (a kernel file system)`);
+  }
+  const { root } = parse(abs);
+  const parts = abs.slice(root.length).split(sep).filter(Boolean);
+  let p = root;
+  for (const part of parts) {
+    p = join(p, part);
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(p);
+    } catch (err) {
+      if (codeOf(err) !== 'ENOENT') {
+        throw GibbsError.invalid(what, path, `a usable directory (${p}: ${codeOf(err)})`);
+      }
+    }
+    if (st) {
+      if (!st.isDirectory()) {
+        throw GibbsError.invalid(what, path, `a directory (${p} is a file, not a directory)`);
+      }
+      continue;
+    }
+    try {
+      mkdirSync(p);
+    } catch (err) {
+      // Another process may have made it in between: fine if it is a directory now.
+      if (codeOf(err) === 'EEXIST' && statSync(p, { throwIfNoEntry: false })?.isDirectory())
+        continue;
+      throw GibbsError.invalid(
+        what,
+        path,
+        `a directory that can be created (mkdir ${p}: ${codeOf(err)})`,
+      );
+    }
+  }
+  return abs;
+}
+
+/** Entries of a directory, or [] when it does not exist. */
+export function dirEntries(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (err) {
+    if (codeOf(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
 
 function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${counter++}.tmp`);
 }
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const tmp = tempPath(path);
   try {
     const fd = openSync(tmp, 'w');
@@ -44,7 +144,7 @@ export class AtomicLineWriter {
   private pendingBytes = 0;
 
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    ensureDir(dirname(path));
     this.tmp = tempPath(path);
     this.fd = openSync(this.tmp, 'w');
   }
@@ -77,5 +177,59 @@ export class AtomicLineWriter {
     closeSync(this.fd);
     this.fd = null;
     rmSync(this.tmp, { force: true });
+  }
+}
+
+/**
+ * A JSON-lines file appended as a run goes: whole lines only, written out (to the kernel, so a
+ * killed process keeps them) at least every `flushMs` and on `flush()`; `close()` also fsyncs.
+ * Opened with truncation: the caller decides whether the file may be replaced.
+ */
+export class StreamingLineWriter {
+  private fd: number | null;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private lastFlush = Date.now();
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly path: string,
+    private readonly flushMs = 2000,
+  ) {
+    ensureDir(dirname(path));
+    this.fd = openSync(path, 'w');
+    // Rows that wait while the loop is idle (a paused run) are written out too.
+    this.timer = setInterval(() => this.flushIfDue(), Math.max(50, flushMs / 2));
+    this.timer.unref?.();
+  }
+
+  write(line: string): void {
+    if (this.fd === null) throw new Error(`StreamingLineWriter(${this.path}): already closed`);
+    this.pending.push(line);
+    this.pendingBytes += line.length + 1;
+    if (this.pendingBytes > 1 << 16) this.flush();
+    else this.flushIfDue();
+  }
+
+  private flushIfDue(): void {
+    if (Date.now() - this.lastFlush >= this.flushMs) this.flush();
+  }
+
+  /** Write every pending line out now. */
+  flush(): void {
+    this.lastFlush = Date.now();
+    if (this.fd === null || this.pending.length === 0) return;
+    writeSync(this.fd, `${this.pending.join('\n')}\n`);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    if (this.fd === null) return;
+    this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = null;
   }
 }
