@@ -23,6 +23,9 @@ export interface RunPlan {
   seed: number;
 }
 
+/** The most runs one sweep may plan: beyond it the plan alone would take gigabytes. */
+export const MAX_RUNS = 100_000;
+
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 
 /**
@@ -111,6 +114,16 @@ export function planRuns(
     throw GibbsError.invalid('--grid', 'nothing', 'at least one --grid param=v1,v2,...');
   }
   if (seeds.length === 0) throw GibbsError.invalid('--seeds', 'nothing', 'at least one seed');
+  // Checked before any run is planned: each axis is capped, their product must be too.
+  const total = grid.reduce((n, axis) => n * axis.values.length, seeds.length);
+  if (total > MAX_RUNS) {
+    const sizes = [...grid.map((a) => `${a.values.length} ${a.param}`), `${seeds.length} seeds`];
+    throw GibbsError.invalid(
+      '--grid x --seeds',
+      `${sizes.join(' x ')} = ${total} runs`,
+      `at most ${MAX_RUNS} runs in one sweep (a coarser step or fewer seeds)`,
+    );
+  }
   const known = Object.keys(experiment.params.shape);
   const owner = `experiment "${experiment.name}"`;
   const axes: { param: string; values: unknown[] }[] = [];

@@ -78,8 +78,33 @@ export function jobId(spec: SweepSpec, run: RunPlan): string {
   return `${spec.id}/${run.name}`;
 }
 
-export function openQueue(target: RedisTarget, name: string): Queue<SweepJobData, SweepJobResult> {
-  return new Queue<SweepJobData, SweepJobResult>(name, { connection: bullConnection(target) });
+export function openQueue(
+  target: RedisTarget,
+  name: string,
+  log: (line: string) => void = (line) => console.error(line),
+): Queue<SweepJobData, SweepJobResult> {
+  const queue = new Queue<SweepJobData, SweepJobResult>(name, {
+    connection: bullConnection(target),
+  });
+  // Connection errors (Redis gone): one line each time the reason changes, never the whole
+  // error object on every reconnect attempt.
+  let last = '';
+  queue.on('error', (err: Error) => {
+    const line = `gibbs: queue "${name}" at ${target.redacted}: ${oneLine(err)}`;
+    if (line !== last) log(line);
+    last = line;
+  });
+  return queue;
+}
+
+/** An error as one line: its code and message, without the stack or the object's fields. */
+export function oneLine(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const msg = err.message.split('\n')[0];
+    return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+  }
+  return String(err).split('\n')[0];
 }
 
 export interface SubmitSummary {
@@ -296,8 +321,9 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
   });
   let lastError = '';
   worker.on('error', (err) => {
-    if (err.message !== lastError) log(`worker ${name}: ${err.message}`);
-    lastError = err.message;
+    const line = oneLine(err);
+    if (line !== lastError) log(`worker ${name}: ${line}`);
+    lastError = line;
   });
   await worker.waitUntilReady();
   log(
