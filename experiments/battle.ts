@@ -18,7 +18,18 @@ import {
   type Simulation,
   type StepOutput,
 } from '@gibbs/core';
-import { ACTION_NAMES, BATTLE_GROUPS, Battle, N_ACTIONS, STAY } from '@gibbs/env/battle';
+import {
+  ACTION_NAMES,
+  BATTLE_GROUPS,
+  Battle,
+  defaultAgents,
+  N_ACTIONS,
+  N_FEATURES,
+  STAY,
+  VIEW_CHANNELS,
+  VIEW_RADIUS,
+  VIEW_SIZE,
+} from '@gibbs/env/battle';
 import { z } from 'zod';
 
 export const battleParams = z.object({
@@ -193,5 +204,17 @@ export default defineExperiment({
     "MAgent2's battle_v4 (red vs blue, 21 actions, 13x13x5 views) played by uniform random policies",
   params: battleParams,
   defaultSteps: 1000,
+  estimateBytes: battleBytes,
   create: ({ params, seed }) => new BattleSimulation(params, seed),
 });
+
+/**
+ * About what a Battle of this size allocates (battle-obs.ts's layout): every agent's 13x13x5 view
+ * and features plus ~64 bytes of per-agent state, each group's padded map, the occupancy grid
+ * and the placement's per-cell scratch.
+ */
+export function battleBytes(p: { map: number; agents?: number }): number {
+  const n = 2 * (p.agents ?? Math.max(1, defaultAgents(p.map)));
+  const padded = (p.map + 2 * VIEW_RADIUS) ** 2 * VIEW_CHANNELS * 4;
+  return n * (4 * VIEW_SIZE + 4 * N_FEATURES + 64) + 2 * padded + 12 * p.map * p.map;
+}

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { replayJson } from '@gibbs/agents/aif/replay';
 import { GibbsError } from '@gibbs/core';
+import { z } from 'zod';
 import { parseArgs, takeInt } from '../args.ts';
 
 export const describe =
@@ -61,6 +62,50 @@ export async function main(argv: string[]): Promise<number> {
       { cause: err },
     );
   }
+  checkCaseBounds(json);
   process.stdout.write(`${JSON.stringify(replayJson(json, seed))}\n`);
   return 0;
+}
+
+/** The most iterations and time steps a case may ask for: enough for any real model, and bounded. */
+export const CASE_LIMITS = { numIter: 10_000, window: 1_000, observations: 100_000 } as const;
+
+const boundedInt = (max: number) => z.number().int().min(1).max(max);
+
+/**
+ * The counts in a case file that set how long a replay runs, checked before it starts (the full
+ * model is validated by replayJson). Anything else is left to replayJson.
+ */
+const CASE_BOUNDS = z.looseObject({
+  model: z
+    .looseObject({
+      inference: z
+        .looseObject({
+          num_iter: boundedInt(CASE_LIMITS.numIter).optional(),
+          window: boundedInt(CASE_LIMITS.window).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  observations: z.array(z.unknown()).max(CASE_LIMITS.observations).optional(),
+});
+
+export function checkCaseBounds(json: unknown): void {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return;
+  const r = CASE_BOUNDS.safeParse(json);
+  if (r.success) return;
+  const issue = r.error.issues[0];
+  const path = issue.path.map(String);
+  let value: unknown = json;
+  for (const k of path) value = (value as Record<string, unknown> | undefined)?.[k];
+  const field = path.join('.');
+  const expected =
+    field === 'observations'
+      ? `at most ${CASE_LIMITS.observations} time steps`
+      : `an integer in [1, ${field.endsWith('window') ? CASE_LIMITS.window : CASE_LIMITS.numIter}]`;
+  throw GibbsError.invalid(
+    field,
+    Array.isArray(value) ? `${value.length} entries` : value,
+    expected,
+  );
 }
