@@ -28,12 +28,96 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { GibbsError, type Rng } from '@gibbs/core';
 import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import type { Adam, NetShape, ParamSet } from './nets.ts';
 import { ALGOS, type Algo, type Learner } from './policy.ts';
 import type { SelfPlay } from './selfplay.ts';
 import { createPlayer, describeShape, sameShape } from './selfplay.ts';
 
 export const CHECKPOINT_FORMAT = 'gibbs-mfrl/1';
+
+// ---- headers: parsed with zod, never trusted as typed ---------------------------------------
+
+const count = z.number().int().nonnegative();
+
+/** model.json as tfjs writes it (extra keys allowed). */
+const ModelJson = z.looseObject({
+  format: z.string().optional(),
+  generatedBy: z.string().optional(),
+  modelTopology: z.looseObject({}),
+  weightsManifest: z
+    .array(
+      z.looseObject({
+        paths: z.array(z.string()),
+        weights: z.array(
+          z.looseObject({
+            name: z.string(),
+            shape: z.array(count),
+            dtype: z.enum(['float32', 'int32', 'bool', 'string', 'complex64']),
+          }),
+        ),
+      }),
+    )
+    .min(1),
+  userDefinedMetadata: z
+    .looseObject({ weightBytes: count.optional(), checksum: z.string().optional() })
+    .optional(),
+});
+
+/** The gibbs part of a model.json's topology (format and algo are checked with their own message). */
+const Topology = z.looseObject({
+  role: z.string(),
+  shape: z.looseObject({}),
+  config: z.record(z.string(), z.unknown()),
+  step: count.optional(),
+});
+
+const LatestJson = z.looseObject({
+  round: count,
+  path: z.string().regex(/^round-\d{6,}$/),
+});
+
+const ReplayHeader = z.object({
+  scalars: z.record(z.string(), z.number()),
+  arrays: z.array(
+    z.object({
+      name: z.string(),
+      dtype: z.enum(['Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array']),
+      offset: count,
+      bytes: count,
+    }),
+  ),
+  bytes: count,
+  checksum: z.string(),
+});
+
+const TrainingState = z.looseObject({
+  format: z.literal(CHECKPOINT_FORMAT),
+  algo: z.string(),
+  selfplay: z.looseObject({
+    round: count,
+    step: count,
+    rng: z.array(z.number().int()),
+    temperature: z.number(),
+  }),
+});
+
+/** A zod failure as "field: message" for one line. */
+function firstIssue(err: z.ZodError): string {
+  const i = err.issues[0];
+  return `${i.path.map(String).join('.') || '(root)'}: ${i.message}`;
+}
+
+function parseHeader<T>(schema: z.ZodType<T>, json: unknown, file: string, expected: string): T {
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  throw new GibbsError(
+    `checkpoint ${file}: ${firstIssue(r.error)} (expected ${expected})`,
+    'checkpoint',
+    file,
+    expected,
+  );
+}
 
 /** FNV-1a, 32 bits: a cheap checksum that catches truncation and bit rot. */
 export function fnv1a(data: Uint8Array): string {
@@ -90,15 +174,9 @@ export class AtomicFileHandler implements tf.io.IOHandler {
         'an existing model.json (was the checkpoint written?)',
       );
     }
-    let json: {
-      format?: string;
-      generatedBy?: string;
-      modelTopology?: unknown;
-      weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-      userDefinedMetadata?: { weightBytes?: number; checksum?: string };
-    };
+    let raw: unknown;
     try {
-      json = JSON.parse(readFileSync(p, 'utf8'));
+      raw = JSON.parse(readFileSync(p, 'utf8'));
     } catch (err) {
       throw new GibbsError(
         `checkpoint ${p}: not valid JSON (corrupt or half-written): ${(err as Error).message}`,
@@ -108,15 +186,13 @@ export class AtomicFileHandler implements tf.io.IOHandler {
         { cause: err },
       );
     }
-    const manifest = json.weightsManifest?.[0];
-    if (!manifest || !Array.isArray(manifest.weights) || typeof json.modelTopology !== 'object') {
-      throw new GibbsError(
-        `checkpoint ${p}: no modelTopology/weightsManifest: not a tfjs model.json`,
-        'checkpoint',
-        p,
-        'a tfjs model.json with modelTopology and weightsManifest',
-      );
-    }
+    const json = parseHeader(
+      ModelJson,
+      raw,
+      p,
+      'a tfjs model.json with modelTopology and weightsManifest',
+    );
+    const manifest = json.weightsManifest[0];
     const wpath = join(this.dir, manifest.paths[0] ?? 'weights.bin');
     if (!existsSync(wpath))
       throw GibbsError.invalid('checkpoint', wpath, 'the weights file model.json names');
@@ -140,7 +216,7 @@ export class AtomicFileHandler implements tf.io.IOHandler {
     }
     return {
       modelTopology: json.modelTopology as object,
-      weightSpecs: manifest.weights,
+      weightSpecs: manifest.weights as tf.io.WeightsManifestEntry[],
       weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
       format: json.format,
       generatedBy: json.generatedBy,
@@ -188,6 +264,7 @@ export async function loadTensors(
   const art = await handler.load();
   const top = art.modelTopology as NetTopology;
   const file = handler.modelPath;
+  parseHeader(Topology, top, file, 'a gibbs network topology (role, shape, config)');
   if (top.format !== CHECKPOINT_FORMAT || !(ALGOS as readonly string[]).includes(top.algo)) {
     throw new GibbsError(
       `checkpoint ${file}: not a gibbs mean-field network (format ${JSON.stringify(top.format)}, algo ${JSON.stringify(top.algo)})`,
@@ -223,6 +300,22 @@ export async function loadTensors(
       'weights matching model.json',
       { cause: err },
     );
+  }
+  // A checksum proves the bytes are the ones written, not that they are numbers.
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'float32') continue;
+    const d = t.dataSync();
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) {
+        tf.dispose(tensors);
+        throw new GibbsError(
+          `checkpoint ${handler.weightsPath}: weight "${name}"[${i}] is ${d[i]}, expected finite weights`,
+          'checkpoint',
+          handler.weightsPath,
+          'finite weights',
+        );
+      }
+    }
   }
   return { topology: top, tensors };
 }
@@ -343,9 +436,9 @@ export function resolveCheckpoint(path: string): { round: string | null; network
   for (const ckdir of [join(abs, 'checkpoints'), abs]) {
     const latest = join(ckdir, 'latest.json');
     if (existsSync(latest)) {
-      let name: string;
+      let json: unknown;
       try {
-        name = (JSON.parse(readFileSync(latest, 'utf8')) as { path: string }).path;
+        json = JSON.parse(readFileSync(latest, 'utf8'));
       } catch (err) {
         throw new GibbsError(
           `checkpoint ${latest}: not valid JSON (corrupt or half-written)`,
@@ -355,6 +448,12 @@ export function resolveCheckpoint(path: string): { round: string | null; network
           { cause: err },
         );
       }
+      const { path: name } = parseHeader(
+        LatestJson,
+        json,
+        latest,
+        '{"round": N, "path": "round-NNNNNN"}',
+      );
       const round = join(ckdir, name);
       return { round, network: join(round, 'learner') };
     }
@@ -402,14 +501,9 @@ const CTORS: Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayB
 function readBinaryArrays(dir: string, stem: string) {
   const jpath = join(dir, `${stem}.json`);
   const bpath = join(dir, `${stem}.bin`);
-  let head: {
-    scalars: Record<string, number>;
-    arrays: { name: string; dtype: string; offset: number; bytes: number }[];
-    bytes: number;
-    checksum: string;
-  };
+  let json: unknown;
   try {
-    head = JSON.parse(readFileSync(jpath, 'utf8'));
+    json = JSON.parse(readFileSync(jpath, 'utf8'));
   } catch (err) {
     throw new GibbsError(
       `checkpoint ${jpath}: missing or not valid JSON (corrupt or half-written)`,
@@ -418,6 +512,17 @@ function readBinaryArrays(dir: string, stem: string) {
       'a replay header',
       { cause: err },
     );
+  }
+  const head = parseHeader(ReplayHeader, json, jpath, 'a replay header written by gibbs');
+  for (const e of head.arrays) {
+    const per = (CTORS[e.dtype] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    if (e.offset + e.bytes > head.bytes || e.bytes % per !== 0 || e.offset % per !== 0) {
+      throw GibbsError.invalid(
+        `checkpoint ${jpath}: array "${e.name}"`,
+        `offset ${e.offset}, ${e.bytes} bytes`,
+        `whole ${e.dtype} elements within the ${head.bytes} bytes of ${stem}.bin`,
+      );
+    }
   }
   const raw = existsSync(bpath) ? readFileSync(bpath) : null;
   if (!raw || raw.length !== head.bytes || fnv1a(raw) !== head.checksum) {
@@ -486,7 +591,9 @@ export function readTrainingState(roundDir: string): Record<string, unknown> {
   const p = join(roundDir, 'state.json');
   try {
     const s = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
-    if (s.format !== CHECKPOINT_FORMAT) throw new Error(`format ${JSON.stringify(s.format)}`);
+    if (s?.format !== CHECKPOINT_FORMAT) throw new Error(`format ${JSON.stringify(s?.format)}`);
+    const r = TrainingState.safeParse(s);
+    if (!r.success) throw new Error(firstIssue(r.error));
     return s;
   } catch (err) {
     throw new GibbsError(
