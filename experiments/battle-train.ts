@@ -76,13 +76,17 @@ export default defineExperiment({
     'Self-play training of MF-Q, MF-AC, IL or AC on Battle (mfrl setting: 64 vs 64, 40x40, 400 steps)',
   params: battleTrainParams,
   defaultSteps: 20 * 400,
-  async create({ params, seed, outDir, backend: forced, log }) {
+  async create({ params, seed, outDir, backend: forced, log, flush }) {
     const backend = await initBackend(forced);
     const env = createBattle(params);
     let overrides: Record<string, unknown>;
     try {
       overrides = JSON.parse(params.config) as Record<string, unknown>;
     } catch {
+      throw GibbsError.invalid('config', params.config, 'a JSON object of hyperparameters');
+    }
+    // `null`, `5` or `[1]` parse as JSON but are not hyperparameters.
+    if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
       throw GibbsError.invalid('config', params.config, 'a JSON object of hyperparameters');
     }
     let roundDir: string | null = null;
@@ -138,6 +142,7 @@ export default defineExperiment({
           // One line per finished round (the learning curve), appended as it ends.
           if (outDir && e) appendFileSync(join(outDir, 'rounds.jsonl'), `${JSON.stringify(e)}\n`);
           if (outDir && (s.round % params.checkpointEvery === 0 || s.finished)) {
+            flush?.(); // the rows logged so far reach metrics.jsonl before the checkpoint
             const dir = await saveTraining(
               outDir,
               s,

@@ -17,6 +17,7 @@ import { renderSpins } from '@gibbs/env/ising';
 import {
   coolingTemperature,
   IsingMcmc,
+  MIN_TEMPERATURE,
   onsagerEnergy,
   onsagerMagnetisation,
 } from '@gibbs/env/ising-mcmc';
@@ -28,13 +29,17 @@ export default defineExperiment({
     'MCMC reference for the Ising lattice (heat-bath or Metropolis, checkerboard sweeps), compared with Onsager',
   params: z.object({
     size: z.number().int().min(2).max(4096).default(64).describe('lattice side L'),
-    temperature: z.number().positive().default(1).describe('temperature tau (tau_c = 1.1346)'),
+    temperature: z
+      .number()
+      .min(MIN_TEMPERATURE)
+      .default(1)
+      .describe('temperature tau (tau_c = 1.1346)'),
     sweeps: z.number().int().positive().default(1).describe('Monte Carlo sweeps per run step'),
     method: z.enum(['heat-bath', 'metropolis']).default('heat-bath').describe('update rule'),
     init: z.enum(['random', 'up', 'down']).default('random').describe('initial spins'),
     startTemperature: z
       .number()
-      .positive()
+      .min(MIN_TEMPERATURE)
       .default(2.5)
       .describe('temperature at step 0 when cooling'),
     coolSteps: z.number().int().min(0).default(0).describe('steps of geometric cooling (0: none)'),
@@ -71,8 +76,8 @@ export default defineExperiment({
       setParam(name, value) {
         if (name !== 'temperature')
           throw GibbsError.invalid('live parameter', name, '"temperature"');
-        if (typeof value !== 'number' || !(value > 0))
-          throw GibbsError.invalid('temperature', value, 'a number > 0');
+        if (typeof value !== 'number' || !(value >= MIN_TEMPERATURE))
+          throw GibbsError.invalid('temperature', value, `a number >= ${MIN_TEMPERATURE}`);
         p.temperature = value;
         p.coolSteps = 0;
       },

@@ -16,7 +16,12 @@
 import { IsingMfq } from '@gibbs/agents/ising-mfq';
 import { defineExperiment, GibbsError, type MetricRecord } from '@gibbs/core';
 import { IsingEnv } from '@gibbs/env/ising';
-import { coolingTemperature, onsagerEnergy, onsagerMagnetisation } from '@gibbs/env/ising-mcmc';
+import {
+  coolingTemperature,
+  MIN_TEMPERATURE,
+  onsagerEnergy,
+  onsagerMagnetisation,
+} from '@gibbs/env/ising-mcmc';
 import { z } from 'zod';
 
 export default defineExperiment({
@@ -26,7 +31,7 @@ export default defineExperiment({
     size: z.number().int().min(2).max(2048).default(20).describe('lattice side L'),
     temperature: z
       .number()
-      .positive()
+      .min(MIN_TEMPERATURE)
       .default(1)
       .describe('Boltzmann temperature tau (tau_c = 1.1346)'),
     alpha: z.number().gt(0).max(1).default(0.1).describe('learning rate of Q += alpha (r - Q)'),
@@ -41,7 +46,7 @@ export default defineExperiment({
     init: z.enum(['random', 'up', 'down']).default('random').describe('initial spins'),
     startTemperature: z
       .number()
-      .positive()
+      .min(MIN_TEMPERATURE)
       .default(2.5)
       .describe('temperature at step 0 when cooling'),
     coolSteps: z
@@ -123,8 +128,8 @@ export default defineExperiment({
       setParam(name, value) {
         if (name !== 'temperature')
           throw GibbsError.invalid('live parameter', name, '"temperature"');
-        if (typeof value !== 'number' || !(value > 0))
-          throw GibbsError.invalid('temperature', value, 'a number > 0');
+        if (typeof value !== 'number' || !(value >= MIN_TEMPERATURE))
+          throw GibbsError.invalid('temperature', value, `a number >= ${MIN_TEMPERATURE}`);
         p.temperature = value;
         p.coolSteps = 0;
       },

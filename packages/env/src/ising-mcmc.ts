@@ -19,6 +19,12 @@ import { energyPerSite, type IsingConfig, initSpins, magnetisation } from './isi
 /** τ_c = 1 / ln(1 + √2) (Onsager 1944), in the game's convention β J = 1 / (2τ). */
 export const CRITICAL_TEMPERATURE = 1 / Math.log(1 + Math.SQRT2);
 
+/**
+ * The lowest temperature the closed forms take: below τ ≈ 0.0028, cosh(2K)² overflows a double
+ * and Onsager's energy is NaN. Experiments refuse temperatures under this bound at the boundary.
+ */
+export const MIN_TEMPERATURE = 0.01;
+
 /** β J of the game's temperature τ. */
 export function couplingOf(tau: number): number {
   return 1 / (2 * tau);
