@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
-import { dirEntries, ensureDir } from '@gibbs/core/node';
+import { checkDirPath, dirEntries } from '@gibbs/core/node';
 
 /** Files of a run that a new run in the same directory replaces (with --overwrite). */
 const RUN_FILES = [
@@ -22,10 +22,11 @@ const RUN_FILES = [
 /**
  * The run directory rule: `--out DIR` must be new or empty, unless `--overwrite` is given; then
  * the earlier run's files are removed first (its checkpoints too, unless this run resumes from
- * inside DIR), so that DIR never holds a mix of two runs.
+ * inside DIR), so that DIR never holds a mix of two runs. Creates nothing: the run makes DIR
+ * once its parameters are valid.
  */
 export function prepareOutDir(out: string, overwrite: boolean, resume: unknown): void {
-  const abs = ensureDir(out, '--out');
+  const abs = checkDirPath(out, '--out');
   const entries = dirEntries(abs).filter((f) => !/^\..+\.\d+\.\d+\.tmp$/.test(f));
   if (entries.length === 0) return;
   if (!overwrite) {
@@ -41,9 +42,11 @@ export function prepareOutDir(out: string, overwrite: boolean, resume: unknown):
   if (!resumesHere) rmSync(join(abs, 'checkpoints'), { recursive: true, force: true });
 }
 
-/** Can we listen there? Checked before the run starts, so a busy port writes nothing. */
+/**
+ * Can we listen there? Checked before the run starts (port 0 too: the address may not be this
+ * machine's), so a busy port or a foreign address writes nothing.
+ */
 export async function probePort(address: { host: string; port: number }): Promise<void> {
-  if (address.port === 0) return;
   await new Promise<void>((ok, fail) => {
     const server = createServer();
     server.once('error', (err) => fail(serveError(err, `${address.host}:${address.port}`)));

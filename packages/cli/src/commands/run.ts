@@ -77,8 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
     rawParams[k] = v;
   }
-  prepareOutDir(out, overwrite, rawParams.resume);
   if (address) await probePort(address);
+  prepareOutDir(out, overwrite, rawParams.resume);
   const progress = new Progress(experiment.name);
   // SIGINT/SIGTERM: stop between steps (rows flushed, config.json "stopped"); a second signal,
   // or a run that does not reach the next step within 5 s, exits at once.

@@ -54,6 +54,18 @@ function codeOf(err: unknown): string {
  * `what` names the option in errors (`--out`). Returns the absolute path.
  */
 export function ensureDir(path: string, what = 'directory'): string {
+  return walkDir(path, what, true);
+}
+
+/**
+ * Check `path` as ensureDir would, creating nothing: every level that exists is a directory and
+ * it is not under /proc, /sys or /dev. Returns the absolute path.
+ */
+export function checkDirPath(path: string, what = 'directory'): string {
+  return walkDir(path, what, false);
+}
+
+function walkDir(path: string, what: string, create: boolean): string {
   if (typeof path !== 'string' || path.trim() === '') {
     throw GibbsError.invalid(what, path, 'a directory path');
   }
@@ -81,6 +93,7 @@ export function ensureDir(path: string, what = 'directory'): string {
       }
       continue;
     }
+    if (!create) break;
     try {
       mkdirSync(p);
     } catch (err) {
