@@ -16,7 +16,7 @@
 import { AifAgents } from '@gibbs/agents/aif/agent';
 import { aifSummary } from '@gibbs/agents/aif/inspect';
 import type { ObsBatch } from '@gibbs/agents/nets';
-import type { Learner, TrainStats } from '@gibbs/agents/policy';
+import { act, type Learner, type TrainStats } from '@gibbs/agents/policy';
 import { createLearner, groupShape } from '@gibbs/agents/selfplay';
 import {
   defineExperiment,
@@ -154,7 +154,7 @@ export class AifMixedSimulation {
     this.batch.features.set(g1.features);
     if (this.batch.mean) for (let i = 0; i < p.rivals; i++) this.batch.mean.set(this.mean, i * 5);
     const temperature = this.learner.temperatureAt(this.round);
-    await this.learner.act(this.batch, temperature, this.rng, this.live, this.probs);
+    await act(this.learner, this.batch, temperature, this.rng, this.live, this.probs);
     this.actions[1].set(this.live);
     const mem = this.learner.memory;
     const meanRow = this.learner.meanField ? this.mean : null;

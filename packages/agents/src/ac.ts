@@ -23,7 +23,6 @@ import {
   pickActions,
   replayShape,
   type ShardGradient,
-  sampleRows,
   sliceUpdate,
   stopGradient,
   type TrainStats,
@@ -96,17 +95,6 @@ export class AC implements Learner {
 
   policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array) {
     actorPolicy(this.net, this.shape, this.cfg.actChunk, obs, lo, hi, temperature, probs);
-  }
-
-  async act(
-    obs: ObsBatch,
-    temperature: number,
-    rng: Rng,
-    actions: Int32Array,
-    probs: Float32Array,
-  ) {
-    await this.compute.policy(this, obs, temperature, probs);
-    sampleRows(probs, obs.n, this.shape.actions, rng, actions);
   }
 
   /**

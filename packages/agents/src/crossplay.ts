@@ -6,8 +6,8 @@
  *
  * As in SelfPlay, an agent sees its own group's mean one-hot action of the previous step (zero at
  * the first step of an episode), and the round's winner is the side with more kills (a draw when
- * equal). Episode seeds and every action come from one seeded Rng, in a fixed order: one seed and
- * one `parallel` give one result.
+ * equal). Episode seeds come from one seeded stream (the same episodes for any `parallel`) and
+ * every action from another, in a fixed order: one seed and one `parallel` give one result.
  */
 import {
   type Environment,
@@ -18,7 +18,7 @@ import {
   viewSize,
 } from '@gibbs/core';
 import type { ObsBatch } from './nets.ts';
-import { type GroupAgent, sharedFloat32 } from './policy.ts';
+import { act, type GroupAgent, sharedFloat32 } from './policy.ts';
 
 export interface CrossPlayOptions {
   episodes: number;
@@ -65,7 +65,9 @@ export async function crossPlay(
   const parallel = Math.min(opts.episodes, opts.parallel ?? 32);
   if (!(Number.isInteger(parallel) && parallel >= 1))
     throw GibbsError.invalid('parallel', opts.parallel, 'an integer >= 1');
+  // Episode seeds from their own stream: the same episodes whatever `parallel` is.
   const rng = new Rng(opts.seed);
+  const seeds = rng.fork();
   const slots: Slot[] = [];
   for (let k = 0; k < parallel; k++) {
     const env = makeEnv();
@@ -105,7 +107,7 @@ export async function crossPlay(
       return false;
     }
     started++;
-    s.seed = rng.u32();
+    s.seed = seeds.u32();
     s.out = s.env.reset(s.seed);
     s.steps = 0;
     s.kills = [0, 0];
@@ -138,7 +140,7 @@ export async function crossPlay(
           }
         }
         b.n = n;
-        if (n > 0) await agents[g].act(b, opts.temperatures[g], rng, chosen[g], probs[g]);
+        if (n > 0) await act(agents[g], b, opts.temperatures[g], rng, chosen[g], probs[g]);
         for (const s of slots) if (s.out) s.actions[g].fill(0);
         for (let r = 0; r < n; r++) {
           const o = owner[g][r];

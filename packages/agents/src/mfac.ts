@@ -29,7 +29,6 @@ import {
   pickActions,
   replayShape,
   type ShardGradient,
-  sampleRows,
   sliceObs,
   sliceUpdate,
   softmaxInto,
@@ -111,17 +110,6 @@ export class MFAC implements Learner {
   /** The actor's policy pi_theta(. | s) of rows [lo, hi) (it does not take the mean action). */
   policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array) {
     actorPolicy(this.net, this.shape, this.cfg.actChunk, obs, lo, hi, temperature, probs);
-  }
-
-  async act(
-    obs: ObsBatch,
-    temperature: number,
-    rng: Rng,
-    actions: Int32Array,
-    probs: Float32Array,
-  ) {
-    await this.compute.policy(this, obs, temperature, probs);
-    sampleRows(probs, obs.n, this.shape.actions, rng, actions);
   }
 
   /**

@@ -35,7 +35,6 @@ import {
   pickActions,
   replayShape,
   type ShardGradient,
-  sampleRows,
   sliceObs,
   sliceUpdate,
   softmaxInto,
@@ -153,18 +152,6 @@ export class MFQ implements Learner {
     const A = this.shape.actions;
     const q = this.qValues(sliceObs(obs, lo, hi, this.shape));
     for (let i = 0; i < hi - lo; i++) softmaxInto(q, i * A, A, temperature, probs, (lo + i) * A);
-  }
-
-  /** The Boltzmann policy for every row, then one sampled action per row. */
-  async act(
-    obs: ObsBatch,
-    temperature: number,
-    rng: Rng,
-    actions: Int32Array,
-    probs: Float32Array,
-  ) {
-    await this.compute.policy(this, obs, temperature, probs);
-    sampleRows(probs, obs.n, this.shape.actions, rng, actions);
   }
 
   temperatureAt(round: number): number {

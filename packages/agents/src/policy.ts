@@ -184,18 +184,6 @@ export interface GroupAgent {
   readonly shape: NetShape;
   /** Whether its network takes the group's mean action. */
   readonly meanField: boolean;
-  /**
-   * Act for the `obs.n` rows: write each row's policy into `probs` (n * actions) and a sampled
-   * action into `actions`. The policies come from `compute` (this thread or K threads); the
-   * actions are drawn here, row by row, from the one seeded Rng.
-   */
-  act(
-    obs: ObsBatch,
-    temperature: number,
-    rng: Rng,
-    actions: Int32Array,
-    probs: Float32Array,
-  ): Promise<void>;
   /** The policy of rows [lo, hi) of `obs` into `probs` (row-major, n * actions), on this thread. */
   policyRows(obs: ObsBatch, lo: number, hi: number, temperature: number, probs: Float32Array): void;
   /** The parameters that define the policy (what the opponent copies and checkpoints store). */
@@ -354,6 +342,23 @@ export function gatherUpdate(
     wSum += w;
   }
   u.weightSum = wSum;
+}
+
+/**
+ * Act for the `obs.n` rows: each row's policy into `probs` (n * actions), computed where the
+ * agent's `compute` says (this thread or K threads), then one action per row into `actions`,
+ * drawn here, row by row, from the one seeded Rng (the same draws on any number of threads).
+ */
+export async function act(
+  agent: GroupAgent,
+  obs: ObsBatch,
+  temperature: number,
+  rng: Rng,
+  actions: Int32Array,
+  probs: Float32Array,
+): Promise<void> {
+  await agent.compute.policy(agent, obs, temperature, probs);
+  sampleRows(probs, obs.n, agent.shape.actions, rng, actions);
 }
 
 /** Sample an action for each row from the policies in `probs` (one Rng draw a row, in order). */

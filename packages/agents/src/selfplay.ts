@@ -28,6 +28,7 @@ import type { NetShape, ObsBatch } from './nets.ts';
 import {
   ALGOS,
   type Algo,
+  act,
   entropy,
   type Learner,
   sharedFloat32,
@@ -332,7 +333,7 @@ export class SelfPlay {
       mp.fill(0);
       let ent = 0;
       if (n > 0) {
-        await this.agents[g].act(b, this.temps[g], this.rng, this.liveActions[g], this.probs[g]);
+        await act(this.agents[g], b, this.temps[g], this.rng, this.liveActions[g], this.probs[g]);
         const p = this.probs[g];
         for (let k = 0; k < n; k++) {
           acts[this.slots[g][k]] = this.liveActions[g][k];

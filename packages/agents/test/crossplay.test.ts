@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { crossPlay } from '../src/crossplay.ts';
-import type { GroupAgent } from '../src/policy.ts';
+import { type GroupAgent, LOCAL } from '../src/policy.ts';
 import { DuelEnv } from './duel-env.ts';
 
 /** A scripted side: every agent always takes `action` (its policy: one-hot). */
 function always(action: number): GroupAgent {
   return {
-    async act(obs, _t, _rng, actions, probs) {
-      for (let i = 0; i < obs.n; i++) {
-        actions[i] = action;
+    shape: { view: null, features: 3, actions: 4, meanAction: false },
+    compute: LOCAL,
+    policyRows(_obs, lo, hi, _t, probs) {
+      for (let i = lo; i < hi; i++)
         for (let a = 0; a < 4; a++) probs[i * 4 + a] = a === action ? 1 : 0;
-      }
     },
   } as Partial<GroupAgent> as GroupAgent;
 }

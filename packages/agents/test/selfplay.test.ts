@@ -185,6 +185,8 @@ describe('threads', () => {
   });
 
   it("a batch's gradient over 2 threads equals its one-thread gradient (float rounding)", async () => {
+    // One pool for the four algorithms: a worker thread takes seconds to start on a busy machine.
+    const pool = await ThreadPool.create(2, { minGradRows: 4 });
     for (const algo of ALGOS) {
       const env = duel({ view: true });
       const shape = groupShape(env, 0);
@@ -205,10 +207,8 @@ describe('threads', () => {
         u.done[k] = k % 5 === 0 ? 1 : 0;
       }
       const one = await LOCAL.gradient(learner, u, 0.7);
-      const pool = await ThreadPool.create(2, { minGradRows: 4 });
       await pool.register(learner);
       const two = await pool.gradient(learner, u, 0.7);
-      await pool.dispose();
       expect(two.loss).toBeCloseTo(one.loss, 5);
       let scale = 0;
       for (const g of one.grad) scale = Math.max(scale, Math.abs(g));
@@ -216,7 +216,8 @@ describe('threads', () => {
         expect(Math.abs(two.grad[i] - one.grad[i])).toBeLessThan(1e-5 * (1 + scale));
       learner.dispose();
     }
-  });
+    await pool.dispose();
+  }, 180_000);
 
   it('one seed and 2 threads give byte-identical metrics and checkpoints', async () => {
     for (const algo of ['mfq', 'mfac'] as const) {
@@ -239,7 +240,7 @@ describe('threads', () => {
       expect(runs[1].replay.equals(runs[0].replay)).toBe(true);
       expect(runs[0].metrics[runs[0].metrics.length - 1]).toMatch(/"updates":[1-9]/);
     }
-  });
+  }, 240_000);
 });
 
 describe('no tensor leaks', () => {
