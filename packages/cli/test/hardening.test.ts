@@ -217,6 +217,46 @@ describe('checkpoints with valid JSON but wrong types', () => {
   });
 });
 
+describe('a real checkpoint, damaged', () => {
+  it('battle-train --resume refuses an unknown dtype in replay.json and modelTopology null; a fresh --out resumes', async () => {
+    const exp = await loadExperiment('battle-train');
+    const small = { map: '16', agents: '4', maxSteps: '20', rounds: '1', threads: '1' };
+    const first = fresh();
+    await executeRun({
+      experiment: exp,
+      rawParams: { ...small, checkpointEvery: '1' },
+      steps: 20,
+      seed: 1,
+      logEvery: 5,
+      outDir: first,
+    });
+    const round = join(first, 'checkpoints', 'round-000001');
+    const resume = (extra: Record<string, string> = {}) =>
+      executeRun({
+        experiment: exp,
+        rawParams: { ...small, rounds: '2', resume: first, ...extra },
+        steps: 40,
+        seed: 1,
+        logEvery: 5,
+        outDir: fresh(),
+      });
+    const replay = join(round, 'replay.json');
+    const replayText = readFileSync(replay, 'utf8');
+    const head = JSON.parse(replayText);
+    head.arrays[0].dtype = 'Float16Array';
+    writeFileSync(replay, JSON.stringify(head));
+    await refused(resume(), /replay\.json: arrays\.0\.dtype: .*expected a replay header/);
+    writeFileSync(replay, replayText);
+    const model = join(round, 'opponent', 'model.json');
+    const modelText = readFileSync(model, 'utf8');
+    writeFileSync(model, JSON.stringify({ ...JSON.parse(modelText), modelTopology: null }));
+    await refused(resume(), /opponent\/model\.json: modelTopology: /);
+    writeFileSync(model, modelText);
+    const out = await resume();
+    expect(out.steps).toBe(40);
+  }, 180_000);
+});
+
 describe('values', () => {
   it('--backend is validated for every experiment', async () => {
     await refused(runMain(['battle', '--backend', 'tpu', '--out', fresh()]), /one of webgpu/);
