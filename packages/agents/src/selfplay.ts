@@ -173,6 +173,8 @@ export class SelfPlay {
   lastSummary: EpisodeSummary | null = null;
   private stepsInRound = 0;
   private pool: ThreadPool | null = null;
+  /** Wall-clock milliseconds of the last training round (benchmarks). */
+  lastTrainMs = 0;
   readonly cfg: SelfPlayConfig;
   private starting: Promise<void> | null = null;
 
@@ -426,8 +428,11 @@ export class SelfPlay {
     const O = 1 - L;
     const won = this.roundStats[L].kills > this.roundStats[O].kills;
     this.lastWin = won ? 1 : 0;
-    if (this.cfg.train)
+    if (this.cfg.train) {
+      const t0 = performance.now();
       this.lastTrain = await this.learner.train(this.round, this.temperature, this.rng);
+      this.lastTrainMs = performance.now() - t0;
+    }
     if (won && this.cfg.train)
       this.opponent.policyParams.softUpdate(this.learner.policyParams, this.cfg.opponentTau);
     const groups = this.env.spec.groups;

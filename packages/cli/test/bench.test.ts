@@ -1,3 +1,4 @@
+import { forwardFlops } from '@gibbs/agents';
 import { environments } from '@gibbs/env';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { benchEnvironment, main } from '../src/commands/bench.ts';
@@ -31,6 +32,30 @@ describe('gibbs bench', () => {
     expect(r.env).toBe('gather');
     expect(r.steps).toBe(3);
     expect(r.agent_steps_per_s).toBeGreaterThan(0);
+  });
+
+  it("bench learn prints one JSON object with the learners' rates, FLOPs and update counts", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((s: unknown) => {
+      lines.push(String(s));
+    });
+    const argv = ['learn', '--algo', 'mfac', '--agents', '16', '--map', '20', '--steps', '8'];
+    expect(await main([...argv, '--batch', '32', '--json'])).toBe(0);
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]);
+    expect(r).toMatchObject({ algo: 'mfac', net: 'population', threads: 1, batch: 32, agents: 16 });
+    const shape = { view: { height: 13, width: 13, channels: 5 }, features: 24, actions: 21 };
+    // MF-AC acts with its actor alone.
+    expect(r.flops_per_agent_forward).toBe(
+      forwardFlops({ ...shape, meanAction: true }, true, 'population', true),
+    );
+    // 8 steps x 16 agents = 128 rows, minibatches of 32, at most ceil(200 x 8 / 400) = 4 updates.
+    expect(r.updates_cap).toBe(4);
+    expect(r.updates).toBe(4);
+    for (const k of ['acting_agent_steps_per_s', 'train_agent_steps_per_s', 'update_samples_per_s'])
+      expect(r[k]).toBeGreaterThan(0);
+    expect(r.train_agent_steps_per_s).toBeLessThan(r.acting_agent_steps_per_s);
+    await expect(main(['learn', '--net', 'huge'])).rejects.toThrow(/--net: got "huge"/);
   });
 
   it('rejects an unknown environment and an ill-typed config value', async () => {

@@ -6,7 +6,7 @@
  * T steps (both groups act, one forward pass per group; the learner writes its experience), then
  * the learner's training round. Reported:
  *   acting_agent_steps_per_s  forward + sampling for every live agent, world step and replay
- *                             writes included (the round's steps but the last)
+ *                             writes included (every step, its training round taken out)
  *   update_samples_per_s      replay samples through forward, backward and Adam (the training
  *                             round alone: batch x updates / its time)
  *   train_agent_steps_per_s   the whole round, acting and updates interleaved, agent-steps / s
@@ -78,7 +78,8 @@ export async function benchLearn(o: LearnBenchOptions): Promise<LearnBenchResult
   const cfg: Record<string, unknown> = {
     net: o.net,
     maxUpdatesPerRound: cap,
-    learningStarts: 1,
+    // The Q-learners' replay may start at once (a short round has few rows).
+    ...(o.algo === 'mfq' || o.algo === 'il' ? { learningStarts: 1 } : {}),
     ...(o.batch ? { batchSize: o.batch } : {}),
   };
   const learner: Learner = createLearner(o.algo, shape, cfg, rng.fork());
@@ -102,7 +103,6 @@ export async function benchLearn(o: LearnBenchOptions): Promise<LearnBenchResult
     let agentSteps = 0;
     let actMs = 0;
     let totalMs = 0;
-    let trainMs = 0;
     for (let s = 0; s < o.steps; s++) {
       const live = sp.liveAgents();
       const t0 = performance.now();
@@ -111,14 +111,16 @@ export async function benchLearn(o: LearnBenchOptions): Promise<LearnBenchResult
       agentSteps += live;
       totalMs += dt;
       if (s < o.steps - 1) actMs += dt;
-      else trainMs = dt - actMs / Math.max(1, o.steps - 1);
     }
+    // The training round, timed inside the last step; that step's acting counts as acting.
+    const trainMs = sp.lastTrainMs;
+    actMs += totalMs - actMs - trainMs;
     const m = sp.metrics();
     const updates = m.values.updates ?? 0;
     const batch = (learner.config.batchSize as number) ?? 0;
     const ac = o.algo === 'mfac' || o.algo === 'ac';
     const trained = forwardFlops(learner.shape, ac, o.net);
-    const actLive = agentSteps * ((o.steps - 1) / o.steps);
+
     return {
       algo: o.algo,
       agents: o.agents,
@@ -129,8 +131,8 @@ export async function benchLearn(o: LearnBenchOptions): Promise<LearnBenchResult
       steps: o.steps,
       backend,
       flops_per_agent_forward: forwardFlops(learner.shape, ac, o.net, true),
-      acting_agent_steps_per_s: (actLive * 1000) / actMs,
-      acting_ms_per_step: actMs / Math.max(1, o.steps - 1),
+      acting_agent_steps_per_s: (agentSteps * 1000) / actMs,
+      acting_ms_per_step: actMs / o.steps,
       updates,
       updates_cap: cap,
       update_samples_per_s: (updates * batch * 1000) / trainMs,
