@@ -1,14 +1,14 @@
 /**
  * The packages as a user gets them: `pnpm pack:all` builds and packs every package; the tarballs
- * of @gibbs/core and @gibbs/env go into a fresh npm project outside the repository (third-party
- * dependencies from the npm registry), where plain `node` (no tsx) runs a short script that builds
- * Battle from the registry and steps it, a simulation runs in a worker thread with Battle's own
- * observation threads (the .mjs worker entries of dist/), and `tsc` (nodenext, no skipLibCheck)
- * type-checks a consumer through the `types` conditions. Needs the npm registry: without it the
- * test fails with one line saying so.
+ * go into a fresh npm project outside the repository (third-party dependencies from the npm
+ * registry), where plain `node` (no tsx) runs a short script that builds Battle from the registry
+ * and steps it (the same numbers as from source), imports every published entry point, and runs a
+ * simulation in a worker thread with Battle's own observation threads (the .mjs worker entries of
+ * dist/); `tsc` (nodenext, no skipLibCheck) type-checks a consumer through the `types` conditions.
+ * Needs the npm registry: without it the test fails with one line saying so. About 30-60 s.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,34 @@ console.log(stepped, new Rng(1).int(3));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+describe('entry points', () => {
+  // The checkout resolves `exports` (sources, run by tsx and vitest); a packed package gets
+  // `publishConfig.exports` (dist/). Both name the same entry points, except the viewer's vite dev
+  // server, which serves the checkout's sources and so is not packed.
+  const CHECKOUT_ONLY = ['@gibbs/viewer ./server'];
+  for (const p of PACKAGES) {
+    it(`@gibbs/${p}: the published entry points are the checkout's, compiled`, () => {
+      const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8'));
+      const src = manifest.exports as Record<string, string>;
+      const dist = manifest.publishConfig.exports as Record<
+        string,
+        { types: string; default: string }
+      >;
+      const out = p === 'viewer' ? './dist/lib/' : './dist/';
+      const expected = Object.keys(src).filter(
+        (k) => !CHECKOUT_ONLY.includes(`${manifest.name} ${k}`),
+      );
+      expect(Object.keys(dist)).toEqual(expected);
+      for (const k of expected) {
+        const rel = src[k].replace(/^\.\/src\//, '').replace(/\.ts$/, '');
+        expect(dist[k], k).toEqual({ types: `${out}${rel}.d.ts`, default: `${out}${rel}.js` });
+      }
+      expect(Object.keys(src).some((k) => k.includes('*'))).toBe(false);
+      expect(manifest.files).toEqual([out.slice(2, -1)]);
+    });
+  }
+});
+
 describe('the packed packages in a fresh npm project, under plain node', () => {
   let tarballs: string[] = [];
 
@@ -182,7 +210,10 @@ describe('the packed packages in a fresh npm project, under plain node', () => {
         name: 'gibbs-user',
         private: true,
         type: 'module',
-        dependencies: { '@gibbs/core': tgz('core'), '@gibbs/env': tgz('env'), zod: '4.6.7' },
+        dependencies: {
+          ...Object.fromEntries(PACKAGES.map((p) => [`@gibbs/${p}`, tgz(p)])),
+          zod: '4.6.7',
+        },
       }),
     );
     // One quick request first: without the registry, fail at once with one line.
@@ -207,6 +238,17 @@ describe('the packed packages in a fresh npm project, under plain node', () => {
     writeFileSync(join(app, 'in-worker.mjs'), IN_WORKER);
     const status = JSON.parse(await sh(process.execPath, ['in-worker.mjs'], app, 60_000));
     expect(status).toEqual({ state: 'finished', step: 10, error: null });
+
+    // Every published entry point of every package imports under plain node.
+    const entries = PACKAGES.flatMap((p) => {
+      const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8'));
+      return Object.keys(manifest.publishConfig.exports).map((k) => manifest.name + k.slice(1));
+    });
+    writeFileSync(
+      join(app, 'entries.mjs'),
+      `for (const m of ${JSON.stringify(entries)}) await import(m);\nconsole.log('imported');\n`,
+    );
+    expect((await sh(process.execPath, ['entries.mjs'], app, 60_000)).trim()).toBe('imported');
 
     writeFileSync(join(app, 'consumer.ts'), CONSUMER);
     writeFileSync(
