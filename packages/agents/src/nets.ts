@@ -281,7 +281,8 @@ export type NetKind = (typeof NETS)[number];
 export interface NetInput {
   /** mfrl: conv1's im2col [n*(h-2)*(w-2), 9c] (built in JS); population: the encoded view. */
   readonly x: tf.Tensor2D | null;
-  readonly features: tf.Tensor2D;
+  /** The features apart (mfrl), or null where the torso's input `x` carries them. */
+  readonly features: tf.Tensor2D | null;
   readonly mean: tf.Tensor2D | null;
   readonly n: number;
 }
@@ -417,7 +418,7 @@ export function encodeView(
 export interface Torso {
   readonly outDim: number;
   /** The batch as this torso's input tensors (call inside tf.tidy). */
-  upload(b: ObsBatch): { x: tf.Tensor2D | null; features: tf.Tensor2D };
+  upload(b: ObsBatch): { x: tf.Tensor2D | null; features: tf.Tensor2D | null };
   apply(input: NetInput): tf.Tensor2D;
 }
 
@@ -460,7 +461,7 @@ export class MfrlTorso implements Torso {
     }
   }
 
-  upload(b: ObsBatch): { x: tf.Tensor2D | null; features: tf.Tensor2D } {
+  upload(b: ObsBatch): { x: tf.Tensor2D | null; features: tf.Tensor2D | null } {
     const F = this.shape.features;
     const features = tf.tensor2d(b.features.subarray(0, b.n * F), [b.n, F]);
     const v = this.shape.view;
@@ -479,10 +480,13 @@ export class MfrlTorso implements Torso {
       const h1 = tf.reshape(dense(input.x, this.conv1, true), [n, v.height - 2, v.width - 2, 32]);
       const h2 = conv3x3(h1 as tf.Tensor4D, this.conv2);
       const hv = dense(tf.reshape(h2, [n, -1]), this.viewDense, true);
-      return this.featDense ? tf.concat([hv, dense(input.features, this.featDense, true)], 1) : hv;
+      return this.featDense && input.features
+        ? tf.concat([hv, dense(input.features, this.featDense, true)], 1)
+        : hv;
     }
     if (!this.flat1 || !this.flat2)
       throw new Error('MfrlTorso: spatial torso called without a view');
+    if (!input.features) throw new Error('MfrlTorso: flat torso called without features');
     return dense(dense(input.features, this.flat1, true), this.flat2, true);
   }
 }
@@ -507,23 +511,19 @@ export class PopulationTorso implements Torso {
     this.d2 = params.dense(`${prefix}/enc2`, 128, 64);
   }
 
-  upload(b: ObsBatch): { x: tf.Tensor2D | null; features: tf.Tensor2D } {
+  upload(b: ObsBatch): { x: tf.Tensor2D | null; features: tf.Tensor2D | null } {
     const F = this.shape.features;
-    if (!this.enc) {
-      return { x: null, features: tf.tensor2d(b.features.subarray(0, b.n * F), [b.n, F]) };
-    }
+    if (!this.enc)
+      return { x: tf.tensor2d(b.features.subarray(0, b.n * F), [b.n, F]), features: null };
     const len = b.n * this.inDim;
     if (this.buf.length < len) this.buf = new Float32Array(len);
     encodeView(this.shape, this.enc, b, this.buf);
-    // The features ride in the encoded rows; the separate tensor is an empty placeholder.
-    return {
-      x: tf.tensor2d(this.buf.subarray(0, len), [b.n, this.inDim]),
-      features: tf.zeros([b.n, 0]),
-    };
+    // The features ride in the encoded rows.
+    return { x: tf.tensor2d(this.buf.subarray(0, len), [b.n, this.inDim]), features: null };
   }
 
   apply(input: NetInput): tf.Tensor2D {
-    const x = input.x ?? input.features;
+    const x = input.x as tf.Tensor2D;
     return dense(dense(x, this.d1, true), this.d2, true);
   }
 }

@@ -313,5 +313,16 @@ describe('population network', () => {
     expect(q.shape).toEqual([2, 21]);
     q.dispose();
     net.dispose();
+    // Without a view the torso reads the features alone.
+    const flat = { view: null, features: 3, actions: 4, meanAction: false };
+    const f = new QNetwork(flat, new Rng(4), 'population');
+    const rows = { n: 5, view: new Float32Array(0), features: new Float32Array(15), mean: null };
+    const qf = tf.tidy(() => f.apply(f.inputs(rows)));
+    expect(qf.shape).toEqual([5, 4]);
+    qf.dispose();
+    expect(forwardFlops(flat, false, 'population')).toBe(
+      2 * (3 * 128 + 128 * 64 + 64 * 64 + 64 * 4),
+    );
+    f.dispose();
   });
 });
