@@ -38,7 +38,8 @@ function run(args) {
 }
 
 run(['install', '--frozen-lockfile']);
-run(['gibbs', 'run', 'battle', '--out', 'runs/quickstart', ...process.argv.slice(2)]);
+// runs/quickstart is the demo's own folder: a second quickstart replaces the first one's run.
+run(['gibbs', 'run', 'battle', '--out', 'runs/quickstart', '--overwrite', ...process.argv.slice(2)]);
 console.log(
   '\nNext: `pnpm gibbs view` to watch a simulation live in the browser, `pnpm test` to run every test.',
 );
