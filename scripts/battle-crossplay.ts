@@ -4,14 +4,17 @@
  *
  *   pnpm tsx scripts/battle-crossplay.ts --root runs/study --round 120 [--battles 200]
  *       [--parallel 32] [--threads 2] [--seed 1] [--out docs/results/battle-crossplay.json]
+ *       [--extra label=path[,label=path...]] [--untrained true]
  *
  * `--root` holds battle-study.sh's runs (<algo>-s<seed>/r<NNNN>/, the checkpoint of round NNNN).
  * For each pair of algorithms A, B every seed of A meets every seed of B (the same seed excluded
  * when A = B) for at least `battles` battles in all, A playing red in half of each seed pair's
  * battles and blue in the other half. The side with more kills wins (equal kills: a draw).
  * Q-learners act at temperature 0.1, actor-critics sample their policy (as battle-eval does).
- * Writes the counts, win rates with 95% Wilson intervals and mean kills to `--out`, and prints
- * a Markdown table: row algorithm's win rate against the column's.
+ * `--extra` adds single checkpoints as players of their own (a run, round or network directory),
+ * `--untrained true` a freshly initialised actor-critic (a near-uniform policy), as battle-eval's
+ * reference. Writes the counts, win rates with 95% Wilson intervals and mean kills to `--out`,
+ * and prints a Markdown table: the row player's win rate against the column's.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import {
   ALGOS,
   type Algo,
   type CrossPlayEpisode,
+  createPlayer,
   crossPlay,
   type GroupAgent,
   ThreadPool,
@@ -31,14 +35,25 @@ import { environments } from '@gibbs/env';
 import { wilson } from '../experiments/battle-eval.ts';
 
 const USAGE =
-  'Usage: pnpm tsx scripts/battle-crossplay.ts --root DIR --round N [--battles 200] [--parallel 32]\n' +
-  '                                            [--threads 2] [--seed 1] [--out FILE]';
+  'Usage: pnpm tsx scripts/battle-crossplay.ts [--root DIR --round N] [--battles 200] [--parallel 32]\n' +
+  '                                            [--threads 2] [--seed 1] [--out FILE]\n' +
+  '                                            [--extra label=path[,label=path]] [--untrained true]';
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(USAGE);
   process.exit(0);
 }
-const VALUED = ['root', 'round', 'battles', 'parallel', 'threads', 'seed', 'out'];
+const VALUED = [
+  'root',
+  'round',
+  'battles',
+  'parallel',
+  'threads',
+  'seed',
+  'out',
+  'extra',
+  'untrained',
+];
 const opts: Record<string, string> = {};
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, '');
@@ -60,8 +75,8 @@ function num(name: string, fallback: number | null): number {
   }
   return v;
 }
-const root = opts.root ?? 'runs/study';
-const round = num('round', null);
+const root = opts.root ?? null;
+const round = root ? num('round', null) : 0;
 const battles = num('battles', 200);
 const parallel = num('parallel', 32);
 const threads = num('threads', 2);
@@ -80,33 +95,55 @@ const shape = {
 } as const;
 await (probe as { dispose?: () => unknown }).dispose?.();
 
-// The players: one per algorithm and training seed, from the checkpoint of `round`.
+// The players, by label: one per algorithm and training seed from the checkpoint of `round`
+// under `root`, then the extras. Q-learners act at temperature 0.1, actor-critics at 1.
+interface Player {
+  seed: number;
+  agent: GroupAgent;
+  temperature: number;
+}
 const rdir = `r${String(round).padStart(4, '0')}`;
-const players = new Map<Algo, { seed: number; agent: GroupAgent }[]>();
-const pool = await ThreadPool.create(threads);
+const players = new Map<string, Player[]>();
+// Small slices pay here: the network is small, and the copies of the world make the batches.
+const pool = await ThreadPool.create(threads, { minShardFlops: 10e6 });
 const rng = new Rng(seed);
-for (const name of readdirSync(root).sort()) {
+const temp = (a: Algo) => (a === 'mfq' || a === 'il' ? 0.1 : 1);
+const add = (label: string, p: Player) => players.set(label, [...(players.get(label) ?? []), p]);
+for (const name of root ? readdirSync(root).sort() : []) {
   const m = /^([a-z]+)-s(\d+)$/.exec(name);
-  if (!m || !(ALGOS as readonly string[]).includes(m[1])) continue;
+  if (!root || !m || !(ALGOS as readonly string[]).includes(m[1])) continue;
   const dir = join(root, name, rdir);
   if (!existsSync(join(dir, 'checkpoints', 'latest.json'))) continue;
-  const { player } = await loadPlayer(dir, shape, rng.fork());
+  const { player, algo } = await loadPlayer(dir, shape, rng.fork());
   await pool.register(player);
-  const algo = m[1] as Algo;
-  players.set(algo, [...(players.get(algo) ?? []), { seed: Number(m[2]), agent: player }]);
+  add(algo, { seed: Number(m[2]), agent: player, temperature: temp(algo) });
 }
-const algos = ALGOS.filter((a) => players.has(a));
+for (const item of opts.extra ? opts.extra.split(',') : []) {
+  const [label, path] = item.split('=');
+  if (!label || !path) {
+    console.error(`battle-crossplay: --extra: got "${item}", expected label=path\n${USAGE}`);
+    process.exit(2);
+  }
+  const { player, algo } = await loadPlayer(path, shape, rng.fork());
+  await pool.register(player);
+  add(label, { seed: 0, agent: player, temperature: temp(algo) });
+}
+if (opts.untrained === 'true') {
+  const agent = createPlayer('ac', shape, {}, rng.fork());
+  await pool.register(agent);
+  add('untrained', { seed: 0, agent, temperature: 1 });
+}
+const algos = [...players.keys()];
 if (algos.length === 0) {
   console.error(
-    `battle-crossplay: no checkpoints of round ${round} under ${root}/<algo>-s<seed>/${rdir}`,
+    `battle-crossplay: no players (checkpoints of round ${round} under ${root}/<algo>-s<seed>/${rdir}, or --extra)`,
   );
   process.exit(1);
 }
-const temp = (a: Algo) => (a === 'mfq' || a === 'il' ? 0.1 : 1);
 
 interface Tally {
-  a: Algo;
-  b: Algo;
+  a: string;
+  b: string;
   battles: number;
   winsA: number;
   winsB: number;
@@ -120,7 +157,7 @@ for (let i = 0; i < algos.length; i++) {
   for (let j = i; j < algos.length; j++) {
     const A = algos[i];
     const B = algos[j];
-    const pairs: [{ seed: number; agent: GroupAgent }, { seed: number; agent: GroupAgent }][] = [];
+    const pairs: [Player, Player][] = [];
     for (const pa of players.get(A) ?? [])
       for (const pb of players.get(B) ?? []) if (A !== B || pa.seed < pb.seed) pairs.push([pa, pb]);
     if (pairs.length === 0) continue;
@@ -134,7 +171,7 @@ for (let i = 0; i < algos.length; i++) {
           episodes: per / 2,
           parallel,
           seed: rng.u32(),
-          temperatures: aRed ? [temp(A), temp(B)] : [temp(B), temp(A)],
+          temperatures: aRed ? [pa.temperature, pb.temperature] : [pb.temperature, pa.temperature],
         });
         for (const e of eps) {
           const [ea, eb] = aRed ? [e.red, e.blue] : [e.blue, e.red];
@@ -156,7 +193,7 @@ for (let i = 0; i < algos.length; i++) {
 await pool.dispose();
 
 /** Row algorithm's record against the column's (a tally read from either side). */
-function record(r: Algo, c: Algo) {
+function record(r: string, c: string) {
   const t = tallies.find((x) => (x.a === r && x.b === c) || (x.a === c && x.b === r));
   if (!t) return null;
   const flip = t.a !== r;
