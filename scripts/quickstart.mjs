@@ -39,7 +39,15 @@ function run(args) {
 
 run(['install', '--frozen-lockfile']);
 // runs/quickstart is the demo's own folder: a second quickstart replaces the first one's run.
-run(['gibbs', 'run', 'battle', '--out', 'runs/quickstart', '--overwrite', ...process.argv.slice(2)]);
+run([
+  'gibbs',
+  'run',
+  'battle',
+  '--out',
+  'runs/quickstart',
+  '--overwrite',
+  ...process.argv.slice(2),
+]);
 console.log(
   '\nNext: `pnpm gibbs view` to watch a simulation live in the browser, `pnpm test` to run every test.',
 );
