@@ -19,7 +19,7 @@ for ((target = step; target <= max; target += step)); do
     dir="$root/$algo-s$seed"
     chunk="$dir/r$(printf %04d "$target")"
     if [ -f "$chunk/checkpoints/latest.json" ] &&
-      grep -q "\"round\":$target[,}]" "$chunk/checkpoints/latest.json"; then
+      grep -Eq "\"round\": *$target[,}]" "$chunk/checkpoints/latest.json"; then
       continue
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
