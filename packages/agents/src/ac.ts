@@ -34,13 +34,13 @@ import { Replay } from './replay.ts';
 export const ACConfig = z.object({
   /** Network architecture (nets.ts): 'mfrl' or 'population'. */
   net: z.enum(NETS).default('mfrl'),
-  lr: z.number().positive().default(3e-4),
+  lr: z.number().positive().default(1e-4),
   gamma: z.number().min(0).max(1).default(0.95),
   valueCoef: z.number().nonnegative().default(0.1),
   entropyCoef: z.number().nonnegative().default(0.08),
-  batchSize: z.number().int().positive().default(256),
+  batchSize: z.number().int().positive().default(2560),
   epochs: z.number().int().positive().default(1),
-  maxUpdatesPerRound: z.number().int().positive().default(200),
+  maxUpdatesPerRound: z.number().int().positive().default(10),
   tau: z.number().gt(0).max(1).default(0.05),
   gradClip: z.number().nonnegative().default(5),
   memoryCapacity: z
