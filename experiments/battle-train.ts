@@ -10,7 +10,9 @@
  *
  * Checkpoints (tfjs format, atomic) go to `<out>/checkpoints/round-NNNNNN/` every
  * `checkpointEvery` rounds and after the last one; `--resume DIR` (a run directory or a
- * checkpoint) continues exactly where that run stopped, up to `--rounds` rounds in total.
+ * checkpoint) continues exactly where that run stopped, up to `--rounds` rounds and `--steps`
+ * steps in total; in the same directory (the default without `--out`) metrics.jsonl and
+ * rounds.jsonl keep what was logged up to the checkpoint and go on from there.
  * Algorithm hyperparameters: `--config '{"lr":1e-3,"priorityAlpha":0.6}'` (keys of MFQConfig,
  * MFACConfig or ACConfig in @gibbs/agents).
  *
@@ -39,6 +41,7 @@ import {
 } from '@gibbs/agents/checkpoint';
 import { defineExperiment, GibbsError, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
+import { keepLinesWhile } from '@gibbs/core/node';
 import { z } from 'zod';
 import {
   battleMapParams,
@@ -158,7 +161,18 @@ export default defineExperiment({
       await loadTraining(roundDir, sp);
       sp.setRounds(params.rounds);
       log?.(`resumed from ${roundDir} at round ${sp.round}, step ${sp.step}`);
+      // Continuing in the same directory: the rounds after the checkpoint are played again.
+      if (outDir)
+        keepLinesWhile(
+          join(outDir, 'rounds.jsonl'),
+          (e) => ((e as { episode?: unknown })?.episode as number) < sp.round,
+        );
     }
-    return { ...battleSimulation(backend, env, sp), drainEpisodes: () => sp.drainEpisodes() };
+    return {
+      ...battleSimulation(backend, env, sp),
+      drainEpisodes: () => sp.drainEpisodes(),
+      // The run loop goes on from the checkpoint's step (metrics.jsonl keeps the rows up to it).
+      startStep: sp.step,
+    };
   },
 });

@@ -1,13 +1,14 @@
 /**
  * Checks `gibbs run` makes before a run starts, so that bad input fails in one line and before
- * anything is written: the run directory rule (`--out` new or empty unless `--overwrite`) and
- * whether `--serve` can listen where it is asked to.
+ * anything is written: the run directory rule (`--out` new or empty unless `--overwrite`, or the
+ * directory of the run being resumed), whether `--serve` may listen where it is asked to
+ * (loopback, unless `--serve-public`) and whether it can.
  */
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
-import { checkDirPath, dirEntries } from '@gibbs/core/node';
+import { checkDirPath, dirEntries, writerPid } from '@gibbs/core/node';
 
 /** Files of a run that a new run in the same directory replaces (with --overwrite). */
 const RUN_FILES = [
@@ -20,15 +21,32 @@ const RUN_FILES = [
 ];
 
 /**
- * The run directory rule: `--out DIR` must be new or empty, unless `--overwrite` is given; then
- * the earlier run's files are removed first (its checkpoints too, unless this run resumes from
- * inside DIR), so that DIR never holds a mix of two runs. Creates nothing: the run makes DIR
- * once its parameters are valid.
+ * The run directory a `--resume` path belongs to: `DIR` for `DIR`, `DIR/checkpoints` and
+ * `DIR/checkpoints/round-NNNNNN`; null when there is no resume.
  */
-export function prepareOutDir(out: string, overwrite: boolean, resume: unknown): void {
+export function resumeRunDir(resume: unknown): string | null {
+  if (typeof resume !== 'string' || resume.trim() === '') return null;
+  const abs = resolve(resume);
+  const m = /^(.*)\/checkpoints(\/[^/]+)?$/.exec(abs);
+  return m && m[1] !== '' ? m[1] : abs;
+}
+
+/**
+ * The run directory rule: `--out DIR` must be new or empty, unless `--overwrite` is given; then
+ * the earlier run's files are removed first, so that DIR never holds a mix of two runs. A run that
+ * resumes from DIR's own checkpoint continues DIR instead: nothing is removed (the run keeps the
+ * metrics rows up to the checkpoint and drops the later ones), with or without `--overwrite`.
+ * Creates nothing: the run makes DIR once its parameters are valid. Says which case it was.
+ */
+export function prepareOutDir(
+  out: string,
+  overwrite: boolean,
+  resume: unknown,
+): 'new' | 'continued' | 'replaced' {
   const abs = checkDirPath(out, '--out');
-  const entries = dirEntries(abs).filter((f) => !/^\..+\.\d+\.\d+\.tmp$/.test(f));
-  if (entries.length === 0) return;
+  const entries = dirEntries(abs).filter((f) => writerPid(f) === null);
+  if (entries.length === 0) return 'new';
+  if (resumeRunDir(resume) === abs) return 'continued';
   if (!overwrite) {
     throw GibbsError.invalid(
       '--out',
@@ -36,10 +54,42 @@ export function prepareOutDir(out: string, overwrite: boolean, resume: unknown):
       `a new or empty directory (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give --overwrite to replace that run, or another --out`,
     );
   }
-  const resumesHere =
+  const resumesInside =
     typeof resume === 'string' && resume !== '' && `${resolve(resume)}/`.startsWith(`${abs}/`);
   for (const f of RUN_FILES) rmSync(join(abs, f), { force: true });
-  if (!resumesHere) rmSync(join(abs, 'checkpoints'), { recursive: true, force: true });
+  if (!resumesInside) rmSync(join(abs, 'checkpoints'), { recursive: true, force: true });
+  return 'replaced';
+}
+
+/** Is `host` a loopback address (127.0.0.0/8, ::1, localhost)? */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return (
+    h === 'localhost' ||
+    h === '::1' ||
+    h === '0:0:0:0:0:0:0:1' ||
+    /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
+}
+
+/**
+ * `--serve` on an address other than loopback serves the run to the network with no
+ * authentication: refused unless `--serve-public` says so; then the returned warning is printed.
+ */
+export function checkServePublic(
+  address: { host: string; port: number },
+  text: string,
+  allowed: boolean,
+): string | null {
+  if (isLoopbackHost(address.host)) return null;
+  if (!allowed) {
+    throw GibbsError.invalid(
+      '--serve',
+      text,
+      'a loopback address (PORT, 127.0.0.1:PORT, [::1]:PORT); to serve on another interface add --serve-public (watchers are not authenticated)',
+    );
+  }
+  return `gibbs: warning: serving on ${text} beyond this machine: there is no authentication, anyone who can reach ${address.host}:${address.port} can watch and steer the run`;
 }
 
 /**

@@ -7,7 +7,12 @@
  *                      the run goes (whole lines, written out at least every 2 s and whenever the
  *                      experiment saves a checkpoint), so a killed run keeps its rows.
  * Whether DIR may hold an earlier run is the caller's decision (`gibbs run` refuses a non-empty
- * one unless asked); executeRun replaces config.json and metrics.jsonl.
+ * one unless asked); executeRun replaces config.json and metrics.jsonl, except for a resumed run
+ * (a simulation whose `startStep` is above 0): it keeps the rows of metrics.jsonl up to that step,
+ * drops the rest and appends, so a run killed and resumed in its own directory has one complete
+ * history without duplicates (a fresh directory starts its file at the checkpoint).
+ * First, the temp files and partial checkpoints of dead processes are removed from DIR and
+ * DIR/checkpoints (removeStaleFiles).
  * A logged value that is NaN or infinite fails the run, naming the step and the field.
  */
 
@@ -25,7 +30,13 @@ import {
   type Simulation,
   type StepGate,
 } from '@gibbs/core';
-import { ensureDir, StreamingLineWriter, writeJsonAtomic } from '@gibbs/core/node';
+import {
+  ensureDir,
+  keepLinesWhile,
+  removeStaleFiles,
+  StreamingLineWriter,
+  writeJsonAtomic,
+} from '@gibbs/core/node';
 import { REPO_ROOT } from './repo.ts';
 
 export interface RunConfig {
@@ -50,6 +61,12 @@ export interface RunConfig {
   log?: (line: string) => void;
   /** Stop between steps: the run ends as "stopped" (rows flushed) and resolves `stopped: true`. */
   signal?: AbortSignal;
+  /**
+   * Receives, once the run has started, a function that marks it stopped at once (rows so far
+   * written out, config.json "stopped" at the last step done): for a process that exits without
+   * waiting for the current step to end (a second signal, a step that takes too long).
+   */
+  onForcedStop?: (markStopped: () => void) => void;
 }
 
 export interface RunOutcome {
@@ -130,6 +147,11 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
   const steps = cfg.steps ?? exp.defaultSteps ?? 1000;
   checkMemory(exp, params);
   const outDir = cfg.outDir !== null ? ensureDir(cfg.outDir, '--out') : null;
+  if (outDir) {
+    const removed = removeStaleFiles([outDir, join(outDir, 'checkpoints')]);
+    if (removed.length > 0)
+      cfg.log?.(`removed ${removed.length} temp files of dead processes: ${removed.join(', ')}`);
+  }
   let writer: StreamingLineWriter | null = null;
   const sim = await exp.create({
     params,
@@ -148,6 +170,15 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
       `no --backend: experiment "${exp.name}" does not compute with tfjs`,
     );
   }
+  const startStep = sim.startStep ?? 0;
+  if (startStep >= steps) {
+    await sim.dispose?.();
+    throw GibbsError.invalid(
+      '--steps',
+      steps,
+      `more than the ${startStep} steps the resumed run has taken already (--steps counts from the start of the run)`,
+    );
+  }
   const configPath = outDir ? join(outDir, 'config.json') : null;
   const config = {
     experiment: exp.name,
@@ -156,19 +187,34 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     steps,
     logEvery: cfg.logEvery,
     backend,
+    ...(startStep > 0 ? { resumedAt: startStep } : {}),
     versions: { gibbs: gibbsVersion(), node: process.version },
   };
   const writeConfig = (status: Record<string, unknown>) => {
     if (configPath) writeJsonAtomic(configPath, { ...config, ...status });
   };
   let hooks: RunHooks | undefined;
-  let done = 0;
+  let done = startStep;
   try {
     writeConfig({ status: 'running' });
-    writer = outDir ? new StreamingLineWriter(join(outDir, 'metrics.jsonl')) : null;
+    if (outDir) {
+      const metricsPath = join(outDir, 'metrics.jsonl');
+      // A resumed run continues the history: the rows up to its checkpoint stay, later ones go.
+      if (startStep > 0)
+        keepLinesWhile(metricsPath, (row) => {
+          const step = (row as { step?: unknown } | null)?.step;
+          return typeof step === 'number' && step <= startStep;
+        });
+      writer = new StreamingLineWriter(metricsPath, 2000, startStep > 0);
+    }
+    cfg.onForcedStop?.(() => {
+      writer?.close();
+      writeConfig({ status: 'stopped', stoppedAt: done });
+    });
     hooks = (await cfg.onSimulation?.(sim, { params, steps })) || undefined;
     const result = await runSimulation(sim, {
       steps,
+      startStep,
       logEvery: cfg.logEvery,
       signal: cfg.signal,
       onProgress: (d, t) => {
@@ -191,10 +237,12 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     });
     writer?.close();
     const stopped = result.steps < steps && cfg.signal?.aborted === true;
+    cfg.onForcedStop?.(() => {});
     writeConfig(stopped ? { status: 'stopped', stoppedAt: result.steps } : { status: 'finished' });
     await hooks?.onEnd?.();
     return { params, steps: result.steps, last: result.last, outDir, stopped };
   } catch (err) {
+    cfg.onForcedStop?.(() => {});
     try {
       writer?.close();
       writeConfig({ status: 'failed', failedAt: done + 1 });

@@ -161,7 +161,16 @@ describe('one error path', () => {
       busy.close();
     }
     await refused(
-      runMain(['ising', '--steps', '2', '--out', fresh(), '--serve', '203.0.113.7:0']),
+      runMain([
+        'ising',
+        '--steps',
+        '2',
+        '--out',
+        fresh(),
+        '--serve',
+        '203.0.113.7:0',
+        '--serve-public',
+      ]),
       /expected an address of this machine/,
     );
   });

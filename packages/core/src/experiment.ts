@@ -54,6 +54,12 @@ export interface AgentInspection {
 export interface Simulation {
   /** The tfjs backend the simulation computes on (initBackend's answer), if it uses tfjs. */
   readonly backend?: string;
+  /**
+   * Steps already taken when the simulation starts: a run resumed from a checkpoint says how far
+   * that checkpoint was (0 or absent: a fresh run). The run loop goes on from the next step, and a
+   * run continued in its own directory keeps the metrics rows up to this step and drops the rest.
+   */
+  readonly startStep?: number;
   /** Advance one environment step: agents act (and learn, if they do). */
   advance(): void | Promise<void>;
   /** Statistics of the last step; a pure function of config and seed. */

@@ -5,7 +5,13 @@
 import type { EpisodeSummary, MetricRecord, Simulation } from './experiment.ts';
 
 export interface RunOptions {
+  /** The step the run ends at (counted from the start of the run, resumed steps included). */
   steps: number;
+  /**
+   * Steps already taken (a resumed simulation: `Simulation.startStep`): the loop goes on from
+   * step `startStep + 1`, so a resumed run logs the same steps as one never interrupted.
+   */
+  startStep?: number;
   /** Log every K steps (and always the last step). */
   logEvery: number;
   onMetrics?: (record: MetricRecord) => void | Promise<void>;
@@ -36,8 +42,11 @@ export interface RunResult {
 
 export async function runSimulation(sim: Simulation, opts: RunOptions): Promise<RunResult> {
   let last: MetricRecord | null = null;
-  let done = 0;
-  for (let s = 1; s <= opts.steps; s++) {
+  const start = opts.startStep ?? 0;
+  let done = start;
+  // The gate learns where the run stands (step(n) counts from here).
+  if (start > 0) opts.control?.afterStep(start);
+  for (let s = start + 1; s <= opts.steps; s++) {
     if (opts.signal?.aborted) break;
     if (opts.control) {
       const go = opts.control.beforeStep(s);

@@ -8,7 +8,13 @@ import { Progress } from '../progress.ts';
 import { FrameRecorder } from '../record.ts';
 import { builtinExperiments, loadExperiment } from '../repo.ts';
 import { executeRun } from '../run.ts';
-import { prepareOutDir, probePort, serveError } from '../run-guards.ts';
+import {
+  checkServePublic,
+  prepareOutDir,
+  probePort,
+  resumeRunDir,
+  serveError,
+} from '../run-guards.ts';
 
 export const describe =
   'run an experiment (built-in name or module path), writing config.json and metrics.jsonl';
@@ -18,7 +24,8 @@ function usage(): string {
     'Usage: pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K]',
     '                      [--backend wasm|cpu|webgl|webgpu] [--<param> <value> ...]',
     '                      [--serve [HOST:]PORT [--paused]]  (watch and control it live over a',
-    '                      WebSocket; loopback unless HOST is given; --paused waits for a watcher;',
+    '                      WebSocket; loopback unless HOST is given; a HOST beyond loopback needs',
+    '                      --serve-public (no authentication); --paused waits for a watcher;',
     '                      pages of loopback origins only, unless --origin URL[,URL...]|any)',
     '                      [--serve [HOST:]PORT --external]  (no policy: the environment waits for',
     '                      reset/act messages from a client, e.g. clients/python/gibbs_client.py;',
@@ -28,6 +35,9 @@ function usage(): string {
     '                      [--overwrite]  (DIR may hold an earlier run: its config.json,',
     '                      metrics.jsonl, frames.bin and rounds.jsonl are replaced; without it a',
     '                      non-empty DIR is refused)',
+    '--resume DIR (battle-train) continues the run in DIR itself unless --out is given: the rows',
+    'after the checkpoint are dropped and the run appends to the same metrics.jsonl; with another',
+    '--out, that directory holds the rows from the checkpoint on (config.json: resumedAt).',
     'SIGINT/SIGTERM stop the run between steps: rows so far are kept, config.json says "stopped"',
     'and at which step, and the exit code is 130/143.',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
@@ -62,14 +72,18 @@ export async function main(argv: string[]): Promise<number> {
   const backend = takeBackend(args);
   const serveAt = takeString(args, 'serve');
   const address = serveAt === undefined ? null : parseServeAddress(serveAt);
+  const servePublic = takeFlag(args, 'serve-public');
+  const warning = address ? checkServePublic(address, serveAt ?? '', servePublic) : null;
   const paused = takeFlag(args, 'paused');
   const origin = takeString(args, 'origin');
   const origins = origin === 'any' ? 'any' : origin?.split(',').map((o) => o.trim());
   const recordEvery = takeInt(args, 'record-every', 0, 1);
   const record = takeFlag(args, 'record') || recordEvery > 0;
   const overwrite = takeFlag(args, 'overwrite');
+  // A resume without --out continues the run it resumes, in its own directory.
   const out =
     takeString(args, 'out') ??
+    resumeRunDir(args.options.get('resume')) ??
     `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (out.trim() === '') throw GibbsError.invalid('--out', out, 'a directory path');
   const rawParams: Record<string, unknown> = {};
@@ -78,19 +92,34 @@ export async function main(argv: string[]): Promise<number> {
     rawParams[k] = v;
   }
   if (address) await probePort(address);
+  if (servePublic && !address)
+    throw GibbsError.invalid('--serve-public', 'no --serve', '--serve HOST:PORT with it');
   prepareOutDir(out, overwrite, rawParams.resume);
+  if (warning) console.error(warning);
   const progress = new Progress(experiment.name);
   // SIGINT/SIGTERM: stop between steps (rows flushed, config.json "stopped"); a second signal,
-  // or a run that does not reach the next step within 5 s, exits at once.
+  // or a run that does not reach the next step within 5 s, exits at once, config.json saying
+  // "stopped" at the last step done.
   const stop = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
+  let markStopped: () => void = () => {};
+  const exitNow = (code: number) => {
+    try {
+      markStopped();
+    } finally {
+      process.exit(code);
+    }
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     const code = sig === 'SIGINT' ? 130 : 143;
-    if (stoppedBy) process.exit(code);
+    if (stoppedBy) exitNow(code);
     stoppedBy = sig;
     progress.log(`${sig}: stopping after the current step`);
     stop.abort();
-    setTimeout(() => process.exit(code), 5000).unref();
+    setTimeout(() => {
+      progress.log(`${sig}: the current step did not end within 5 s; exiting`);
+      exitNow(code);
+    }, 5000).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -110,6 +139,9 @@ export async function main(argv: string[]): Promise<number> {
     outDir: out,
     backend,
     signal: stop.signal,
+    onForcedStop: (mark) => {
+      markStopped = mark;
+    },
     onProgress: (d, t) => {
       progress.update(d, t);
       if (rec.file && (d % every === 0 || d === t)) recordFrame();
@@ -176,6 +208,7 @@ async function runExternal(ref: string, args: ParsedArgs): Promise<number> {
   if (serveAt === undefined)
     throw GibbsError.invalid('--external', 'no --serve', '--serve [HOST:]PORT with --external');
   const address = parseServeAddress(serveAt);
+  const warning = checkServePublic(address, serveAt, takeFlag(args, 'serve-public'));
   const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
   const steps = args.options.has('steps') ? takeInt(args, 'steps', 1, 1) : null;
   const origin = takeString(args, 'origin');
@@ -187,6 +220,7 @@ async function runExternal(ref: string, args: ParsedArgs): Promise<number> {
   }
   const resolved = await resolveEnvironment(ref, rawConfig);
   const env = typeof resolved.factory === 'function' ? resolved.factory() : resolved.factory;
+  if (warning) console.error(warning);
   const server = await serveEnvironment(env, {
     ...address,
     origins,

@@ -9,9 +9,11 @@
 import {
   closeSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -196,7 +198,8 @@ export class AtomicLineWriter {
 /**
  * A JSON-lines file appended as a run goes: whole lines only, written out (to the kernel, so a
  * killed process keeps them) at least every `flushMs` and on `flush()`; `close()` also fsyncs.
- * Opened with truncation: the caller decides whether the file may be replaced.
+ * Opened with truncation unless `append` (a resumed run continuing its file, see keepLinesWhile):
+ * the caller decides whether the file may be replaced.
  */
 export class StreamingLineWriter {
   private fd: number | null;
@@ -208,9 +211,10 @@ export class StreamingLineWriter {
   constructor(
     readonly path: string,
     private readonly flushMs = 2000,
+    append = false,
   ) {
     ensureDir(dirname(path));
-    this.fd = openSync(path, 'w');
+    this.fd = openSync(path, append ? 'a' : 'w');
     // Rows that wait while the loop is idle (a paused run) are written out too.
     this.timer = setInterval(() => this.flushIfDue(), Math.max(50, flushMs / 2));
     this.timer.unref?.();
@@ -245,4 +249,113 @@ export class StreamingLineWriter {
     closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/**
+ * Keep the leading lines of a JSON-lines file while `keep(parsed line)` holds and cut the file
+ * after them: the first line that fails, is not JSON or is not whole (no newline: a process killed
+ * mid-write) ends what is kept. A missing file stays missing. Returns the number of lines kept.
+ * A resumed run uses it to drop the rows logged after the checkpoint it continues from.
+ */
+export function keepLinesWhile(path: string, keep: (row: unknown) => boolean): number {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (err) {
+    if (codeOf(err) === 'ENOENT') return 0;
+    throw err;
+  }
+  try {
+    const size = statSync(path).size;
+    const buf = Buffer.alloc(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    let offset = 0;
+    let lines = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, offset);
+      if (nl < 0 || nl >= got) break;
+      let row: unknown;
+      try {
+        row = JSON.parse(buf.subarray(offset, nl).toString('utf8'));
+      } catch {
+        break;
+      }
+      if (!keep(row)) break;
+      offset = nl + 1;
+      lines++;
+    }
+    if (offset < size) {
+      ftruncateSync(fd, offset);
+      fsyncSync(fd);
+    }
+    return lines;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Is process `pid` alive on this machine? (EPERM: alive, someone else's.) */
+export function isPidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return codeOf(err) === 'EPERM';
+  }
+}
+
+/**
+ * Names of files that a writer leaves only while it writes, with the writer's pid in them:
+ * writeFileAtomic's and AtomicLineWriter's temp files (`.NAME.PID.N.tmp`) and checkpoints being
+ * assembled (`.round-NNNNNN.partial-PID/`).
+ */
+const STALE_PATTERNS = [/^\..+\.(\d+)\.\d+\.tmp$/, /^\..+\.partial-(\d+)$/];
+
+/** The pid in a temp or partial file's name, or null for any other name. */
+export function writerPid(name: string): number | null {
+  for (const re of STALE_PATTERNS) {
+    const m = re.exec(name);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+/**
+ * The startup sweep: remove the temp files and partial checkpoint folders in `dirs` that dead
+ * processes left behind (their pid is in the name and no process of that pid is alive here).
+ * Anything of a live process is kept, and so is anything modified in the last `minAgeMs` (a
+ * writer on another machine sharing the disk, whose pid means nothing here). Returns the paths
+ * removed; a path that cannot be read or removed is left alone.
+ */
+export function removeStaleFiles(dirs: readonly string[], minAgeMs = 10_000): string[] {
+  const removed: string[] = [];
+  const now = Date.now();
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = writerPid(name);
+      if (pid === null || isPidAlive(pid)) continue;
+      const path = join(dir, name);
+      try {
+        if (now - statSync(path).mtimeMs < minAgeMs) continue;
+        rmSync(path, { recursive: true, force: true });
+        removed.push(path);
+      } catch {
+        // Gone already, or not ours to remove: leave it.
+      }
+    }
+  }
+  return removed;
 }

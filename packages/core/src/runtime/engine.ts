@@ -282,6 +282,7 @@ export class SimulationEngine {
     const h = this.hooks;
     this.loop = runSimulation(sim, {
       steps: this.info.steps ?? Number.POSITIVE_INFINITY,
+      startStep: sim.startStep,
       logEvery: this.info.logEvery,
       control: h.control,
       onMetrics: h.onMetrics,
