@@ -6,6 +6,7 @@
  */
 import {
   type AgentInspection,
+  type EpisodeSummary,
   type Experiment,
   type MetricRecord,
   parseParams,
@@ -31,6 +32,7 @@ export class MainThreadSource implements SimSource {
   readonly frames$ = new Stream<RenderFrame>();
   readonly metrics$ = new Stream<readonly MetricRecord[]>();
   readonly status$ = new Stream<SourceStatus>(true);
+  readonly episodes$ = new Stream<readonly EpisodeSummary[]>();
   readonly errors$ = new Stream<string>();
 
   private status: SourceStatus;
@@ -196,6 +198,8 @@ export class MainThreadSource implements SimSource {
       while (done < n && (done === 0 || performance.now() < deadline)) {
         const r = this.sim.advance();
         if (r) await r;
+        const eps = this.sim.drainEpisodes?.();
+        if (eps && eps.length > 0) this.episodes$.next(eps);
         done++;
         this.sinceFrame++;
       }

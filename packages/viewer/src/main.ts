@@ -12,12 +12,13 @@ import {
   experimentNames,
   experimentUrl,
   loadBrowserExperiment,
-  type ParamField,
   paramFields,
 } from './experiments.ts';
 import { GridView } from './grid-view.ts';
 import { type AgentRef, agentsAt, Inspector } from './inspector.ts';
+import { Legend } from './legend.ts';
 import { MainThreadSource } from './local-source.ts';
+import { ParamForm } from './params-form.ts';
 import { readRecording } from './recording.ts';
 import { ReplaySource } from './replay-source.ts';
 import { errorText, type SimSource, type SourceStatus, type Unsubscribable } from './source.ts';
@@ -32,6 +33,11 @@ const ui = {
   thread: $<HTMLSelectElement>('thread'),
   paramsToggle: $<HTMLButtonElement>('params-toggle'),
   params: $<HTMLElement>('params'),
+  about: $<HTMLElement>('about'),
+  legend: $<HTMLElement>('legend'),
+  help: $<HTMLElement>('help'),
+  helpToggle: $<HTMLButtonElement>('help-toggle'),
+  helpClose: $<HTMLButtonElement>('help-close'),
   live: $<HTMLElement>('live'),
   start: $<HTMLButtonElement>('start'),
   play: $<HTMLButtonElement>('play'),
@@ -57,7 +63,6 @@ let subs: Unsubscribable[] = [];
 let status: SourceStatus | null = null;
 let charts = new Charts(ui.charts);
 let selected: AgentRef | null = null;
-let fields: ParamField[] = [];
 let lastInspection: AgentInspection | null = null;
 let inspectBusy = false;
 let lastInspect = 0;
@@ -80,30 +85,49 @@ const view = await GridView.create(ui.stage, {
   throw err;
 });
 
-/** Swap the source the page watches; the old one is disposed. */
-function use(next: SimSource): void {
+/** Swap the source the page watches (null: none); the old one is disposed. */
+function use(next: SimSource | null): void {
   for (const s of subs) s.unsubscribe();
+  subs = [];
   source?.dispose();
   source = next;
   status = null;
   selected = null;
   lastInspection = null;
+  lastMetric = null;
   view.follow(null);
+  ui.follow.setAttribute('aria-pressed', 'false');
   charts.destroy();
   charts = new Charts(ui.charts);
   ui.inspector.innerHTML = '<em>hover or click an agent</em>';
+  renderLive();
+  if (!next) {
+    ui.play.textContent = 'play';
+    return;
+  }
   subs = [
-    next.frames$.subscribe((f) => view.show(f)),
+    next.frames$.subscribe((f) => {
+      view.show(f);
+      legend.update(f);
+      charts.setGroups(f.groups);
+    }),
     next.metrics$.subscribe((rs) => onMetrics(rs)),
     next.status$.subscribe((s) => onStatus(s)),
     next.errors$.subscribe((e) => say(e, true)),
   ];
+  if (next.episodes$) subs.push(next.episodes$.subscribe((es) => charts.pushEpisodes(es)));
   next.setSpeed(Number(ui.speed.value));
   renderLive();
   next.requestFrame();
 }
 
+/** Local sources are described by the parameters form; others get the live strip. */
+const isLocal = (s: SimSource | null) => s?.kind === 'worker' || s?.kind === 'main-thread';
+
+let lastMetric: MetricRecord | null = null;
+
 function onMetrics(rs: readonly MetricRecord[]): void {
+  if (rs.length > 0) lastMetric = rs[rs.length - 1];
   // Dropped frames: the producer's (steps nobody saw) and the page's own (frames replaced before
   // they were drawn), as the status line counts them.
   const dropped = (status?.droppedFrames ?? 0) + view.droppedFrames;
@@ -115,14 +139,20 @@ function onStatus(s: SourceStatus): void {
   // Live parameters changed elsewhere (another watcher, the experiment) show their new value,
   // unless the user is editing that field.
   for (const p of source?.liveParams() ?? []) {
+    if (isLocal(source)) {
+      form.setLive(p);
+      continue;
+    }
     const input = ui.live.querySelector<HTMLInputElement>(`input[data-live="${p.name}"]`);
     if (!input || input === document.activeElement) continue;
+    if (Number(input.dataset.editedAt ?? 0) > performance.now() - 1500) continue;
     if (input.type === 'checkbox') input.checked = p.value === true;
     else if (input.value !== String(p.value)) input.value = String(p.value);
   }
   ui.play.textContent = s.running ? 'pause' : 'play';
   ui.play.setAttribute('aria-pressed', String(s.running));
   if (s.failed) say(s.failed, true);
+  charts.setCursor(s.replay ? { step: s.step, episode: s.episode } : null);
   if (s.replay) {
     ui.scrub.hidden = false;
     ui.scrub.max = String(Math.max(0, s.replay.frames - 1));
@@ -174,72 +204,66 @@ function urlParams(): Record<string, string> {
   return out;
 }
 
+const form = new ParamForm(
+  ui.params,
+  {
+    onLive: (name, value) => {
+      if (isLocal(source)) void source?.setParam(name, value);
+    },
+    onPending: (changed) => {
+      ui.start.classList.toggle('pending', changed.length > 0);
+      ui.start.title =
+        changed.length > 0
+          ? `apply ${changed.join(', ')}: create the simulation anew (r)`
+          : 'create the simulation anew with this seed and these parameters (r)';
+    },
+  },
+  [ui.seed],
+);
+
+/** The experiment picked in the dropdown: its description and its parameters as controls. */
 async function renderParamsForm(initial: Record<string, string>): Promise<void> {
-  const exp = await loadBrowserExperiment(ui.experiment.value);
-  fields = paramFields(exp);
-  ui.params.innerHTML = '';
-  for (const f of fields) {
-    const label = document.createElement('label');
-    label.title = f.description;
-    const input =
-      f.kind === 'enum'
-        ? Object.assign(document.createElement('select'), {
-            innerHTML: (f.options ?? []).map((o) => `<option>${o}</option>`).join(''),
-          })
-        : document.createElement('input');
-    input.name = f.name;
-    if (input instanceof HTMLInputElement) {
-      input.type =
-        f.kind === 'boolean'
-          ? 'checkbox'
-          : f.kind === 'number' || f.kind === 'integer'
-            ? 'number'
-            : 'text';
-      if (f.kind === 'integer') input.step = '1';
-      if (f.kind === 'number') input.step = 'any';
-      if (f.min !== undefined) input.min = String(f.min);
-      if (f.max !== undefined) input.max = String(f.max);
-    }
-    const value = initial[f.name] ?? (f.default === undefined ? '' : String(f.default));
-    if (input instanceof HTMLInputElement && input.type === 'checkbox')
-      input.checked = value === 'true';
-    else input.value = value;
-    label.append(`${f.name}${f.live ? ' (live)' : ''} `, input);
-    ui.params.appendChild(label);
-  }
+  const name = ui.experiment.value;
+  const exp = await loadBrowserExperiment(name);
+  if (ui.experiment.value !== name) return;
+  ui.about.innerHTML = '';
+  const strong = document.createElement('strong');
+  strong.textContent = exp.name;
+  ui.about.append(strong, `: ${exp.description}`);
+  form.render(paramFields(exp), initial);
 }
 
-function formParams(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const el of ui.params.querySelectorAll<HTMLInputElement | HTMLSelectElement>('[name]')) {
-    const f = fields.find((x) => x.name === el.name);
-    const v =
-      el instanceof HTMLInputElement && el.type === 'checkbox' ? String(el.checked) : el.value;
-    if (f && v !== '' && v !== String(f.default ?? '')) out[el.name] = v;
-  }
-  return out;
-}
-
-/** Create the simulation of the chosen experiment, seed and parameters (in this page). */
+/** Create the simulation of the chosen experiment, seed and parameters (in this page), paused. */
 async function startLocal(autoplay: boolean): Promise<void> {
   say('');
   const name = ui.experiment.value;
-  if (!name) return;
+  if (!name || name === RUN_OPTION) {
+    say('pick an experiment to run one here');
+    return;
+  }
   const seed = Number(ui.seed.value);
   try {
     const exp = await loadBrowserExperiment(name);
     const where = ui.thread.value === 'main' ? 'in the page' : 'in a worker';
     say(`creating ${name} ${where}…`);
-    const params = formParams();
+    const params = form.values();
     const src =
       ui.thread.value === 'main'
         ? await MainThreadSource.create({ experiment: exp, seed, params })
         : await WorkerSource.create({ module: experimentUrl(name), seed, params });
+    if (ui.experiment.value !== name) {
+      // Another experiment was picked meanwhile: that one wins.
+      src.dispose();
+      return;
+    }
     use(src);
-    say('');
+    form.markApplied();
+    say(autoplay ? '' : `${name} is ready at step 0: press play (space)`);
     view.fit();
     if (autoplay) src.play();
   } catch (err) {
+    // What is shown is what runs: a failed pick leaves nothing running.
+    use(null);
     const text = errorText(err);
     // An experiment that imports Node modules (checkpoint files...) cannot run in a page.
     const nodeOnly = /externalized for browser compatibility|node:\w+/.exec(text);
@@ -252,9 +276,11 @@ async function startLocal(autoplay: boolean): Promise<void> {
   }
 }
 
+/** Live parameters of a source the form does not describe (an attached run), as controls. */
 function renderLive(): void {
   ui.live.innerHTML = '';
-  for (const p of source?.liveParams() ?? []) {
+  if (!source || isLocal(source)) return;
+  for (const p of source.liveParams()) {
     const label = document.createElement('label');
     const input = document.createElement('input');
     input.name = p.name;
@@ -270,6 +296,7 @@ function renderLive(): void {
       input.value = String(p.value);
     }
     input.addEventListener('change', () => {
+      input.dataset.editedAt = String(performance.now());
       const v =
         p.kind === 'boolean'
           ? input.checked
@@ -286,6 +313,10 @@ function renderLive(): void {
 
 /** Nudge the first numeric live parameter by a factor (keys [ and ]). */
 function nudgeLive(factor: number): void {
+  if (isLocal(source)) {
+    if (!form.nudge(factor)) say('this experiment has no live numeric parameter to nudge');
+    return;
+  }
   const input = ui.live.querySelector<HTMLInputElement>('input[type=number]');
   if (!input) return;
   const v = Number(input.value);
@@ -295,13 +326,28 @@ function nudgeLive(factor: number): void {
 
 // ---------------------------------------------------------------- attach and replay
 
-/** The toolbar shows the experiment and seed of what is watched (when the page knows it). */
-function showRun(experiment: string, seed: number): void {
-  if (experimentNames().includes(experiment) && ui.experiment.value !== experiment) {
-    ui.experiment.value = experiment;
-    void renderParamsForm({}).catch(() => {});
-  }
+/**
+ * The toolbar shows the experiment and seed of what is watched. A run's experiment that is not
+ * in the list (or watched rather than run here) shows as its own entry, "name (replay)".
+ */
+function showRun(experiment: string, seed: number, how: 'replay' | 'attached'): void {
+  dropRunOption();
+  const opt = document.createElement('option');
+  opt.value = RUN_OPTION;
+  opt.dataset.run = experiment;
+  opt.textContent = `${experiment} (${how})`;
+  ui.experiment.prepend(opt);
+  ui.experiment.value = RUN_OPTION;
   ui.seed.value = String(seed);
+  ui.about.textContent = `${how === 'replay' ? 'replaying' : 'watching'} a run of ${experiment} (seed ${seed}); pick an experiment to run one here`;
+  ui.params.hidden = true;
+  ui.paramsToggle.setAttribute('aria-pressed', 'false');
+}
+
+const RUN_OPTION = '\u0000run';
+
+function dropRunOption(): void {
+  ui.experiment.querySelector(`option[value="${CSS.escape(RUN_OPTION)}"]`)?.remove();
 }
 
 async function startAttach(address: string): Promise<void> {
@@ -311,7 +357,7 @@ async function startAttach(address: string): Promise<void> {
     say(`connecting to ${address}…`);
     const remote = await RemoteSource.connect(address);
     use(remote);
-    showRun(remote.experiment, remote.seed);
+    showRun(remote.experiment, remote.seed, 'attached');
     say(`attached to ${address}`);
     view.fit();
   } catch (err) {
@@ -327,7 +373,7 @@ async function startReplay(
   try {
     const rec = readRecording(buf, name);
     use(new ReplaySource(rec, metrics));
-    showRun(rec.meta.experiment, rec.meta.seed);
+    showRun(rec.meta.experiment, rec.meta.seed, 'replay');
     view.fit();
     if (rec.truncated) say(`${name}: ${rec.truncated}`, true);
     else
@@ -383,6 +429,7 @@ async function listRuns(): Promise<void> {
 // ---------------------------------------------------------------- inspector and pointer input
 
 const inspector = new Inspector(ui.inspector, (ref) => select(ref));
+const legend = new Legend(ui.legend);
 
 function select(ref: AgentRef | null): void {
   selected = ref;
@@ -523,9 +570,33 @@ ui.follow.addEventListener('click', () => {
 });
 ui.paramsToggle.addEventListener('click', () => {
   ui.params.hidden = !ui.params.hidden;
+  ui.paramsToggle.setAttribute('aria-pressed', String(!ui.params.hidden));
 });
-ui.experiment.addEventListener('change', () => {
-  void renderParamsForm({}).catch((err) => say(errorText(err), true));
+/** Picking an experiment loads it, paused at step 0: play runs what is shown. */
+async function pick(): Promise<void> {
+  if (ui.experiment.value === RUN_OPTION) return;
+  dropRunOption();
+  ui.params.hidden = false;
+  ui.paramsToggle.setAttribute('aria-pressed', 'true');
+  try {
+    await renderParamsForm({});
+  } catch (err) {
+    use(null);
+    say(errorText(err), true);
+    return;
+  }
+  await startLocal(false);
+}
+ui.experiment.addEventListener('change', () => void pick());
+ui.thread.addEventListener('change', () => void startLocal(false));
+
+function toggleHelp(show = ui.help.hidden): void {
+  ui.help.hidden = !show;
+}
+ui.helpToggle.addEventListener('click', () => toggleHelp());
+ui.helpClose.addEventListener('click', () => toggleHelp(false));
+ui.help.addEventListener('click', (e) => {
+  if (e.target === ui.help) toggleHelp(false);
 });
 ui.attachGo.addEventListener('click', () => void startAttach(ui.attach.value.trim()));
 ui.runs.addEventListener('change', () => {
@@ -559,7 +630,11 @@ window.addEventListener('keydown', (e) => {
     f: () => ui.follow.click(),
     '[': () => nudgeLive(1 / 1.05),
     ']': () => nudgeLive(1.05),
-    Escape: () => select(null),
+    '?': () => toggleHelp(),
+    Escape: () => {
+      if (!ui.help.hidden) toggleHelp(false);
+      else select(null);
+    },
     a: () => {
       view.agentsMode =
         view.agentsMode === 'auto' ? 'on' : view.agentsMode === 'on' ? 'off' : 'auto';
@@ -576,7 +651,15 @@ window.addEventListener('keydown', (e) => {
 // ---------------------------------------------------------------- start
 
 setInterval(renderStats, 250);
-view.app.ticker.add(() => charts.maybeRedraw());
+// The charts have their own loop: they do not depend on the renderer's frame loop.
+const chartLoop = () => {
+  try {
+    charts.maybeRedraw();
+  } finally {
+    requestAnimationFrame(chartLoop);
+  }
+};
+requestAnimationFrame(chartLoop);
 
 /** Hooks for the browser tests and for a curious console user. */
 Object.assign(window, {
@@ -591,10 +674,17 @@ Object.assign(window, {
     get inspection() {
       return lastInspection;
     },
+    get lastMetric() {
+      return lastMetric;
+    },
     get frame(): RenderFrame | null {
       return view.frame;
     },
     charts: () => charts.lengths(),
+    chartInfo: () => charts.info(),
+    chartMetrics: () => charts.metrics(),
+    chartCsv: (title: string) => charts.csvOf(title),
+    pushMetrics: (rs: MetricRecord[]) => charts.push(rs),
     select,
     cellToScreen: (x: number, y: number) => {
       const r = ui.stage.getBoundingClientRect();
@@ -619,5 +709,6 @@ if (attach) {
   ui.attach.value = attach;
   await startAttach(attach);
 } else if (replay) await fetchReplay(replay);
-else if (ui.experiment.value) await startLocal(url.get('autoplay') !== '0');
+// A page opened with an experiment starts paused at step 0 (autoplay=1 plays at the chosen speed).
+else if (ui.experiment.value) await startLocal(url.get('autoplay') === '1');
 document.body.dataset.ready = 'true';

@@ -18,6 +18,8 @@ export class ReplaySource implements SimSource {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly status: SourceStatus;
   private current: RenderFrame | null = null;
+  /** A frame was sent that the viewer has not reported drawn yet (pull pacing at max speed). */
+  private awaitingDraw = false;
 
   constructor(
     private readonly rec: Recording,
@@ -50,7 +52,8 @@ export class ReplaySource implements SimSource {
     if (this.index >= this.rec.offsets.length - 1) this.seek(0);
     this.status.running = true;
     this.publish();
-    this.schedule();
+    if (this.status.speed > 0) this.schedule();
+    else if (!this.awaitingDraw) this.advanceOne();
   }
 
   pause(): void {
@@ -65,15 +68,29 @@ export class ReplaySource implements SimSource {
   }
 
   setSpeed(stepsPerSecond: number): void {
+    const was = this.status.speed;
     this.status.speed = stepsPerSecond;
     this.publish();
+    if (!this.status.running || was > 0 === stepsPerSecond > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (stepsPerSecond > 0) this.schedule();
+    else if (!this.awaitingDraw) this.advanceOne();
   }
 
   async setParam(name: string): Promise<void> {
     this.errors$.next(`a replay has no live parameters (${name})`);
   }
 
-  requestFrame(): void {}
+  /**
+   * The viewer drew the last frame. At max speed the replay is paced by the viewer: the next frame
+   * goes out only now, so that every recorded frame is drawn (none is replaced unseen).
+   */
+  requestFrame(): void {
+    const was = this.awaitingDraw;
+    this.awaitingDraw = false;
+    if (was && this.status.running && this.status.speed <= 0) this.advanceOne();
+  }
 
   async inspect(group: number, slot: number): Promise<AgentInspection | null> {
     // A replay knows only what the frame holds.
@@ -97,6 +114,7 @@ export class ReplaySource implements SimSource {
     this.index = Math.max(0, Math.min(this.rec.offsets.length - 1, Math.floor(index)));
     const f = this.rec.frame(this.index);
     this.current = f;
+    this.awaitingDraw = true;
     this.status.step = f.step;
     this.status.episode = f.episode;
     this.status.replay = {
@@ -112,16 +130,22 @@ export class ReplaySource implements SimSource {
     this.pause();
   }
 
+  private advanceOne(): void {
+    if (!this.status.running) return;
+    if (this.index >= this.rec.offsets.length - 1) {
+      this.pause();
+      return;
+    }
+    this.seek(this.index + 1);
+  }
+
   private schedule(): void {
-    const delay = this.status.speed > 0 ? 1000 / this.status.speed : 16;
+    const delay = 1000 / Math.max(1e-3, this.status.speed);
     this.timer = setTimeout(() => {
-      if (!this.status.running) return;
-      if (this.index >= this.rec.offsets.length - 1) {
-        this.pause();
-        return;
-      }
-      this.seek(this.index + 1);
-      this.schedule();
+      this.timer = null;
+      if (!this.status.running || this.status.speed <= 0) return;
+      this.advanceOne();
+      if (this.status.running) this.schedule();
     }, delay);
   }
 

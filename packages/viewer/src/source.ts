@@ -4,7 +4,7 @@
  * interface. Streams are structurally RxJS-compatible (`subscribe(next)` returning something with
  * `unsubscribe()`), so the runtime's observables plug in directly.
  */
-import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+import type { AgentInspection, EpisodeSummary, MetricRecord, RenderFrame } from '@gibbs/core';
 
 export interface Unsubscribable {
   unsubscribe(): void;
@@ -78,6 +78,8 @@ export interface SimSource {
   readonly frames$: Subscribable<RenderFrame>;
   readonly metrics$: Subscribable<readonly MetricRecord[]>;
   readonly status$: Subscribable<SourceStatus>;
+  /** Summaries of finished episodes, for sources that have them. */
+  readonly episodes$?: Subscribable<readonly EpisodeSummary[]>;
   /** Errors that do not end the source (a refused control message, a bad parameter value). */
   readonly errors$: Subscribable<string>;
   /** Parameters that may change while the simulation runs, with their current values. */

@@ -3,7 +3,7 @@
  * page only draws, charts and steers. Frames arrive pulled one at a time from the worker (latest
  * value), metrics in batches, the status with the runtime's dropped-frame count.
  */
-import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+import type { AgentInspection, EpisodeSummary, MetricRecord, RenderFrame } from '@gibbs/core';
 import type { SimulationHandle } from '@gibbs/core/runtime/handle';
 import { startSimulation } from '@gibbs/core/runtime/start';
 import type { RunInfo, RunStatus } from '@gibbs/core/runtime/types';
@@ -125,6 +125,7 @@ export class WorkerSource implements SimSource {
   readonly frames$ = new Stream<RenderFrame>();
   readonly metrics$ = new Stream<readonly MetricRecord[]>();
   readonly status$ = new Stream<SourceStatus>(true);
+  readonly episodes$ = new Stream<readonly EpisodeSummary[]>();
   readonly errors$ = new Stream<string>();
   private readonly live: LiveParam[];
   private readonly subs: Unsubscribable[] = [];
@@ -143,6 +144,7 @@ export class WorkerSource implements SimSource {
         this.frames$.next(f);
       }),
       handle.metrics$.subscribe((batch) => this.metrics$.next(batch)),
+      handle.episodes$.subscribe((e) => this.episodes$.next([e])),
       handle.status$.subscribe((s) => {
         syncLive(this.live, s.params);
         const sps = this.rate.update(s.step, s.state === 'running');

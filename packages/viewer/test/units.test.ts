@@ -1,8 +1,11 @@
-import { allocAgentsFrame, type MetricRecord, type RenderFrame } from '@gibbs/core';
+import { allocAgentsFrame, type RenderFrame } from '@gibbs/core';
+import { onsagerEnergy } from '@gibbs/env/ising-mcmc';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fitCamera, screenToWorld, worldToScreen, zoomAt } from '../src/camera.ts';
-import { CHARTS } from '../src/charts.ts';
+import { DEFAULT_PANELS, formatTick } from '../src/charts.ts';
+import { onsagerFreeEnergy } from '../src/derived.ts';
+import { History } from '../src/history.ts';
 import { agentsAt } from '../src/inspector.ts';
 import { groupColour, legendColour, packRgba, paintCells, paletteFor } from '../src/palette.ts';
 import { parseAddress } from '../src/remote-source.ts';
@@ -77,30 +80,99 @@ describe('inspector lookup', () => {
   });
 });
 
-describe('charts pick their series from metric records', () => {
-  const r: MetricRecord = {
-    step: 3,
-    episode: 0,
-    values: {
-      temperature: 2.2,
-      order: 0.4,
-      magnetisation: -0.1,
-      policy_entropy: 1.1,
-      free_energy: 3,
-      dropped_frames: 7,
-      loss: 1,
-    },
-    groups: { red: { alive: 10, reward_mean: 0.5 }, blue: { alive: 8, reward: -1 } },
-  };
-  const pick = (title: string) => CHARTS.find((c) => c.title === title)!.pick(r);
-  it('per group and by name', () => {
-    expect(pick('reward per group')).toEqual({ red: 0.5, blue: -1 });
-    expect(pick('alive per group')).toEqual({ red: 10, blue: 8 });
-    expect(pick('temperature')).toEqual({ temperature: 2.2 });
-    expect(pick('order parameter')).toEqual({ order: 0.4, magnetisation: -0.1 });
-    expect(pick('entropy (policy, beliefs)')).toEqual({ policy_entropy: 1.1 });
-    expect(pick('free energy')).toEqual({ free_energy: 3 });
-    expect(pick('dropped frames')).toEqual({ dropped_frames: 7 });
+describe('charts: default panels by metric name', () => {
+  const panelOf = (id: string) => DEFAULT_PANELS.find((r) => r.match(id))?.title;
+  it('per group and by name; anything else goes to the picker', () => {
+    expect(panelOf('g:reward_mean')).toBe('reward per group');
+    expect(panelOf('g:alive')).toBe('alive per group');
+    expect(panelOf('g:kills')).toBe('kills per group');
+    expect(panelOf('v:temperature')).toBe('temperature');
+    expect(panelOf('v:order')).toBe('order parameter');
+    expect(panelOf('v:magnetisation')).toBe('order parameter');
+    expect(panelOf('v:policy_entropy')).toBe('entropy (policy, beliefs)');
+    expect(panelOf('v:free_energy')).toBe('free energy');
+    expect(panelOf('v:exact_free_energy')).toBe('free energy');
+    expect(panelOf('v:energy')).toBe('energy vs Onsager');
+    expect(panelOf('v:exact_energy')).toBe('energy vs Onsager');
+    expect(panelOf('v:efe_utility')).toBe('EFE parts');
+    expect(panelOf('v:efe_state_info_gain')).toBe('EFE parts');
+    expect(panelOf('v:q_mse')).toBe('loss');
+    expect(panelOf('v:dropped_frames')).toBe('dropped frames');
+    expect(panelOf('v:kin_share')).toBeUndefined();
+    expect(panelOf('g:kin_share')).toBeUndefined();
+  });
+
+  it('tick labels fit: large numbers are shortened', () => {
+    expect(formatTick(100_000)).toBe('100k');
+    expect(formatTick(2_500_000)).toBe('2.5M');
+    expect(formatTick(1234)).toBe('1234');
+    expect(formatTick(-0.5)).toBe('-0.5');
+    expect(formatTick(0)).toBe('0');
+    expect(formatTick(0.00012)).toBe('1.2e-4');
+  });
+
+  it('Onsager free energy: limits, and its derivative is the exact energy', () => {
+    expect(onsagerFreeEnergy(0.05)).toBeCloseTo(-2, 6);
+    expect(onsagerFreeEnergy(100)).toBeCloseTo(-2 * 100 * Math.LN2, 1);
+    for (const tau of [0.6, 1, 1.5, 3]) {
+      const bf = (k: number) => k * onsagerFreeEnergy(1 / (2 * k));
+      const K = 1 / (2 * tau);
+      const u = (bf(K + 1e-5) - bf(K - 1e-5)) / 2e-5;
+      expect(u).toBeCloseTo(onsagerEnergy(tau), 4);
+    }
+  });
+});
+
+describe('history: the whole run, min/max per bucket', () => {
+  it('keeps every record while it fits, then halves by merging neighbours', () => {
+    const h = new History(8);
+    for (let i = 1; i <= 8; i++) h.push(i, 0, { a: i });
+    expect(h.length).toBe(8);
+    expect(h.data(['a']).x).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    h.push(9, 1, { a: 9 });
+    expect(h.span).toBe(2);
+    expect(h.length).toBe(5);
+    const d = h.data(['a']);
+    // Two points a full bucket (min and max in the order they came), one for the open bucket.
+    expect(d.x).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(d.ys[0]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(h.data(['a'], 'episode').x.at(-1)).toBe(1);
+  });
+
+  it('a spike survives 100k records in bounded memory (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 1000, max: 100_000 }),
+        (spikeAt, n) => {
+          const h = new History(256);
+          const at = Math.min(spikeAt, n);
+          for (let s = 1; s <= n; s++)
+            h.push(s, Math.floor(s / 100), { a: s === at ? 1e6 : Math.sin(s), b: -s });
+          expect(h.length).toBeLessThanOrEqual(256);
+          expect(h.range).toEqual([1, n]);
+          const d = h.data(['a', 'b']);
+          expect(Math.max(...d.ys[0])).toBe(1e6);
+          expect(Math.min(...d.ys[1])).toBe(-n);
+          expect(Math.max(...d.ys[1])).toBe(-1);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
+  it('smoothing is an EMA of the bucket means; CSV has a row per bucket', () => {
+    const h = new History(64);
+    for (let s = 1; s <= 10; s++) h.push(s, 0, { a: s % 2 });
+    const sm = h.data(['a'], 'step', 0.9).ys[0];
+    expect(sm[0]).toBe(1);
+    expect(sm[1]).toBeCloseTo(0.9, 10);
+    const csv = h.csv(['a'], ['a, odd']).trim().split('\n');
+    expect(csv).toHaveLength(11);
+    expect(csv[0]).toBe(
+      'step_first,step_last,episode_first,episode_last,records,"a, odd mean","a, odd min","a, odd max"',
+    );
+    expect(csv[1]).toBe('1,1,0,0,1,1,1,1');
   });
 });
 

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import type { MetricRecord, RenderFrame } from '@gibbs/core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HISTORY } from '../src/charts.ts';
+import type { PanelInfo } from '../src/charts.ts';
+import { HISTORY_BUCKETS } from '../src/history.ts';
 import { legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader, RECORDING_VERSION } from '../src/recording.ts';
 import { REPO_ROOT, startViewerServer, type ViewerServer } from '../src/server.ts';
@@ -78,7 +79,7 @@ afterAll(async () => {
 // Generous: a loaded 2-core machine runs chromium's software GL, vite and the CLI side by side.
 describe('viewer in chromium', { timeout: 180_000 }, () => {
   it('loads, runs a simulation, and its frames change', async () => {
-    const { page, errors } = await open('experiment=walkers&seed=1&speed=30');
+    const { page, errors } = await open('experiment=walkers&seed=1&speed=30&autoplay=1');
     await page.waitForFunction(
       () =>
         ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
@@ -172,8 +173,10 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     },
   );
 
-  it('charts keep a bounded history', async () => {
-    const { page, errors } = await open('experiment=walkers&seed=2&params=agents=4');
+  it('charts keep the whole history in bounded memory', async () => {
+    const { page, errors } = await open(
+      'experiment=walkers&seed=2&params=agents=4&speed=0&autoplay=1',
+    );
     await page.waitForFunction(
       () =>
         ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >
@@ -182,12 +185,16 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       { timeout: 90_000 },
     );
     await page.keyboard.press(' ');
-    const lengths = await page.evaluate(() =>
-      (window as unknown as { gibbs: { charts(): Record<string, number> } }).gibbs.charts(),
+    await page.waitForTimeout(600);
+    const info = await page.evaluate(() =>
+      (window as unknown as { gibbs: { chartInfo(): PanelInfo[] } }).gibbs.chartInfo(),
     );
-    expect(Math.max(...Object.values(lengths))).toBeLessThanOrEqual(HISTORY * 1.1);
-    expect(lengths['reward per group']).toBeGreaterThanOrEqual(HISTORY);
-    expect(lengths.temperature).toBe(lengths['reward per group']);
+    const reward = info.find((p) => p.title === 'reward per group')!;
+    expect(reward.buckets).toBeLessThanOrEqual(HISTORY_BUCKETS);
+    // From the first step: nothing was cut.
+    expect(reward.first).toBe(1);
+    expect(reward.last).toBeGreaterThan(3000);
+    expect(info.find((p) => p.title === 'temperature')!.last).toBe(reward.last);
     await page.waitForSelector('.chart[data-title="dropped frames"] canvas');
     await page.screenshot({ path: outputPath('charts.png') });
     expect(errors).toEqual([]);
@@ -195,7 +202,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
   });
 
   it('pause stops the step counter and play resumes it', async () => {
-    const { page } = await open('experiment=walkers&seed=2&speed=60');
+    const { page } = await open('experiment=walkers&seed=2&speed=60&autoplay=1');
     await page.waitForFunction(
       () =>
         ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
@@ -251,8 +258,8 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       }
       await page.screenshot({ path: outputPath(`inspector-${thread}.png`) });
       // A live parameter reaches the simulation: the policy follows the temperature.
-      await page.fill('#live input[data-live="temperature"]', '0.25');
-      await page.press('#live input[data-live="temperature"]', 'Enter');
+      await page.fill('#params input[data-live="temperature"]', '0.25');
+      await page.press('#params input[data-live="temperature"]', 'Enter');
       await page.locator('#stage').click({ position: { x: 5, y: 5 } });
       await page.mouse.click(sx, sy);
       const p = policy(0.25);
@@ -347,7 +354,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
   });
 
   it('a simulation that throws in its worker: a message with the step, the page stays usable', async () => {
-    const { page } = await open('experiment=walkers&seed=1&speed=60&params=failAt=12');
+    const { page } = await open('experiment=walkers&seed=1&speed=60&autoplay=1&params=failAt=12');
     await page.waitForFunction(
       () =>
         /walkers failed at step 12: .*failing in step 12/.test(
@@ -359,7 +366,6 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     expect((await status(page))!.running).toBe(false);
     await page.screenshot({ path: outputPath('worker-failed.png') });
     // Reset with other parameters starts a fresh simulation.
-    await page.click('#params-toggle');
     await page.fill('#params input[name="failAt"]', '0');
     await page.click('#start');
     await page.waitForFunction(
