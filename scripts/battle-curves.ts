@@ -8,7 +8,8 @@
  *
  * Reads <root>/<algo>-s<seed>/r<NNNN>/rounds.jsonl (one line per finished round) in chunk order
  * and writes <out>-kills.svg (the learner's kills per round), <out>-reward.svg (its mean reward
- * per agent-step) and <out>-curves.json (the plotted points).
+ * per agent-step), <out>-length.svg (steps per round: a round ends early when a side is wiped
+ * out) and <out>-curves.json (the plotted points).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ const out = opts.out ?? 'docs/results/battle';
 
 interface Round {
   episode: number;
+  length: number;
   values: Record<string, number>;
   groups: Record<string, Record<string, number>>;
 }
@@ -81,6 +83,7 @@ function curve(pick: (r: Round) => number): Series[] {
 
 const kills = curve((r) => r.groups.red?.kills ?? 0);
 const reward = curve((r) => r.groups.red?.reward_mean ?? 0);
+const length = curve((r) => r.length);
 const what = `${window}-round moving average`;
 writeFileSync(
   `${out}-kills.svg`,
@@ -100,7 +103,16 @@ writeFileSync(
     confidence: 0.95,
   }),
 );
-writeJsonAtomic(`${out}-curves.json`, { root, window, every, kills, reward });
+writeFileSync(
+  `${out}-length.svg`,
+  plotSvg(length, {
+    x: 'training round',
+    y: 'steps per round (400 = no side wiped out)',
+    title: `Battle 64 vs 64, self-play: how long a round lasts (${what})`,
+    confidence: 0.95,
+  }),
+);
+writeJsonAtomic(`${out}-curves.json`, { root, window, every, kills, reward, length });
 for (const s of kills) {
   const last = s.points[s.points.length - 1];
   console.log(`${s.label}: ${last?.x ?? 0} rounds, kills per round ${last?.mean.toFixed(2)}`);
