@@ -39,6 +39,9 @@ const AGENT_DRAW_LIMIT = 1500;
 const AGENT_DRAW_MAX_DENSITY = 0.5;
 /** ...and only when a cell is at least this many screen pixels wide. */
 const AGENT_DRAW_MIN_SCALE = 4;
+/** The selection ring: at least this many screen pixels across, in this colour (#ffd43b). */
+const RING_MIN_PX = 18;
+export const RING_COLOUR = 0xffd43b;
 
 export interface GridViewOptions {
   preference?: 'webgl' | 'webgpu';
@@ -72,6 +75,10 @@ export class GridView {
   private lut: Uint32Array | null = null;
   private lutKey = '';
   private readonly agents = new Graphics();
+  /** The ring around the selected (or followed) agent. */
+  private readonly ring = new Graphics();
+  private highlighted: FollowTarget | null = null;
+  private ringKey = '';
   private pending: RenderFrame | null = null;
   private current: RenderFrame | null = null;
   private camera: CameraState = { scale: 1, x: 0, y: 0 };
@@ -103,6 +110,7 @@ export class GridView {
     // resizeTo follows window resizes only; the stage also changes size with the page's layout.
     new ResizeObserver(() => v.app.queueResize()).observe(host);
     v.world.addChild(v.agents);
+    v.world.addChild(v.ring);
     v.app.stage.addChild(v.world);
     v.app.ticker.add(() => v.tick());
     return v;
@@ -180,6 +188,18 @@ export class GridView {
     return this.followTarget;
   }
 
+  /** Ring an agent on the map (the selected one), or none. */
+  highlight(target: FollowTarget | null): void {
+    this.highlighted = target;
+    this.ringKey = '';
+    this.drawRing();
+  }
+
+  /** The agent ringed on the map. */
+  get highlightedAgent(): FollowTarget | null {
+    return this.highlighted;
+  }
+
   /** Cell under a point of the canvas (CSS pixels), or null outside the grid. */
   cellAt(sx: number, sy: number): [number, number] | null {
     const f = this.frame;
@@ -213,6 +233,39 @@ export class GridView {
       this.autoFit();
       this.drawAgents(this.current);
     }
+    this.drawRing();
+  }
+
+  /**
+   * A yellow ring around the highlighted agent's cell, at least RING_MIN_PX across on screen
+   * (visible however far out the view is), two screen pixels wide.
+   */
+  private drawRing(): void {
+    const t = this.highlighted ?? this.followTarget;
+    const f = this.frame;
+    const { scale } = this.camera;
+    let i = -1;
+    if (t && f) {
+      const a = f.agents;
+      for (let k = 0; k < a.count; k++) {
+        if (a.group[k] === t.group && a.slot[k] === t.slot) {
+          i = k;
+          break;
+        }
+      }
+    }
+    const cx = i >= 0 && f ? Math.floor(f.agents.x[i]) + 0.5 : Number.NaN;
+    const cy = i >= 0 && f ? Math.floor(f.agents.y[i]) + 0.5 : Number.NaN;
+    const key = `${cx}|${cy}|${scale}`;
+    if (key === this.ringKey) return;
+    this.ringKey = key;
+    const g = this.ring;
+    g.clear();
+    if (i < 0) return;
+    const r = Math.max(0.85, RING_MIN_PX / 2 / scale);
+    const w = 2 / scale;
+    g.circle(cx, cy, r + w).stroke({ width: w * 1.5, color: 0x000000, alpha: 0.6 });
+    g.circle(cx, cy, r).stroke({ width: w, color: RING_COLOUR });
   }
 
   private draw(f: RenderFrame): void {

@@ -15,7 +15,7 @@ import {
   paramFields,
 } from './experiments.ts';
 import { GridView } from './grid-view.ts';
-import { type AgentRef, agentsAt, Inspector } from './inspector.ts';
+import { type AgentRef, agentIndex, agentsAt, Inspector, inspectFromFrame } from './inspector.ts';
 import { Legend } from './legend.ts';
 import { MainThreadSource } from './local-source.ts';
 import { ParamForm } from './params-form.ts';
@@ -96,6 +96,7 @@ function use(next: SimSource | null): void {
   lastInspection = null;
   lastMetric = null;
   view.follow(null);
+  view.highlight(null);
   ui.follow.setAttribute('aria-pressed', 'false');
   charts.destroy();
   charts = new Charts(ui.charts);
@@ -435,6 +436,7 @@ function select(ref: AgentRef | null): void {
   selected = ref;
   lastInspection = null;
   ui.follow.disabled = ref === null;
+  view.highlight(ref);
   if (!ref) return;
   if (view.following) view.follow(ref);
   refreshInspection(true);
@@ -449,11 +451,22 @@ function refreshInspection(force = false): void {
   const ref = selected;
   source
     .inspect(ref.group, ref.slot)
-    .then((ins) => {
+    .then((asked) => {
       if (selected !== ref) return;
+      // Without inspect, the inspector shows what the frame holds for that agent.
+      const f = view.frame;
+      const ins = asked ?? inspectFromFrame(f, ref.group, ref.slot);
       lastInspection = ins;
-      if (ins) inspector.showAgent(ins, ref.group);
-      else inspector.message(`agent ${ref.group}#${ref.slot} is not alive`);
+      const i = agentIndex(f, ref.group, ref.slot);
+      if (ins)
+        inspector.showAgent(ins, ref.group, {
+          hp: f && i >= 0 ? f.agents.hp[i] : null,
+          fromFrame: asked === null,
+        });
+      else
+        inspector.message(
+          `${f?.groups[ref.group] ?? `group ${ref.group}`} #${ref.slot} is not alive (not in the frame)`,
+        );
     })
     .catch((err) => inspector.message(errorText(err)))
     .finally(() => {

@@ -12,14 +12,9 @@ import {
   type ServerMessage,
 } from '@gibbs/core/runtime/protocol';
 import type { RunInfo, RunStatus } from '@gibbs/core/runtime/types';
+import { inspectFromFrame } from './inspector.ts';
 import { type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
-import {
-  inspectFromFrame,
-  liveParamOf,
-  RateMeter,
-  syncLive,
-  toSourceStatus,
-} from './worker-source.ts';
+import { liveParamOf, RateMeter, syncLive, toSourceStatus } from './worker-source.ts';
 
 const CONNECT_TIMEOUT_MS = 8000;
 /** Frames per second asked of the server. */

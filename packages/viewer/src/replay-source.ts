@@ -3,6 +3,7 @@
  * the run's metrics (metrics.jsonl) for the charts.
  */
 import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+import { inspectFromFrame } from './inspector.ts';
 import type { Recording } from './recording.ts';
 import { type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
 
@@ -94,19 +95,7 @@ export class ReplaySource implements SimSource {
 
   async inspect(group: number, slot: number): Promise<AgentInspection | null> {
     // A replay knows only what the frame holds.
-    const f = this.current;
-    if (!f) return null;
-    const a = f.agents;
-    for (let i = 0; i < a.count; i++) {
-      if (a.group[i] !== group || a.slot[i] !== slot) continue;
-      return {
-        group: f.groups[group] ?? String(group),
-        slot,
-        values: { x: a.x[i], y: a.y[i], hp: a.hp[i], action: a.action[i], reward: a.reward[i] },
-        distributions: {},
-      };
-    }
-    return null;
+    return inspectFromFrame(this.current, group, slot);
   }
 
   seek(index: number): void {

@@ -88,30 +88,6 @@ export function toSourceStatus(
   };
 }
 
-interface Inspectable {
-  inspect(group: number, slot: number): Promise<AgentInspection | null>;
-}
-
-/** What a frame alone says about an agent (for sources that cannot ask the simulation). */
-export function inspectFromFrame(
-  f: RenderFrame | null,
-  group: number,
-  slot: number,
-): AgentInspection | null {
-  if (!f) return null;
-  const a = f.agents;
-  for (let i = 0; i < a.count; i++) {
-    if (a.group[i] !== group || a.slot[i] !== slot) continue;
-    return {
-      group: f.groups[group] ?? String(group),
-      slot,
-      values: { x: a.x[i], y: a.y[i], hp: a.hp[i], action: a.action[i], reward: a.reward[i] },
-      distributions: {},
-    };
-  }
-  return null;
-}
-
 export interface WorkerSourceOptions {
   /** URL of the experiment module, importable by the worker. */
   module: string;
@@ -130,7 +106,6 @@ export class WorkerSource implements SimSource {
   private readonly live: LiveParam[];
   private readonly subs: Unsubscribable[] = [];
   private readonly rate = new RateMeter();
-  private last: RenderFrame | null = null;
   private speed: number | null = null;
 
   private constructor(private readonly handle: SimulationHandle) {
@@ -139,10 +114,7 @@ export class WorkerSource implements SimSource {
       liveParamOf(p.name, p.schema, handle.status.params[p.name] ?? info.params[p.name]),
     );
     this.subs.push(
-      handle.frames$.subscribe((f) => {
-        this.last = f;
-        this.frames$.next(f);
-      }),
+      handle.frames$.subscribe((f) => this.frames$.next(f)),
       handle.metrics$.subscribe((batch) => this.metrics$.next(batch)),
       handle.episodes$.subscribe((e) => this.episodes$.next([e])),
       handle.status$.subscribe((s) => {
@@ -208,9 +180,8 @@ export class WorkerSource implements SimSource {
   }
 
   async inspect(group: number, slot: number): Promise<AgentInspection | null> {
-    const h = this.handle as SimulationHandle & Partial<Inspectable>;
-    if (typeof h.inspect === 'function') return h.inspect(group, slot);
-    return inspectFromFrame(this.last, group, slot);
+    // Null for an experiment without inspect: the page then shows what the frame holds.
+    return this.handle.inspect ? this.handle.inspect(group, slot) : null;
   }
 
   dispose(): void {

@@ -14,7 +14,7 @@ import { HISTORY_BUCKETS } from '../src/history.ts';
 import { cssColour, groupColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader } from '../src/recording.ts';
 import { REPO_ROOT, startViewerServer, type ViewerServer } from '../src/server.ts';
-import { collectErrors, launchChromium, outputPath } from './browser.ts';
+import { collectErrors, launchChromium, outputPath, pngPixels } from './browser.ts';
 import walkers from './fixtures/walkers.ts';
 
 const WALKERS = resolve(import.meta.dirname, 'fixtures/walkers.ts');
@@ -139,6 +139,7 @@ beforeAll(async () => {
       plain: PLAIN,
       ising: join(EXPERIMENTS, 'ising.ts'),
       'aif-forage': join(EXPERIMENTS, 'aif-forage.ts'),
+      battle: join(EXPERIMENTS, 'battle.ts'),
     },
     runsDir,
   });
@@ -462,6 +463,167 @@ describe('issue 13: charts for everything', { timeout: 240_000 }, () => {
     expect(at35.count).toBeGreaterThan(20);
     expect(Math.min(...at35.xs)).toBeGreaterThan(Math.max(...at5.xs));
     await page.screenshot({ path: outputPath('lab-replay-cursor.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+/** Screen position of an agent's cell centre (the page's own camera). */
+const agentOnScreen = (page: Page, group: number, slot: number) =>
+  page.evaluate(
+    ([group, slot]) => {
+      const g = (
+        window as unknown as {
+          gibbs: { frame: RenderFrame; cellToScreen(x: number, y: number): [number, number] };
+        }
+      ).gibbs;
+      const a = g.frame.agents;
+      for (let i = 0; i < a.count; i++)
+        if (a.group[i] === group && a.slot[i] === slot)
+          return g.cellToScreen(Math.floor(a.x[i]), Math.floor(a.y[i]));
+      return null;
+    },
+    [group, slot] as const,
+  );
+
+describe('issue 13: inspector and map', { timeout: 240_000 }, () => {
+  it('bars are signed around zero; a long distribution is sorted, top 10 and the rest on demand', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=5');
+    await page.waitForFunction(() => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null);
+    await page.evaluate(() =>
+      (
+        window as unknown as { gibbs: { select(r: { group: number; slot: number }): void } }
+      ).gibbs.select({ group: 1, slot: 2 }),
+    );
+    await page.waitForSelector('[data-dist="minus_G"] .bar');
+    const values = Array.from({ length: 25 }, (_, k) => ((k * 7) % 25) - 20);
+    const bars = () =>
+      page.$$eval('[data-dist="minus_G"] .bar', (els) =>
+        els.map((e) => ({
+          entry: Number((e as HTMLElement).dataset.entry),
+          left: Number.parseFloat((e as HTMLElement).style.left),
+          width: Number.parseFloat((e as HTMLElement).style.width),
+          neg: e.classList.contains('neg'),
+        })),
+      );
+    const zero = await page.$eval('[data-dist="minus_G"] .zero', (e) =>
+      Number.parseFloat((e as HTMLElement).style.left),
+    );
+    // Zero sits where it falls between the smallest (-20) and the largest (4) value.
+    expect(zero).toBeCloseTo((100 * 20) / 24, 0);
+    const top = await bars();
+    expect(top).toHaveLength(10);
+    // Sorted, largest first.
+    const shown = top.map((b) => values[b.entry]);
+    expect(shown).toEqual([...values].sort((a, b) => b - a).slice(0, 10));
+    for (const b of top) {
+      const v = values[b.entry];
+      if (v < 0) {
+        expect(b.neg).toBe(true);
+        expect(b.left + b.width).toBeCloseTo(zero, 0);
+      } else expect(b.left).toBeCloseTo(zero, 0);
+      expect(b.width).toBeCloseTo((100 * Math.abs(v)) / 24, 0);
+    }
+    await page.click('[data-expand="minus_G"]');
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-dist="minus_G"] .bar').length === 25,
+    );
+    // The worst entry: the longest bar, and it points left of zero.
+    const whole = await bars();
+    const worst = whole.find((b) => values[b.entry] === -20)!;
+    expect(worst.neg).toBe(true);
+    expect(worst.left).toBeCloseTo(0, 0);
+    // Still expanded after the inspector refreshes.
+    await page.keyboard.press('.');
+    await page.waitForTimeout(800);
+    expect((await bars()).length).toBe(25);
+    await page.screenshot({ path: outputPath('lab-inspector-signed-bars.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the selected agent is ringed on the map', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=5');
+    await page.waitForFunction(() => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null);
+    await page.waitForTimeout(500);
+    const [sx, sy] = (await agentOnScreen(page, 0, 4))!;
+    await page.mouse.click(sx, sy);
+    await page.waitForSelector('[data-agent="red#4"]');
+    await page.waitForTimeout(500);
+    const png = await page.screenshot({ path: outputPath('lab-selected-ring.png') });
+    // Pixels on a circle around the agent: some of them are the ring's yellow.
+    const points: [number, number][] = [];
+    for (let r = 6; r <= 16; r++)
+      for (let k = 0; k < 16; k++)
+        points.push([sx + r * Math.cos((k * Math.PI) / 8), sy + r * Math.sin((k * Math.PI) / 8)]);
+    const px = await pngPixels(page, png, points);
+    const yellow = px.filter(([r, g, b]) => r > 220 && g > 180 && g < 235 && b < 110).length;
+    expect(yellow).toBeGreaterThan(8);
+    // Unselected: no ring.
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(500);
+    const after = await pngPixels(page, await page.screenshot(), points);
+    expect(after.filter(([r, g, b]) => r > 220 && g > 180 && g < 235 && b < 110).length).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('without inspect, the inspector shows what the frame holds', async () => {
+    const { page, errors } = await open('experiment=plain&seed=5');
+    await page.waitForFunction(() => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null);
+    await page.locator('#stage').click({ position: { x: 3, y: 3 } });
+    await page.keyboard.press('.');
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: Hooks }).gibbs.frame?.step === 1,
+    );
+    await page.waitForTimeout(300);
+    const [sx, sy] = (await agentOnScreen(page, 1, 3))!;
+    await page.mouse.click(sx, sy);
+    await page.waitForSelector('[data-agent="blue#3"]');
+    expect(await page.textContent('#inspector')).toMatch(/what the frame holds/);
+    expect(await page.textContent('#inspector')).not.toMatch(/not alive/);
+    for (const key of ['x', 'y', 'hp', 'action', 'reward'])
+      expect(await page.locator(`#inspector td[data-key="${key}"]`).count(), key).toBe(1);
+    await page.screenshot({ path: outputPath('lab-inspector-from-frame.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('battle: one hp scale in the hover list and the inspector, actions by name', async () => {
+    const { page, errors } = await open('experiment=battle&seed=1');
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null,
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.locator('#stage').click({ position: { x: 3, y: 3 } });
+    await page.keyboard.press('.');
+    await page.keyboard.press('.');
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: Hooks }).gibbs.frame?.step === 2,
+      null,
+      {
+        timeout: 60_000,
+      },
+    );
+    await page.waitForTimeout(300);
+    const [sx, sy] = (await agentOnScreen(page, 0, 0))!;
+    await page.mouse.move(sx, sy);
+    await page.waitForSelector('#inspector tr.pick');
+    const hover = (await page.textContent('#inspector tr.pick td[data-hp]'))!;
+    expect(hover).toMatch(/^hp \d+%$/);
+    await page.mouse.click(sx, sy);
+    await page.waitForSelector('[data-agent="red#0"]');
+    const hp = (await page.textContent('#inspector td[data-key="hp"]'))!;
+    // The same percentage, with battle's own figure (out of 10) beside it.
+    expect(hp.startsWith(hover.slice(3))).toBe(true);
+    expect(hp).toMatch(/^\d+% \(\d+(\.\d+)?\)$/);
+    expect(await page.textContent('#inspector td[data-key="action"]')).toMatch(
+      /^[a-z].* \(\d+\)$/i,
+    );
+    await page.screenshot({ path: outputPath('lab-battle-inspector.png') });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -6,7 +6,7 @@ import { fitCamera, screenToWorld, worldToScreen, zoomAt } from '../src/camera.t
 import { DEFAULT_PANELS, formatTick } from '../src/charts.ts';
 import { onsagerFreeEnergy } from '../src/derived.ts';
 import { History } from '../src/history.ts';
-import { agentsAt } from '../src/inspector.ts';
+import { agentsAt, orderEntries, SHOWN_ENTRIES, signedBars } from '../src/inspector.ts';
 import { groupColour, legendColour, packRgba, paintCells, paletteFor } from '../src/palette.ts';
 import { parseAddress } from '../src/remote-source.ts';
 import { liveParamOf, toSourceStatus } from '../src/worker-source.ts';
@@ -173,6 +173,30 @@ describe('history: the whole run, min/max per bucket', () => {
       'step_first,step_last,episode_first,episode_last,records,"a, odd mean","a, odd min","a, odd max"',
     );
     expect(csv[1]).toBe('1,1,0,0,1,1,1,1');
+  });
+});
+
+describe('inspector bars', () => {
+  it('are signed around zero', () => {
+    const { zero, bars } = signedBars([-3, 1, 0]);
+    expect(zero).toBeCloseTo(75, 10);
+    expect(bars[0]).toEqual([0, 75]);
+    expect(bars[1][0]).toBeCloseTo(75, 10);
+    expect(bars[1][1]).toBeCloseTo(25, 10);
+    expect(bars[2]).toEqual([75, 0]);
+    // All positive: zero at the left edge, as plain bars.
+    expect(signedBars([1, 2]).zero).toBe(0);
+    // All negative: zero at the right edge.
+    expect(signedBars([-1, -2]).zero).toBe(100);
+  });
+
+  it('a long distribution is sorted, largest first, the top ones unless all are asked for', () => {
+    expect(orderEntries([3, 1, 2], false)).toEqual([0, 1, 2]);
+    const long = Array.from({ length: 30 }, (_, k) => (k * 7) % 30);
+    const top = orderEntries(long, false);
+    expect(top).toHaveLength(SHOWN_ENTRIES);
+    expect(top.map((i) => long[i])).toEqual([29, 28, 27, 26, 25, 24, 23, 22, 21, 20]);
+    expect(orderEntries(long, true)).toHaveLength(30);
   });
 });
 

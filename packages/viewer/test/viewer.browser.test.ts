@@ -253,9 +253,16 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       await page.waitForSelector(`[data-agent="blue#${slot}"]`);
       const want = sim.inspect!(1, slot)!;
       for (const [key, v] of Object.entries(want.values)) {
-        const shown = Number(await page.textContent(`#inspector td[data-key="${key}"]`));
+        const shown = Number(
+          await page.getAttribute(`#inspector td[data-key="${key}"]`, 'data-value'),
+        );
         expect(shown, key).toBeCloseTo(v, 4);
       }
+      // Shown: hp on the frame's scale, the action by name.
+      expect(await page.textContent('#inspector td[data-key="hp"]')).toMatch(/^\d+%/);
+      expect(await page.textContent('#inspector td[data-key="action"]')).toMatch(
+        /^(stay|right|down|left|up) \(\d\)$/,
+      );
       await page.screenshot({ path: outputPath(`inspector-${thread}.png`) });
       // A live parameter reaches the simulation: the policy follows the temperature.
       await page.fill('#params input[data-live="temperature"]', '0.25');
