@@ -18,6 +18,7 @@ import {
   Graphics,
   Sprite,
   Texture,
+  UPDATE_PRIORITY,
 } from 'pixi.js';
 import {
   type CameraState,
@@ -57,6 +58,11 @@ export interface GridViewOptions {
   onDraw?: (frame: RenderFrame) => void;
   /** Called after a new frame reached the screen (the producer may send the next one). */
   onDrawn?: (frame: RenderFrame) => void;
+  /**
+   * The WebGPU renderer was asked for and is unavailable, failed or was lost: the view now draws
+   * with WebGL. The message says why.
+   */
+  onFallback?: (message: string) => void;
 }
 
 export interface FollowTarget {
@@ -65,8 +71,8 @@ export interface FollowTarget {
 }
 
 export class GridView {
-  readonly app = new Application();
-  private readonly world = new Container();
+  private application: Application | null = null;
+  private world = new Container();
   private sprite: Sprite | null = null;
   private layer: CellLayer | null = null;
   private cellMode: 'palette' | 'rgba' = 'rgba';
@@ -74,9 +80,9 @@ export class GridView {
   private texels: Uint32Array | null = null;
   private lut: Uint32Array | null = null;
   private lutKey = '';
-  private readonly agents = new Graphics();
+  private agents = new Graphics();
   /** The ring around the selected (or followed) agent. */
-  private readonly ring = new Graphics();
+  private ring = new Graphics();
   private highlighted: FollowTarget | null = null;
   private ringKey = '';
   private pending: RenderFrame | null = null;
@@ -87,37 +93,153 @@ export class GridView {
   private fittedTo = '';
   private followTarget: FollowTarget | null = null;
   private readonly drawTimes: number[] = [];
+  /** Set while the view swaps its renderer (WebGPU failed): the old one's events are ignored. */
+  private swapping = false;
+  /** The WebGPU output still has to be checked (after its first drawn frame). */
+  private checkOutput = false;
+  /** Why the view draws with WebGL although WebGPU was asked for (null: it was not, or it works). */
+  fallback: string | null = null;
   /** Agents drawn one by one: 'auto' (sparse enough and close enough), always, or never. */
   agentsMode: 'auto' | 'on' | 'off' = 'auto';
   /** Frames replaced before they were drawn. */
   droppedFrames = 0;
   framesDrawn = 0;
 
-  private constructor(private readonly opts: GridViewOptions) {}
+  private constructor(
+    private readonly host: HTMLElement,
+    private readonly opts: GridViewOptions,
+  ) {}
 
   static async create(host: HTMLElement, opts: GridViewOptions = {}): Promise<GridView> {
-    const v = new GridView(opts);
-    const init: Partial<ApplicationOptions> = {
-      resizeTo: host,
-      background: '#0b0d12',
-      antialias: false,
-      preference: opts.preference ?? 'webgl',
-      preserveDrawingBuffer: opts.preserveDrawingBuffer ?? false,
-    };
-    await v.app.init(init);
-    v.cellMode = opts.cells ?? (v.app.renderer.name === 'webgl' ? 'palette' : 'rgba');
-    host.appendChild(v.app.canvas);
+    const v = new GridView(host, opts);
+    const want = opts.preference ?? 'webgl';
+    if (want === 'webgpu') {
+      try {
+        await v.mount('webgpu');
+        if (v.renderer !== 'webgpu')
+          v.fellBack('WebGPU is not available in this browser (no navigator.gpu or no adapter)');
+      } catch (err) {
+        v.unmount();
+        await v.mount('webgl');
+        v.fellBack(`WebGPU could not start: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    } else await v.mount(want);
     // resizeTo follows window resizes only; the stage also changes size with the page's layout.
-    new ResizeObserver(() => v.app.queueResize()).observe(host);
-    v.world.addChild(v.agents);
-    v.world.addChild(v.ring);
-    v.app.stage.addChild(v.world);
-    v.app.ticker.add(() => v.tick());
+    new ResizeObserver(() => v.application?.queueResize()).observe(host);
     return v;
   }
 
+  /** The pixi application drawing now (it changes when WebGPU falls back to WebGL). */
+  get app(): Application {
+    if (!this.application) throw new Error('GridView: no renderer (it is being replaced)');
+    return this.application;
+  }
+
+  /** Start a renderer and put the world on its stage. */
+  private async mount(preference: 'webgl' | 'webgpu'): Promise<void> {
+    const app = new Application();
+    const init: Partial<ApplicationOptions> = {
+      resizeTo: this.host,
+      background: '#0b0d12',
+      antialias: false,
+      preference,
+      preserveDrawingBuffer: this.opts.preserveDrawingBuffer ?? false,
+    };
+    await app.init(init);
+    this.application = app;
+    this.cellMode = this.opts.cells ?? (app.renderer.name === 'webgl' ? 'palette' : 'rgba');
+    if (this.cellMode === 'palette' && app.renderer.name !== 'webgl') this.cellMode = 'rgba';
+    this.host.appendChild(app.canvas);
+    this.world = new Container();
+    this.agents = new Graphics();
+    this.ring = new Graphics();
+    this.world.addChild(this.agents);
+    this.world.addChild(this.ring);
+    app.stage.addChild(this.world);
+    app.ticker.add(() => this.tick());
+    this.applyCamera();
+    const r = app.renderer;
+    if ('gpu' in r) {
+      const device = r.gpu.device;
+      void device.lost.then((info) => {
+        if (this.application === app && !this.swapping)
+          void this.toWebGl(
+            `the WebGPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`,
+          );
+      });
+      device.addEventListener('uncapturederror', (e) => {
+        if (this.application === app && !this.swapping)
+          void this.toWebGl(`WebGPU failed: ${(e as GPUUncapturedErrorEvent).error.message}`);
+      });
+      this.checkOutput = true;
+      // Checked right after the renderer drew (same task: the canvas texture is still current).
+      app.ticker.add(() => this.checkWebGpuOutput(app), undefined, UPDATE_PRIORITY.UTILITY);
+    }
+  }
+
+  /** Take the renderer down, keeping the frame, camera and selection for the next one. */
+  private unmount(): void {
+    const app = this.application;
+    this.application = null;
+    this.layer = null;
+    this.sprite = null;
+    this.source = null;
+    this.texels = null;
+    this.lutKey = '';
+    this.agentsShown = null;
+    this.ringKey = '';
+    if (!app) return;
+    try {
+      app.ticker?.stop();
+      app.destroy({ removeView: true }, { children: true, texture: true, textureSource: true });
+    } catch {
+      // A lost device may refuse to free its resources: the canvas goes anyway.
+      app.canvas?.remove();
+    }
+  }
+
+  private fellBack(reason: string): void {
+    this.fallback = reason;
+    this.opts.onFallback?.(`${reason}: drawing with WebGL instead`);
+  }
+
+  /** Replace a failed WebGPU renderer with WebGL, from the frame on screen. */
+  private async toWebGl(reason: string): Promise<void> {
+    if (this.swapping) return;
+    this.swapping = true;
+    try {
+      const frame = this.pending ?? this.current;
+      this.unmount();
+      await this.mount('webgl');
+      this.pending = frame;
+      this.current = null;
+      this.fellBack(reason);
+    } finally {
+      this.swapping = false;
+    }
+  }
+
+  /** A WebGPU canvas that shows nothing (transparent where the background is opaque) failed. */
+  private checkWebGpuOutput(app: Application): void {
+    if (!this.checkOutput || this.framesDrawn === 0 || this.application !== app) return;
+    this.checkOutput = false;
+    try {
+      const c = app.canvas;
+      const probe = new OffscreenCanvas(1, 1);
+      const ctx = probe.getContext('2d');
+      if (!ctx || c.width === 0 || c.height === 0) return;
+      ctx.drawImage(c, 2, 2, 1, 1, 0, 0, 1, 1);
+      const alpha = ctx.getImageData(0, 0, 1, 1).data[3];
+      if (alpha === 0) void this.toWebGl('WebGPU drew nothing to the canvas');
+    } catch (err) {
+      void this.toWebGl(
+        `WebGPU output could not be read (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+  }
+
   get renderer(): string {
-    return this.app.renderer.name;
+    return this.application?.renderer.name ?? 'none';
   }
 
   /** How cells are coloured: in a shader from the codes, or on the CPU into RGBA. */
@@ -170,8 +292,8 @@ export class GridView {
 
   private autoFit(): void {
     const f = this.frame;
-    if (!f || this.userMoved) return;
-    const { width, height } = this.app.screen;
+    if (!f || this.userMoved || !this.application) return;
+    const { width, height } = this.application.screen;
     const key = `${f.width}x${f.height}@${width}x${height}`;
     if (key === this.fittedTo) return;
     this.fittedTo = key;
@@ -216,7 +338,7 @@ export class GridView {
   }
 
   destroy(): void {
-    this.app.destroy({ removeView: true }, { children: true, texture: true, textureSource: true });
+    this.unmount();
   }
 
   private tick(): void {
@@ -397,7 +519,7 @@ export class GridView {
 
   private applyFollow(f: RenderFrame | null = this.frame): void {
     const t = this.followTarget;
-    if (!t || !f) return;
+    if (!t || !f || !this.application) return;
     const a = f.agents;
     for (let i = 0; i < a.count; i++) {
       if (a.group[i] === t.group && a.slot[i] === t.slot) {

@@ -56,6 +56,7 @@ const ui = {
   scrub: $<HTMLInputElement>('scrub'),
   stats: $<HTMLElement>('stats'),
   message: $<HTMLElement>('message'),
+  rendererNote: $<HTMLElement>('renderer-note'),
 };
 
 let source: SimSource | null = null;
@@ -79,6 +80,10 @@ const view = await GridView.create(ui.stage, {
   onDrawn: () => {
     source?.requestFrame();
     refreshInspection();
+  },
+  // WebGPU unavailable, failed or lost: the view draws with WebGL, and the page says why.
+  onFallback: (message) => {
+    ui.rendererNote.textContent = message;
   },
 }).catch((err: unknown) => {
   say(`this browser could not start a WebGL or WebGPU renderer: ${errorText(err)}`, true);
@@ -167,7 +172,7 @@ function renderStats(): void {
   const parts = [
     s ? `${s.kind}${s.experiment ? ` ${s.experiment}` : ''}` : 'no source',
     `backend ${s?.backend ?? 'none'}`,
-    `render ${view.renderer} (${view.cellPath})`,
+    `render ${view.renderer} (${view.cellPath}${view.fallback ? ', WebGPU failed' : ''})`,
     `step ${s?.step ?? 0}`,
     `episode ${s?.episode ?? 0}`,
     `${(s?.stepsPerSecond ?? 0).toFixed(1)} steps/s`,
@@ -558,6 +563,7 @@ const SPEEDS = [...ui.speed.options].map((o) => Number(o.value));
 
 function togglePlay(): void {
   if (!source) return;
+  if (/is ready at step 0/.test(ui.message.textContent ?? '')) say('');
   if (status?.running) source.pause();
   else source.play();
 }

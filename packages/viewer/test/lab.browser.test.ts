@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PanelInfo } from '../src/charts.ts';
 import { HISTORY_BUCKETS } from '../src/history.ts';
-import { cssColour, groupColour } from '../src/palette.ts';
+import { cssColour, groupColour, legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader } from '../src/recording.ts';
 import { REPO_ROOT, startViewerServer, type ViewerServer } from '../src/server.ts';
 import { collectErrors, launchChromium, outputPath, pngPixels } from './browser.ts';
@@ -624,6 +624,122 @@ describe('issue 13: inspector and map', { timeout: 240_000 }, () => {
       /^[a-z].* \(\d+\)$/i,
     );
     await page.screenshot({ path: outputPath('lab-battle-inspector.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+/** A digest of a chart's canvas (does the picture change?). */
+const chartDigest = (page: Page, title: string) =>
+  page.evaluate((title) => {
+    const c = document.querySelector<HTMLCanvasElement>(`.chart[data-title="${title}"] canvas`);
+    if (!c) return -1;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < d.length; i += 7) h = (Math.imul(h, 31) + d[i]) | 0;
+    return h;
+  }, title);
+
+/** The colour of the wall cell (0, 0) on screen, against the palette's. */
+async function wallPixel(page: Page, name: string): Promise<number[]> {
+  const [sx, sy] = await page.evaluate(() =>
+    (
+      window as unknown as { gibbs: { cellToScreen(x: number, y: number): [number, number] } }
+    ).gibbs.cellToScreen(0, 0),
+  );
+  const png = await page.screenshot({ path: outputPath(name) });
+  return (await pngPixels(page, png, [[sx, sy]]))[0].slice(0, 3);
+}
+
+describe('issue 13: renderer fallback', { timeout: 240_000 }, () => {
+  it('WebGPU asked for where there is none: WebGL, and the page says so', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const errors = collectErrors(page);
+    await page.addInitScript(() =>
+      Object.defineProperty(navigator, 'gpu', { value: undefined, configurable: true }),
+    );
+    await page.goto(`${server.url}?experiment=walkers&seed=7&renderer=webgpu`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, {
+      timeout: 90_000,
+    });
+    expect(await page.textContent('#renderer-note')).toMatch(
+      /WebGPU is not available.*drawing with WebGL/,
+    );
+    await page.waitForFunction(() =>
+      /render webgl/.test(document.getElementById('stats')?.textContent ?? ''),
+    );
+    await page.waitForFunction(
+      () => (window as unknown as { gibbs: Hooks }).gibbs.view.framesDrawn >= 1,
+    );
+    await page.waitForTimeout(500);
+    const got = await wallPixel(page, 'lab-webgpu-unavailable.png');
+    const want = legendColour('wall', 1, ['red', 'blue']);
+    for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(3);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a WebGPU renderer that fails or is lost falls back to WebGL with a message; the run and charts go on', async () => {
+    const { page } = await open('experiment=walkers&seed=7&renderer=webgpu&speed=30');
+    // Headless here the WebGPU device is lost on its own; elsewhere the test loses it.
+    await page.waitForTimeout(1500);
+    await page.evaluate(() => {
+      const v = (
+        window as unknown as {
+          gibbs: { view: { renderer: string; app: { renderer: { gpu?: { device: GPUDevice } } } } };
+        }
+      ).gibbs.view;
+      if (v.renderer === 'webgpu') v.app.renderer.gpu?.device.destroy();
+    });
+    await page.waitForFunction(
+      () =>
+        /WebGPU.*drawing with WebGL/.test(
+          document.getElementById('renderer-note')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 30_000 },
+    );
+    await page.waitForFunction(() =>
+      /render webgl \(palette, WebGPU failed\)/.test(
+        document.getElementById('stats')?.textContent ?? '',
+      ),
+    );
+    const drawn = (await hooks(page)).view.framesDrawn;
+    await page.click('#play');
+    await waitStatus(page, 's.step >= 10');
+    await page.waitForFunction(
+      (n) => (window as unknown as { gibbs: Hooks }).gibbs.view.framesDrawn > n + 3,
+      drawn,
+    );
+    await page.click('#play');
+    await waitStatus(page, '!s.running');
+    await page.waitForTimeout(600);
+    const got = await wallPixel(page, 'lab-webgpu-lost.png');
+    const want = legendColour('wall', 1, ['red', 'blue']);
+    for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(3);
+    const reward = (await chartInfo(page)).find((p) => p.title === 'reward per group')!;
+    expect(reward.last).toBeGreaterThanOrEqual(10);
+    await page.close();
+  });
+
+  it('the charts do not depend on the renderer loop', async () => {
+    const { page, errors } = await open('experiment=walkers&seed=7&speed=30');
+    await page.locator('#stage').click({ position: { x: 3, y: 3 } });
+    await page.keyboard.press('.');
+    await page.waitForSelector('.chart[data-title="temperature"] canvas');
+    // The renderer's frame loop stops (as when its device is gone): the charts still redraw.
+    await page.evaluate(() =>
+      (
+        window as unknown as { gibbs: { view: { app: { ticker: { stop(): void } } } } }
+      ).gibbs.view.app.ticker.stop(),
+    );
+    await page.waitForTimeout(500);
+    const before = await chartDigest(page, 'order parameter');
+    await page.click('#play');
+    await waitStatus(page, 's.step >= 25');
+    await page.click('#play');
+    await page.waitForTimeout(800);
+    expect(await chartDigest(page, 'order parameter')).not.toBe(before);
     expect(errors).toEqual([]);
     await page.close();
   });
