@@ -4,9 +4,15 @@
  * watchers attach and leave at any time. Binds to loopback unless told otherwise.
  *
  * Nothing a watcher does can hurt the run: malformed or unknown messages get a `rejected` answer;
- * a socket that errors or closes mid-message is dropped; a watcher that reads nothing gets no more
- * frames once its send buffer holds `frameBufferBytes`, and no more metrics once it holds
- * `maxBufferedBytes` (it is told how many it missed), so memory stays bounded.
+ * a socket that errors or closes mid-message is dropped; a message over the size limit closes
+ * that connection with 1009; a watcher that reads nothing gets no more frames once its send buffer
+ * holds `frameBufferBytes`, and no more metrics once it holds `maxBufferedBytes` (it is told how
+ * many it missed). Replies to a watcher's own requests count against the same cap: past it, its
+ * requests are refused (`rejected`, field `buffer`) without being run, an inspection or snapshot
+ * whose turn comes while the buffer is full is refused instead of sent, and after
+ * MAX_REFUSED_REQUESTS refusals in a row the watcher is dropped (close code 1008). At most
+ * MAX_REQUESTS_IN_FLIGHT requests of a watcher are run at a time. So memory stays bounded
+ * whatever a watcher sends or fails to read.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -97,6 +103,93 @@ interface Watcher {
   framesDropped: number;
   metricsDropped: number;
   reported: string;
+  /** Requests being run now. */
+  inFlight: number;
+  /** Requests refused in a row because the send buffer was full. */
+  refused: number;
+  /** Forget this watcher at once (it is being closed for not reading). */
+  onDrop: () => void;
+}
+
+/** Requests of one watcher run at a time; more are refused until answers go out. */
+export const MAX_REQUESTS_IN_FLIGHT = 64;
+/** Requests refused in a row for a full send buffer, after which the watcher is dropped. */
+export const MAX_REFUSED_REQUESTS = 64;
+/** Close code for a watcher dropped because it does not read its replies (policy violation). */
+export const CLOSE_BUFFER_FULL = 1008;
+
+function newWatcher(ws: WebSocket, maxFps: number): Watcher {
+  return {
+    ws,
+    maxFps,
+    lastFrame: -Infinity,
+    framesDropped: 0,
+    metricsDropped: 0,
+    reported: '0/0',
+    inFlight: 0,
+    refused: 0,
+    onDrop: () => {},
+  };
+}
+
+type Id = string | number | undefined;
+
+/**
+ * A refusal for a full send buffer (counted: after MAX_REFUSED_REQUESTS in a row the watcher is
+ * closed with CLOSE_BUFFER_FULL and nothing more is sent to it).
+ */
+function refuseFull(w: Watcher, what: string, id: Id, cap: number): void {
+  if (w.ws.readyState !== w.ws.OPEN) return;
+  if (++w.refused > MAX_REFUSED_REQUESTS) {
+    // The close frame waits behind what the watcher has not read; ws destroys the socket if the
+    // close is not answered within 30 s. Nothing more is sent to it meanwhile.
+    w.ws.close(CLOSE_BUFFER_FULL, 'send buffer full: read the replies');
+    w.onDrop();
+    return;
+  }
+  const msg: ServerMessage = {
+    type: 'rejected',
+    id,
+    message: `${what}: this watcher's send buffer is full (${w.ws.bufferedAmount} bytes); read the replies first`,
+    field: 'buffer',
+    expected: `a send buffer under ${cap} bytes`,
+  };
+  w.ws.send(JSON.stringify(msg));
+}
+
+/**
+ * May this watcher's request run now? Not while its send buffer is over `cap` (refused, counted)
+ * or MAX_REQUESTS_IN_FLIGHT of its requests are running (refused).
+ */
+function admit(w: Watcher, what: string, id: Id, cap: number): boolean {
+  if (w.ws.readyState !== w.ws.OPEN) return false;
+  if (w.ws.bufferedAmount > cap) {
+    refuseFull(w, what, id, cap);
+    return false;
+  }
+  if (w.inFlight >= MAX_REQUESTS_IN_FLIGHT) {
+    const msg: ServerMessage = {
+      type: 'rejected',
+      id,
+      message: `${what}: ${w.inFlight} requests of this watcher are running; wait for their answers`,
+      field: 'requests',
+      expected: `at most ${MAX_REQUESTS_IN_FLIGHT} requests at a time`,
+    };
+    w.ws.send(JSON.stringify(msg));
+    return false;
+  }
+  w.refused = 0;
+  return true;
+}
+
+/**
+ * A socket error (a message over the size limit, a bad frame): ws has already started the close
+ * with the matching code (1009 for a message too big) and discards what still comes in. The
+ * connection is not cut here: a peer still sending would get a reset, lose the close frame and
+ * see 1006. ws ends the socket once the close is answered, or destroys it after 30 s.
+ */
+function onSocketError(ws: WebSocket): void {
+  if (ws.readyState === ws.OPEN) ws.close(1011, 'socket error');
 }
 
 function rawBytes(data: RawData): Buffer {
@@ -163,6 +256,8 @@ export async function serveRun(
   const frameBufferBytes = opts.frameBufferBytes ?? 1 << 20;
   const maxBufferedBytes = opts.maxBufferedBytes ?? 8 << 20;
   const watchers = new Set<Watcher>();
+  /** Every open socket, a watcher dropped for not reading included (until it is closed). */
+  const sockets = new Set<WebSocket>();
   const subs: Subscription[] = [];
   let ended = false;
 
@@ -209,13 +304,18 @@ export async function serveRun(
     frameFps = want;
     if (want > 0) {
       // If the stream ends by itself (not through refreshFrames), pull again while watchers want
-      // frames.
+      // frames; a moment later, not at once: an experiment that draws nothing (frame() null)
+      // ends every stream at once, and pulling again in the same tick would never let go.
       let sub: Subscription | null = null;
       const restart = () => {
         if (sub === null || frameSub !== sub) return;
-        frameSub = null;
-        frameFps = 0;
-        if (!ended) refreshFrames();
+        const ended$ = sub;
+        setTimeout(() => {
+          if (frameSub !== ended$) return;
+          frameSub = null;
+          frameFps = 0;
+          if (!ended) refreshFrames();
+        }, 250).unref();
       };
       sub = handle.frames({ maxFps: want }).subscribe({
         next: ({ frame, step }) => sendFrame(frame, step),
@@ -284,19 +384,16 @@ export async function serveRun(
           break;
         case 'inspect': {
           const inspection = handle.inspect ? await handle.inspect(m.group, m.slot) : null;
+          // The buffer may have filled while it was computed: then a refusal, not the reply.
+          if (w.ws.bufferedAmount > maxBufferedBytes)
+            return refuseFull(w, m.type, m.id, maxBufferedBytes);
           send(w, { type: 'inspection', id: m.id, inspection }, true);
           return;
         }
         case 'snapshot': {
-          // A watcher that asks for snapshots faster than it reads them gets refusals, not memory.
-          if (w.ws.bufferedAmount > maxBufferedBytes)
-            throw new GibbsError(
-              `this watcher's send buffer is full (${w.ws.bufferedAmount} bytes); read first`,
-              'snapshot',
-              w.ws.bufferedAmount,
-              `a send buffer under ${maxBufferedBytes} bytes`,
-            );
           const snap = await handle.snapshot();
+          if (w.ws.bufferedAmount > maxBufferedBytes)
+            return refuseFull(w, m.type, m.id, maxBufferedBytes);
           send(
             w,
             {
@@ -346,22 +443,19 @@ export async function serveRun(
   };
 
   wss.on('connection', (ws) => {
-    const w: Watcher = {
-      ws,
-      maxFps: serverFps,
-      lastFrame: -Infinity,
-      framesDropped: 0,
-      metricsDropped: 0,
-      reported: '0/0',
-    };
-    // A socket that errors (reset, bad frame, oversized message) is only this watcher's loss.
-    ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
+    const w = newWatcher(ws, serverFps);
+    w.onDrop = () => {
       watchers.delete(w);
       refreshFrames();
-    });
+    };
+    // A socket that errors (reset, bad frame, oversized message) is only this watcher's loss.
+    ws.on('error', () => onSocketError(ws));
+    ws.on('close', w.onDrop);
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
+        if (!admit(w, 'message', undefined, maxBufferedBytes)) return;
         send(
           w,
           {
@@ -375,12 +469,17 @@ export async function serveRun(
         return;
       }
       const parsed = parseClientMessage(rawText(data));
+      const what = parsed.ok ? parsed.message.type : 'message';
+      if (!admit(w, what, parsed.ok ? parsed.message.id : parsed.id, maxBufferedBytes)) return;
       if (!parsed.ok) {
         const { ok: _ok, ...rest } = parsed;
         send(w, { type: 'rejected', ...rest }, true);
         return;
       }
-      void execute(w, parsed.message);
+      w.inFlight++;
+      void execute(w, parsed.message).finally(() => {
+        w.inFlight--;
+      });
     });
     watchers.add(w);
     send(
@@ -419,7 +518,7 @@ export async function serveRun(
       ended = true;
       refreshFrames();
       for (const s of subs) s.unsubscribe();
-      await shutdown(() => [...watchers].map((w) => w.ws));
+      await shutdown(() => [...sockets]);
     },
   };
 }
@@ -492,6 +591,7 @@ export async function serveEnvironment(
     MAX_CLIENT_MESSAGE_BYTES + slots * 12,
   );
   const clients = new Set<Watcher>();
+  const sockets = new Set<WebSocket>();
   let ended = false;
   let resolveDone: (s: RunStatus) => void = () => {};
   const done = new Promise<RunStatus>((r) => {
@@ -634,18 +734,17 @@ export async function serveEnvironment(
   };
 
   wss.on('connection', (ws) => {
-    const w: Watcher = {
-      ws,
-      maxFps: serverFps,
-      lastFrame: -Infinity,
-      framesDropped: 0,
-      metricsDropped: 0,
-      reported: '0/0',
+    const w = newWatcher(ws, serverFps);
+    w.onDrop = () => {
+      clients.delete(w);
     };
-    ws.on('error', () => ws.terminate());
-    ws.on('close', () => clients.delete(w));
+    ws.on('error', () => onSocketError(ws));
+    ws.on('close', w.onDrop);
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
+        if (!admit(w, 'act', undefined, maxBufferedBytes)) return;
         const bytes = new Uint8Array(rawBytes(data));
         if (!isActionMessage(bytes)) {
           send(
@@ -676,6 +775,8 @@ export async function serveEnvironment(
         return;
       }
       const parsed = parseClientMessage(rawText(data));
+      const what = parsed.ok ? parsed.message.type : 'message';
+      if (!admit(w, what, parsed.ok ? parsed.message.id : parsed.id, maxBufferedBytes)) return;
       if (!parsed.ok) {
         const { ok: _ok, ...rest } = parsed;
         send(w, { type: 'rejected', ...rest }, true);
@@ -720,7 +821,7 @@ export async function serveEnvironment(
     },
     close: async () => {
       end();
-      await shutdown(() => [...clients].map((w) => w.ws));
+      await shutdown(() => [...sockets]);
     },
   };
 }
