@@ -35,7 +35,7 @@ const g = (re: RegExp) => (id: string) => id.startsWith('g:') && re.test(id.slic
 
 /** Default panels, in order; a metric goes to the first that matches. */
 export const DEFAULT_PANELS: readonly PanelRule[] = [
-  { title: 'reward per group', match: g(/^reward_mean$/) },
+  { title: 'reward per group', match: g(/^reward(_mean)?$/) },
   { title: 'alive per group', match: g(/^alive$/) },
   { title: 'kills per group', match: g(/^kills$/) },
   { title: 'energy vs Onsager', match: v(/^(energy|exact_energy)$/) },
@@ -274,6 +274,16 @@ export interface PanelInfo {
   last: number;
 }
 
+/** What the user chose, carried over to the charts of the next run (a reset, another source). */
+export interface ChartPrefs {
+  /** Metrics added from the picker. */
+  added: string[];
+  /** Default panels removed. */
+  dismissed: string[];
+  xAxis: XAxis;
+  smoothing: number;
+}
+
 export class Charts {
   private readonly steps = new History();
   private readonly episodes = new History();
@@ -297,7 +307,19 @@ export class Charts {
   xAxis: XAxis = 'step';
   smoothing = 0;
 
-  constructor(private readonly parent: HTMLElement) {
+  /** Metrics added from the picker (kept for the next run's charts). */
+  private readonly added = new Set<string>();
+
+  constructor(
+    private readonly parent: HTMLElement,
+    prefs?: ChartPrefs,
+  ) {
+    if (prefs) {
+      for (const id of prefs.added) this.added.add(id);
+      for (const t of prefs.dismissed) this.dismissed.add(t);
+      this.xAxis = prefs.xAxis;
+      this.smoothing = prefs.smoothing;
+    }
     this.bar = document.createElement('div');
     this.bar.className = 'charts-bar';
     this.picker = document.createElement('select');
@@ -339,8 +361,20 @@ export class Charts {
     this.list = document.createElement('div');
     this.list.className = 'charts-list';
     parent.replaceChildren(this.bar, this.list);
+    this.xSelect.value = this.xAxis;
+    this.smoothInput.value = String(this.smoothing);
     this.refreshPicker();
     this.showSmoothing();
+  }
+
+  /** The user's choices, for the charts of the next run. */
+  prefs(): ChartPrefs {
+    return {
+      added: [...this.added],
+      dismissed: [...this.dismissed],
+      xAxis: this.xAxis,
+      smoothing: this.smoothing,
+    };
   }
 
   /** The frame's group order: per-group series take their group's map colour. */
@@ -413,6 +447,7 @@ export class Charts {
     if (!info) return;
     const existing = this.panels.find((p) => p.metrics.length === 1 && p.metrics[0] === id);
     if (existing) return;
+    this.added.add(id);
     this.panels.push(new Panel(info.label, [id], this.list, this, true));
     this.refreshPicker();
     this.touch();
@@ -424,6 +459,7 @@ export class Charts {
     if (i < 0) return;
     this.panels.splice(i, 1);
     p.destroy();
+    for (const m of p.metrics) this.added.delete(m);
     if (DEFAULT_PANELS.some((r) => r.title === p.title)) this.dismissed.add(p.title);
     this.refreshPicker();
   }
@@ -518,6 +554,10 @@ export class Charts {
           this.panels.splice(at, 0, panel);
         } else this.panels.push(panel);
       }
+    } else if (this.added.has(id)) {
+      this.refreshPicker();
+      this.add(id);
+      return;
     }
     this.refreshPicker();
   }

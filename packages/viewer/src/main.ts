@@ -103,8 +103,10 @@ function use(next: SimSource | null): void {
   view.follow(null);
   view.highlight(null);
   ui.follow.setAttribute('aria-pressed', 'false');
+  // A new run's charts keep the user's choices (panels added, smoothing, x axis).
+  const prefs = charts.prefs();
   charts.destroy();
-  charts = new Charts(ui.charts);
+  charts = new Charts(ui.charts, prefs);
   ui.inspector.innerHTML = '<em>hover or click an agent</em>';
   renderLive();
   if (!next) {

@@ -357,6 +357,13 @@ describe('issue 13: charts for everything', { timeout: 240_000 }, () => {
     expect(png.suggestedFilename()).toBe('kin_share.png');
     const bytes = readFileSync(await png.path());
     expect([...bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join('')).toBe('PNG');
+    // A reset keeps the charts chosen and the smoothing.
+    await page.locator('#stage').click({ position: { x: 3, y: 3 } });
+    await page.keyboard.press('r');
+    await waitStatus(page, 's.step === 0');
+    await page.keyboard.press('.');
+    await page.waitForSelector('.chart[data-title="kin_share"] canvas');
+    expect(await page.inputValue('.chart-smooth input')).toBe('0.9');
     expect(errors).toEqual([]);
     await page.close();
   });
