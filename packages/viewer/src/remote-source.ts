@@ -4,7 +4,13 @@
  * `ack` or `rejected`; frames come in as binary messages at the pace this client asks for, and the
  * viewer keeps only the newest one. A server that goes away ends the source with a message.
  */
-import { type AgentInspection, GibbsError, type MetricRecord, type RenderFrame } from '@gibbs/core';
+import {
+  type AgentInspection,
+  type EpisodeSummary,
+  GibbsError,
+  type MetricRecord,
+  type RenderFrame,
+} from '@gibbs/core';
 import {
   type ClientMessage,
   decodeFrame,
@@ -53,6 +59,7 @@ export class RemoteSource implements SimSource {
   readonly frames$ = new Stream<RenderFrame>();
   readonly metrics$ = new Stream<readonly MetricRecord[]>();
   readonly status$ = new Stream<SourceStatus>(true);
+  readonly episodes$ = new Stream<readonly EpisodeSummary[]>();
   readonly errors$ = new Stream<string>();
   private readonly live: LiveParam[];
   private readonly pending = new Map<number, Pending>();
@@ -258,6 +265,17 @@ export class RemoteSource implements SimSource {
             episode: r.episode,
             values: revive(r.values),
             groups: Object.fromEntries(Object.entries(r.groups).map(([g, v]) => [g, revive(v)])),
+          })),
+        );
+        break;
+      case 'episodes':
+        this.episodes$.next(
+          msg.episodes.map((e) => ({
+            episode: e.episode,
+            step: e.step,
+            length: e.length,
+            values: revive(e.values),
+            groups: Object.fromEntries(Object.entries(e.groups).map(([g, v]) => [g, revive(v)])),
           })),
         );
         break;
