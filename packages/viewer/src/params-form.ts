@@ -246,6 +246,7 @@ export class ParamForm {
     }
     input.name = f.name;
     input.classList.add('param-input');
+    if (input instanceof HTMLInputElement && f.default === undefined) input.placeholder = 'default';
     if (f.live) input.dataset.live = f.name;
     const c: Control = { field: f, input, slider, log, editedAt: 0 };
     if (slider) {
