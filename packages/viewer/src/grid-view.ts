@@ -255,6 +255,14 @@ export class GridView {
   show(frame: RenderFrame): void {
     if (this.pending) this.droppedFrames++;
     this.pending = frame;
+    this.world.visible = true;
+  }
+
+  /** Show nothing (no source): the last frame goes until the next one arrives. */
+  clear(): void {
+    this.pending = null;
+    this.current = null;
+    this.world.visible = false;
   }
 
   /** New frames drawn per second over the last second. */

@@ -111,6 +111,8 @@ function use(next: SimSource | null): void {
   renderLive();
   if (!next) {
     ui.play.textContent = 'play';
+    view.clear();
+    legend.update(null);
     return;
   }
   subs = [
