@@ -17,6 +17,7 @@ import { plotAscii, plotSvg, seriesOf } from '../sweep/plot.ts';
 import { runLocal } from '../sweep/pool.ts';
 import {
   DEFAULT_QUEUE,
+  finalAccounting,
   openQueue,
   type RunStatus,
   submitSweep,
@@ -149,7 +150,9 @@ export async function main(argv: string[]): Promise<number> {
         await new Promise((r) => setTimeout(r, 500));
       }
       progress.finish();
-      const lost = states.filter((s) => s.state === 'pending');
+      // Counted from the run directories, not from the last look at the queue.
+      const final = finalAccounting(dir, states);
+      const lost = final.lost;
       if (lost.length > 0) {
         console.error(
           `${label}: ${lost.length} runs left the queue unfinished (removed by someone?): ${lost
@@ -158,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
             .join(', ')}${lost.length > 5 ? ', ...' : ''}; submit the sweep again to queue them`,
         );
       }
-      failed = states.filter((s) => s.state === 'failed').length + lost.length;
+      failed = final.failed.length + lost.length;
     } finally {
       await queue.close();
     }

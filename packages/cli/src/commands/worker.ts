@@ -1,8 +1,9 @@
 /**
  * `pnpm gibbs worker --queue redis://[:password@]host:port [--concurrency N] [--queue-name NAME]
  *   [--out DIR] [--lock-duration MS] [--stalled-interval MS] [--runs-per-process N]`: takes sweep
- * runs from the queue and runs each in a child process until stopped. Ctrl-C (SIGINT/SIGTERM) once: finish the running
- * runs, take no more; twice: kill them (the queue retries them elsewhere).
+ * runs from the queue and runs each in a child process until stopped. Ctrl-C (SIGINT) once:
+ * finish the running runs, take no more; twice: kill them (the queue retries them elsewhere).
+ * SIGTERM: kill the running runs and exit within 5 s (code 143), even when Redis is gone.
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
         'Runs are written to the sweep directory named in each job (same machine or shared disk),',
         'or under --out DIR/<sweep dir name>/; results also travel back through Redis.',
         'A run of a worker that dies is retried elsewhere after --lock-duration (default 30000).',
+        'Ctrl-C once: finish the running runs and take no more; twice, or SIGTERM: kill them (they',
+        'are retried elsewhere) and exit within 5 s, whether Redis is reachable or not.',
       ].join('\n'),
     );
     return 0;
@@ -55,19 +58,40 @@ export async function main(argv: string[]): Promise<number> {
     stalledInterval,
     runsPerProcess,
   });
-  await new Promise<void>((done) => {
+  // SIGINT (Ctrl-C) once: finish the running runs, take no more; twice: kill them. SIGTERM (what a
+  // service manager sends before SIGKILL): kill the running runs (their jobs are retried
+  // elsewhere once their locks lapse) and exit within 5 s, whatever Redis does: closing the
+  // BullMQ worker is waited for at most STOP_GRACE_MS.
+  const code = await new Promise<number>((done) => {
     let stops = 0;
-    const stop = () => {
-      stops++;
-      console.log(
-        stops === 1
-          ? `worker ${worker.name}: finishing running runs (again to kill them)`
-          : `worker ${worker.name}: killing running runs`,
+    const exitSoon = (c: number) => {
+      worker.close(true).then(
+        () => done(c),
+        () => done(c),
       );
-      worker.close(stops > 1).then(done, done);
+      setTimeout(() => done(c), STOP_GRACE_MS).unref();
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.on('SIGINT', () => {
+      stops++;
+      if (stops > 1) {
+        console.log(`worker ${worker.name}: killing running runs`);
+        exitSoon(130);
+        return;
+      }
+      console.log(`worker ${worker.name}: finishing running runs (again to kill them)`);
+      worker.close(false).then(
+        () => done(0),
+        () => done(0),
+      );
+    });
+    process.on('SIGTERM', () => {
+      console.log(`worker ${worker.name}: SIGTERM: killing running runs and exiting`);
+      exitSoon(143);
+    });
   });
-  return 0;
+  // Connections to a Redis that is gone keep retrying: leave without waiting for them.
+  process.exit(code);
 }
+
+/** How long a stopping worker waits for BullMQ to close before it exits anyway. */
+const STOP_GRACE_MS = 3000;

@@ -201,6 +201,9 @@ export async function syncFromQueue(
       const runDir = join(dir, run.name);
       if (isRunDone(runDir)) return { run, state: 'done' };
       const job = await queue.getJob(jobId(spec, run));
+      // The run directory is the record of what is done: a run may finish while the queue is
+      // asked (and Redis may have come back empty, its job gone).
+      if (isRunDone(runDir)) return { run, state: 'done' };
       if (!job) {
         const error = readRunError(runDir);
         return error ? { run, state: 'failed', detail: error.message } : { run, state: 'pending' };
@@ -231,6 +234,35 @@ export async function syncFromQueue(
       return { run, state: 'queued' };
     }),
   );
+}
+
+/** What a sweep ends with: each run done, failed or lost, read from its directory. */
+export interface SweepAccounting {
+  done: RunStatus[];
+  failed: RunStatus[];
+  /** Neither done nor failed in its directory, and no longer in the queue. */
+  lost: RunStatus[];
+}
+
+/**
+ * The final count of a sweep, from the run directories (done.json, error.json) rather than from
+ * the last look at the queue: a run that finished after that look, or whose job Redis lost when it
+ * came back empty, is done all the same. A run that is in neither state stays as the queue said
+ * (failed, or lost if it was pending).
+ */
+export function finalAccounting(dir: string, states: readonly RunStatus[]): SweepAccounting {
+  const out: SweepAccounting = { done: [], failed: [], lost: [] };
+  for (const s of states) {
+    const runDir = join(dir, s.run.name);
+    if (s.state === 'done' || isRunDone(runDir)) out.done.push({ ...s, state: 'done' });
+    else if (s.state === 'failed') out.failed.push(s);
+    else {
+      const error = readRunError(runDir);
+      if (error) out.failed.push({ ...s, state: 'failed', detail: error.message });
+      else out.lost.push(s);
+    }
+  }
+  return out;
 }
 
 export interface WorkerOptions {
@@ -334,8 +366,8 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
     close: async (force = false) => {
       closing = true;
       if (force) for (const p of busy) p.kill();
-      await worker.close(force);
       for (const p of idle.splice(0)) p.close();
+      await worker.close(force);
     },
   };
 }
