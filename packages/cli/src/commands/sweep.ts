@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
-import { writeFileAtomic } from '@gibbs/core/node';
+import { removeStaleFiles, writeFileAtomic } from '@gibbs/core/node';
 import { type ParsedArgs, parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
 import { loadExperiment } from '../repo.ts';
 import { SweepProgress } from '../sweep/display.ts';
@@ -113,6 +113,8 @@ export async function main(argv: string[]): Promise<number> {
     queue: target ? { url: target.redacted, name: queueName } : null,
   });
   const { dir, spec } = sweep;
+  // Temp files of dead processes in the sweep directory (each run sweeps its own when it starts).
+  removeStaleFiles([dir]);
   const label = `sweep ${spec.experiment.name}`;
   console.error(`${label}: ${sweep.requested.length} runs (${spec.id}) in ${dir}`);
   let failed: number;
