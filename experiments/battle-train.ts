@@ -21,8 +21,8 @@
  * kills_round, policy_entropy (mean over the group's agents), mean_policy_entropy (entropy of the
  * group's average policy).
  */
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   ALGOS,
   createLearner,
@@ -41,7 +41,7 @@ import {
 } from '@gibbs/agents/checkpoint';
 import { defineExperiment, GibbsError, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
-import { keepLinesWhile } from '@gibbs/core/node';
+import { keepLinesWhile, writeJsonAtomic } from '@gibbs/core/node';
 import { z } from 'zod';
 import {
   battleMapParams,
@@ -50,6 +50,20 @@ import {
   envThreadsParam,
   learnerThreadsParam,
 } from './_battle.ts';
+
+/**
+ * A run resumed in its own directory from checkpoint `roundDir` (round `round`): latest.json is
+ * switched to it first, then the checkpoints of later rounds are removed.
+ */
+function dropLaterCheckpoints(outDir: string, roundDir: string, round: number): void {
+  const ck = resolve(outDir, 'checkpoints');
+  if (resolve(dirname(roundDir)) !== ck) return;
+  writeJsonAtomic(join(ck, 'latest.json'), { round, path: basename(roundDir) });
+  for (const name of readdirSync(ck)) {
+    const m = /^round-(\d+)$/.exec(name);
+    if (m && Number(m[1]) > round) rmSync(join(ck, name), { recursive: true, force: true });
+  }
+}
 
 /** Each network with its forward FLOPs per agent on Battle's observations (MF-Q's Q-network). */
 function netDescription(): string {
@@ -161,12 +175,16 @@ export default defineExperiment({
       await loadTraining(roundDir, sp);
       sp.setRounds(params.rounds);
       log?.(`resumed from ${roundDir} at round ${sp.round}, step ${sp.step}`);
-      // Continuing in the same directory: the rounds after the checkpoint are played again.
-      if (outDir)
+      // Continuing in the same directory: the rounds after the checkpoint are played again, and
+      // its later checkpoints belong to the history dropped (resuming from DIR later must not
+      // pick one of them up: metrics.jsonl no longer has their rows).
+      if (outDir) {
         keepLinesWhile(
           join(outDir, 'rounds.jsonl'),
           (e) => ((e as { episode?: unknown })?.episode as number) < sp.round,
         );
+        dropLaterCheckpoints(outDir, roundDir, sp.round);
+      }
     }
     return {
       ...battleSimulation(backend, env, sp),

@@ -10,6 +10,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   utimesSync,
@@ -124,8 +125,15 @@ describe('a resume continues the same metrics history', () => {
       resumedAt: s1,
     });
 
-    // No --out: the run continues in its own directory, without --overwrite.
-    expect(await train(['--rounds', '3', '--steps', '60', '--resume', round1])).toBe(0);
+    // No --out: the run continues in its own directory, without --overwrite. Stopped in round 2
+    // (--steps), it leaves the checkpoint it resumed from as the latest: the later ones are gone
+    // with the rows they went with.
+    expect(await train(['--rounds', '3', '--steps', String(s1 + 7), '--resume', round1])).toBe(0);
+    expect(readdirSync(join(run, 'checkpoints')).sort()).toEqual(['latest.json', 'round-000001']);
+    expect(JSON.parse(read(join(run, 'checkpoints', 'latest.json')))).toMatchObject({ round: 1 });
+    expect(steps(read(join(run, 'metrics.jsonl'))).at(-1)).toBe(s1 + 7);
+    // Resumed again from the directory (its latest checkpoint), to the end.
+    expect(await train(['--rounds', '3', '--steps', '60', '--resume', run])).toBe(0);
     expect(read(join(run, 'metrics.jsonl'))).toBe(read(join(whole, 'metrics.jsonl')));
     expect(read(join(run, 'rounds.jsonl'))).toBe(read(join(whole, 'rounds.jsonl')));
     expect(JSON.parse(read(join(run, 'config.json')))).toMatchObject({
