@@ -4,7 +4,9 @@
  * of rounds, with a 95% t-interval across seeds.
  *
  *   pnpm tsx scripts/battle-curves.ts [--root runs/study] [--window 10] [--every 5]
- *       [--out docs/results/battle]
+ *       [--rounds N] [--out docs/results/battle]
+ *
+ * `--rounds N` plots the first N rounds only (runs that went further are cut there).
  *
  * Reads <root>/<algo>-s<seed>/r<NNNN>/rounds.jsonl (one line per finished round) in chunk order
  * and writes <out>-kills.svg (the learner's kills per round), <out>-reward.svg (its mean reward
@@ -18,11 +20,11 @@ import { plotSvg, type Series } from '../packages/cli/src/sweep/plot.ts';
 
 const argv = process.argv.slice(2);
 const USAGE =
-  'Usage: pnpm tsx scripts/battle-curves.ts [--root runs/study] [--window 10] [--every 5] [--out docs/results/battle]';
+  'Usage: pnpm tsx scripts/battle-curves.ts [--root runs/study] [--window 10] [--every 5] [--rounds N] [--out docs/results/battle]';
 const opts: Record<string, string> = {};
 for (let i = 0; i < argv.length; i += 2) {
   const k = argv[i].replace(/^--/, '');
-  if (!['root', 'window', 'every', 'out'].includes(k) || i + 1 >= argv.length) {
+  if (!['root', 'window', 'every', 'rounds', 'out'].includes(k) || i + 1 >= argv.length) {
     console.error(`battle-curves: got "${argv[i]}"\n${USAGE}`);
     process.exit(2);
   }
@@ -32,6 +34,13 @@ const root = opts.root ?? 'runs/study';
 const window = Number(opts.window ?? 10);
 const every = Number(opts.every ?? 5);
 const out = opts.out ?? 'docs/results/battle';
+const maxRounds = opts.rounds === undefined ? Number.POSITIVE_INFINITY : Number(opts.rounds);
+if (!(maxRounds > 0)) {
+  console.error(
+    `battle-curves: --rounds: got ${opts.rounds}, expected a positive number\n${USAGE}`,
+  );
+  process.exit(2);
+}
 
 interface Round {
   episode: number;
@@ -53,6 +62,7 @@ for (const name of readdirSync(root).sort()) {
     if (!existsSync(join(root, name, chunk, 'checkpoints', 'latest.json')) || !existsSync(f)) break;
     for (const line of readFileSync(f, 'utf8').split('\n')) if (line) rounds.push(JSON.parse(line));
   }
+  rounds.splice(maxRounds);
   if (rounds.length > 0) runs.set(m[1], [...(runs.get(m[1]) ?? []), rounds]);
 }
 
