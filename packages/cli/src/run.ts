@@ -124,6 +124,17 @@ export function nonFiniteField(r: MetricRecord): string | null {
   return null;
 }
 
+/** A record as its metrics.jsonl line; a NaN or infinite value fails the run, naming it. */
+function checkedLine(r: MetricRecord): string {
+  const bad = nonFiniteField(r);
+  if (bad) {
+    const v = bad.split('.').slice(1);
+    const value = v.length === 1 ? r.values[v[0]] : r.groups[v[0]][v[1]];
+    throw GibbsError.invalid(`metric ${bad} at step ${r.step}`, value, 'a finite number');
+  }
+  return metricLine(r);
+}
+
 /** Hand control to the event loop now and then, so that signals and timers are seen. */
 function yieldingGate(): StepGate {
   let last = performance.now();
@@ -153,13 +164,26 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
       cfg.log?.(`removed ${removed.length} temp files of dead processes: ${removed.join(', ')}`);
   }
   let writer: StreamingLineWriter | null = null;
+  // Steps done (the loop's count; a resumed run starts at its checkpoint's step), and the step
+  // whose row ctx.flush() wrote before the loop logged it.
+  let done = 0;
+  let writtenEarly = -1;
   const sim = await exp.create({
     params,
     seed: cfg.seed,
     outDir: outDir ?? undefined,
     backend: cfg.backend,
     log: cfg.log,
-    flush: () => writer?.flush(),
+    // A checkpoint is saved inside the step that ends a round, before the loop logs that step:
+    // its row is written now, so that the rows up to a checkpoint are on disk with it.
+    flush: () => {
+      const inStep = done + 1;
+      if (writer && writtenEarly !== inStep && (inStep % cfg.logEvery === 0 || inStep === steps)) {
+        writer.write(checkedLine(sim.metrics()));
+        writtenEarly = inStep;
+      }
+      writer?.flush();
+    },
   });
   const backend = sim.backend ?? null;
   if (cfg.backend !== undefined && backend === null) {
@@ -194,7 +218,7 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
     if (configPath) writeJsonAtomic(configPath, { ...config, ...status });
   };
   let hooks: RunHooks | undefined;
-  let done = startStep;
+  done = startStep;
   try {
     writeConfig({ status: 'running' });
     if (outDir) {
@@ -224,13 +248,8 @@ export async function executeRun(cfg: RunConfig): Promise<RunOutcome> {
       control: hooks?.control ?? yieldingGate(),
       onEpisode: hooks?.onEpisode,
       onMetrics: (r) => {
-        const bad = nonFiniteField(r);
-        if (bad) {
-          const v = bad.split('.').slice(1);
-          const value = v.length === 1 ? r.values[v[0]] : r.groups[v[0]][v[1]];
-          throw GibbsError.invalid(`metric ${bad} at step ${r.step}`, value, 'a finite number');
-        }
-        writer?.write(metricLine(r));
+        const line = checkedLine(r);
+        if (writtenEarly !== done + 1) writer?.write(line);
         cfg.onMetrics?.(r);
         hooks?.onMetrics(r);
       },

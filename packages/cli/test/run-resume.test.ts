@@ -18,10 +18,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GibbsError } from '@gibbs/core';
+import { defineExperiment, GibbsError } from '@gibbs/core';
 import { isPidAlive, keepLinesWhile, removeStaleFiles, writerPid } from '@gibbs/core/node';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { main as runMain } from '../src/commands/run.ts';
 import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
 import { executeRun } from '../src/run.ts';
@@ -142,6 +143,72 @@ describe('a resume continues the same metrics history', () => {
       steps: 60,
     });
   }, 240_000);
+
+  it('killed with SIGKILL mid-run (and mid-checkpoint), then resumed: one file, equal to an uninterrupted run', async () => {
+    const args = ['--rounds', '8', '--steps', '160'];
+    const whole = fresh();
+    expect(await train([...args, '--out', whole])).toBe(0);
+    const dir = fresh();
+    const run = child(['battle-train', ...small, ...args, '--out', dir]);
+    const latest = join(dir, 'checkpoints', 'latest.json');
+    await until(
+      () => existsSync(latest) && JSON.parse(read(latest)).round >= 2,
+      () => `round 2: ${run.stderr()}`,
+    );
+    run.proc.kill('SIGKILL');
+    await run.exit;
+    const round = JSON.parse(read(latest)).round as number;
+    expect(round).toBeLessThan(8);
+    // As a kill in the middle of a checkpoint leaves it.
+    const partial = join(dir, 'checkpoints', `.round-000009.partial-${deadPid()}`);
+    mkdirSync(join(partial, 'learner'), { recursive: true });
+    utimesSync(partial, new Date(0), new Date(0));
+    expect(await train([...args, '--resume', dir])).toBe(0);
+    expect(existsSync(partial)).toBe(false);
+    const a = read(join(dir, 'metrics.jsonl')).split('\n');
+    const b = read(join(whole, 'metrics.jsonl')).split('\n');
+    const at = a.findIndex((l, i) => l !== b[i]);
+    expect(at === -1 ? null : [at, a[at], b[at]]).toBeNull();
+    expect(read(join(dir, 'metrics.jsonl'))).toBe(read(join(whole, 'metrics.jsonl')));
+    expect(read(join(dir, 'rounds.jsonl'))).toBe(read(join(whole, 'rounds.jsonl')));
+  }, 240_000);
+
+  it("ctx.flush() at the end of a step writes that step's row too (a checkpoint's rows are on disk with it), once", async () => {
+    const dir = fresh();
+    const seen: number[][] = [];
+    const flushing = defineExperiment({
+      name: 'flushing',
+      description: 'flushes at the end of steps 10 and 13, as a checkpoint would',
+      params: z.object({}),
+      create: ({ flush }) => {
+        let step = 0;
+        return {
+          advance() {
+            step++;
+            if (step === 10 || step === 13) {
+              flush?.();
+              seen.push(steps(read(join(dir, 'metrics.jsonl'))));
+            }
+          },
+          metrics: () => ({ step, episode: 0, values: { step }, groups: {} }),
+          frame: () => null,
+        };
+      },
+    });
+    await executeRun({
+      experiment: flushing,
+      rawParams: {},
+      steps: 20,
+      seed: 0,
+      logEvery: 5,
+      outDir: dir,
+    });
+    expect(seen).toEqual([
+      [5, 10],
+      [5, 10],
+    ]);
+    expect(steps(read(join(dir, 'metrics.jsonl')))).toEqual([5, 10, 15, 20]);
+  });
 
   it('--steps must go past the checkpoint (it counts from the start of the run)', async () => {
     const run = fresh();

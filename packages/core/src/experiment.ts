@@ -85,7 +85,11 @@ export interface ExperimentContext<P> {
   backend?: string;
   /** Human-readable log line (progress of long set-ups). */
   log?: (line: string) => void;
-  /** Write the run's logged rows out now (call it before saving a checkpoint). */
+  /**
+   * Write the run's logged rows out now, the row of the step in progress included when that step
+   * is logged (its state must be final): call it at the end of a step, just before saving a
+   * checkpoint, so that the rows up to the checkpoint are on disk with it.
+   */
   flush?: () => void;
 }
 
