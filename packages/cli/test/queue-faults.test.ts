@@ -106,11 +106,12 @@ async function sweepOf(name: string, steps: number) {
 
 describe('gibbs worker --queue and SIGTERM', () => {
   it.each([
-    ['idle', false],
-    ['in the middle of a run', true],
+    ['stopped', 'idle', false, true],
+    ['stopped', 'in the middle of a run', true, true],
+    ['up', 'in the middle of a run', true, false],
   ])(
-    'with Redis stopped, %s: exits 143 within 5 s',
-    async (_what, busy) => {
+    'with Redis %s, %s: exits 143 within 5 s',
+    async (_redis, _what, busy, stopRedis) => {
       const redis = await ownRedis();
       const name = queueName();
       const w = worker(redis.url, name);
@@ -122,8 +123,10 @@ describe('gibbs worker --queue and SIGTERM', () => {
         await queue.close();
         await until('the run to start', () => /start .* pid \d+/.test(w.out()));
       }
-      await redis.stop();
-      await new Promise((r) => setTimeout(r, 1000)); // the worker notices: reconnect attempts
+      if (stopRedis) {
+        await redis.stop();
+        await new Promise((r) => setTimeout(r, 1000)); // the worker notices: reconnect attempts
+      }
       const t0 = Date.now();
       w.proc.kill('SIGTERM');
       expect(await w.exit).toBe(143);

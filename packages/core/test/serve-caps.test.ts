@@ -12,8 +12,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import {
+  decodeActions,
   defineExperiment,
   type Environment,
+  encodeActions,
+  GibbsError,
   MAX_CLIENT_MESSAGE_BYTES,
   parseClientMessage,
   parseServerMessage,
@@ -256,6 +259,52 @@ describe('the WebSocket message schema (fuzz)', () => {
       { numRuns: 2000 },
     );
     expect(MAX_CLIENT_MESSAGE_BYTES).toBe(64 * 1024);
+  });
+
+  it('binary actions (external runs): random and damaged messages decode or are a GibbsError', () => {
+    const valid = fc
+      .tuple(
+        fc.array(fc.array(fc.integer({ min: -5, max: 30 }), { maxLength: 6 }), { maxLength: 3 }),
+        fc.oneof(fc.constant(undefined), fc.string({ maxLength: 20 }), fc.integer()),
+      )
+      .map(([groups, id]) =>
+        encodeActions(
+          groups.map((g) => Int32Array.from(g)),
+          id,
+        ),
+      );
+    const damaged = fc
+      .tuple(
+        valid,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      )
+      .map(([bytes, edits]) => {
+        const b = new Uint8Array(bytes);
+        for (const [at, v] of edits) if (b.length > 0) b[at % b.length] = v;
+        return b;
+      });
+    const truncated = fc
+      .tuple(valid, fc.nat())
+      .map(([bytes, cut]) => bytes.slice(0, cut % (bytes.length + 1)));
+    const random = fc.uint8Array({ maxLength: 64 }).map((b) => {
+      const out = new Uint8Array(b.length + 8);
+      out.set([0x47, 0x42, 0x41, 0x31]); // "GBA1"
+      out.set(b, 8);
+      new DataView(out.buffer).setUint32(4, b.length, true);
+      return out;
+    });
+    fc.assert(
+      fc.property(fc.oneof(valid, damaged, truncated, random), (bytes) => {
+        try {
+          const d = decodeActions(bytes);
+          expect(d.body).toBeInstanceOf(Int32Array);
+        } catch (err) {
+          expect(err).toBeInstanceOf(GibbsError);
+          expect((err as Error).message).not.toContain('\n');
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('a served run answers every fuzzed message and keeps the connection', async () => {
