@@ -5,7 +5,7 @@
  * queue unfinished". A real redis-server of our own (stopped on purpose); nothing is mocked.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
@@ -23,7 +23,7 @@ import {
   syncFromQueue,
 } from '../src/sweep/queue.ts';
 import { parseRedisUrl } from '../src/sweep/redis.ts';
-import { isRunDone, markDone } from '../src/sweep/rundir.ts';
+import { heartbeatFresh, isRunDone, markDone, RUNNING_FILE } from '../src/sweep/rundir.ts';
 import { prepareSweep, runJob } from '../src/sweep/spec.ts';
 import { hasRedisServer, NO_REDIS, startTestRedis, type TestRedis } from './redis-server.ts';
 
@@ -149,6 +149,39 @@ describe('gibbs worker --queue and SIGTERM', () => {
 });
 
 describe("the sweep's done accounting", () => {
+  it('a run still going on a worker when Redis comes back empty is running, not lost (its heartbeat)', async () => {
+    const redis = await ownRedis();
+    const name = queueName();
+    const w = worker(redis.url, name);
+    await until('the worker to start', () => /takes runs from queue/.test(w.out()));
+    const sweep = await sweepOf(`beat-${name}`, 100_000_000);
+    const target = parseRedisUrl(redis.url);
+    const queue = openQueue(target, name, () => {});
+    try {
+      const runs = sweep.requested.slice(0, 1);
+      await submitSweep(queue, sweep.dir, sweep.spec, runs);
+      await until('the run to start', () => /start .* pid \d+/.test(w.out()));
+      const client = new Redis(target.options);
+      await client.flushall();
+      client.disconnect();
+      const states = await syncFromQueue(queue, sweep.dir, sweep.spec, runs);
+      expect(states[0]).toMatchObject({
+        state: 'running',
+        detail: 'its job is gone from the queue',
+      });
+      const runDir = join(sweep.dir, runs[0].name);
+      expect(heartbeatFresh(runDir)).toBe(true);
+      // A heartbeat not refreshed for 30 s is a run that died: lost.
+      utimesSync(join(runDir, RUNNING_FILE), new Date(0), new Date(0));
+      expect(heartbeatFresh(runDir)).toBe(false);
+      w.proc.kill('SIGTERM');
+      expect(await w.exit).toBe(143);
+      expect((await syncFromQueue(queue, sweep.dir, sweep.spec, runs))[0].state).toBe('pending');
+    } finally {
+      await queue.close();
+    }
+  }, 120_000);
+
   it('runs finished while Redis came back empty are done, read from their directories', async () => {
     const redis = await ownRedis();
     const name = queueName();

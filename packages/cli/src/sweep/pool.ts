@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '@gibbs/core/node';
 import type { SweepProgress } from './display.ts';
 import type { RunPlan } from './grid.ts';
-import { isRunDone } from './rundir.ts';
+import { isRunDone, RUNNING_FILE } from './rundir.ts';
 import { DEFAULT_RUNS_PER_PROCESS, RunProcess } from './spawn.ts';
 import { runJob, type Sweep } from './spec.ts';
 
-export const RUNNING_FILE = 'running.json';
+export { RUNNING_FILE };
 
 export interface PoolOptions {
   concurrency: number;

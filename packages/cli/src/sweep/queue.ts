@@ -25,6 +25,7 @@ import { bullConnection, checkRedis, type RedisTarget } from './redis.ts';
 import {
   CONFIG_FILE,
   clearMarkers,
+  heartbeatFresh,
   isRunDone,
   METRICS_FILE,
   markDone,
@@ -32,6 +33,7 @@ import {
   readConfig,
   readFinalMetrics,
   readRunError,
+  startHeartbeat,
 } from './rundir.ts';
 import { DEFAULT_RUNS_PER_PROCESS, type RunJob, RunProcess } from './spawn.ts';
 import { runJob, type SweepSpec } from './spec.ts';
@@ -206,7 +208,11 @@ export async function syncFromQueue(
       if (isRunDone(runDir)) return { run, state: 'done' };
       if (!job) {
         const error = readRunError(runDir);
-        return error ? { run, state: 'failed', detail: error.message } : { run, state: 'pending' };
+        if (error) return { run, state: 'failed', detail: error.message };
+        // Gone from the queue (Redis came back empty) but still going on a worker.
+        if (heartbeatFresh(runDir))
+          return { run, state: 'running', detail: 'its job is gone from the queue' };
+        return { run, state: 'pending' };
       }
       const state = await job.getState();
       if (state === 'completed') {
@@ -323,12 +329,19 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
     const proc = take();
     busy.add(proc);
     log(`start ${job.id} attempt ${job.attemptsStarted} pid ${proc.pid}`);
-    const outcome = await proc.run(run, {
-      // Progress is informative: a failed update (lock lost, Redis away) must not end the run.
-      onProgress: (done, total) => {
-        job.updateProgress(Math.round((1000 * done) / total) / 1000).catch(() => {});
-      },
+    const stopHeartbeat = startHeartbeat(run.outDir, {
+      pid: process.pid,
+      child: proc.pid,
+      worker: name,
     });
+    const outcome = await proc
+      .run(run, {
+        // Progress is informative: a failed update (lock lost, Redis away) must not end the run.
+        onProgress: (done, total) => {
+          job.updateProgress(Math.round((1000 * done) / total) / 1000).catch(() => {});
+        },
+      })
+      .finally(stopHeartbeat);
     busy.delete(proc);
     if (outcome.kind === 'done' && !closing) idle.push(proc);
     else proc.close();

@@ -3,12 +3,18 @@
  * both exist; both are written atomically (temp file + rename), `done.json` last, so a killed
  * attempt never looks done. A run that failed for its own reasons leaves `error.json`.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { MetricRecord } from '@gibbs/core';
 import { writeJsonAtomic } from '@gibbs/core/node';
 
 export const DONE_FILE = 'done.json';
+/** While a run goes, its directory holds this (pid, host; refreshed every few seconds). */
+export const RUNNING_FILE = 'running.json';
+/** How recently running.json must have been refreshed for its run to count as still going. */
+export const HEARTBEAT_FRESH_MS = 30_000;
+const HEARTBEAT_EVERY_MS = 5_000;
 export const ERROR_FILE = 'error.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const CONFIG_FILE = 'config.json';
@@ -120,4 +126,33 @@ function sortObject(o: unknown): unknown {
   return Object.fromEntries(
     Object.entries(o as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
   );
+}
+
+/**
+ * Mark a run as going in its directory (running.json, refreshed every 5 s) until the returned
+ * function is called. Seen from anywhere the disk is (another machine too): a run whose job the
+ * queue lost is still known to be going while its heartbeat is fresh.
+ */
+export function startHeartbeat(dir: string, info: Record<string, unknown>): () => void {
+  const path = join(dir, RUNNING_FILE);
+  writeJsonAtomic(path, { ...info, host: hostname() });
+  const timer = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // The directory went away: nothing to keep fresh.
+    }
+  }, HEARTBEAT_EVERY_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    rmSync(path, { force: true });
+  };
+}
+
+/** Was the run's running.json refreshed within HEARTBEAT_FRESH_MS (by any machine)? */
+export function heartbeatFresh(dir: string, freshMs = HEARTBEAT_FRESH_MS): boolean {
+  const st = statSync(join(dir, RUNNING_FILE), { throwIfNoEntry: false });
+  return st !== undefined && Date.now() - st.mtimeMs < freshMs;
 }
