@@ -86,6 +86,15 @@ describe('gibbs view', { timeout: 120_000 }, () => {
     expect(r.stderr).toMatch(/--replay: got ".*", expected a run directory holding frames\.bin/);
   });
 
+  it('refuses --host beyond loopback without --serve-public (no authentication)', () => {
+    const r = gibbs(['view', '--host', '0.0.0.0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /--host: got "0\.0\.0\.0", expected a loopback address .*--serve-public/,
+    );
+  });
+
   it('serves the viewer, cross-origin isolated, with the runs it can replay', async () => {
     const runs = mkdtempSync(join(tmpdir(), 'gibbs-view-runs-'));
     const rec = gibbs(['run', FIXTURE, '--steps', '3', '--record', '--out', join(runs, 'r1')]);

@@ -12,6 +12,7 @@ import { GibbsError, parseParams } from '@gibbs/core';
 import { FRAMES_FILE, startViewerServer } from '@gibbs/viewer/server';
 import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
 import { builtinExperiments, EXPERIMENTS_DIR, loadExperiment } from '../repo.ts';
+import { isLoopbackHost } from '../run-guards.ts';
 
 export const describe = 'serve the live viewer (watch, steer, inspect, replay) and print its URL';
 
@@ -19,7 +20,8 @@ function usage(): string {
   return [
     'Usage: pnpm gibbs view [experiment] [--seed S] [--<param> <value> ...] [--port P] [--host H]',
     '                       [--open] [--attach ws://HOST:PORT] [--replay RUN_DIR] [--runs DIR]',
-    '                       [--thread worker|main]',
+    '                       [--thread worker|main] [--serve-public]',
+    '--host beyond loopback needs --serve-public: the viewer has no authentication.',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
     '--attach watches a run started with `pnpm gibbs run <experiment> --serve PORT`;',
@@ -61,6 +63,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const port = takeInt(args, 'port', 0, 0, 65535);
   const host = takeString(args, 'host') ?? '127.0.0.1';
+  // The viewer can start, steer and inspect runs, with no authentication: beyond loopback only
+  // when asked for, as `run --serve` (run-guards.ts).
+  const servePublic = takeFlag(args, 'serve-public');
+  if (!isLoopbackHost(host) && !servePublic)
+    throw GibbsError.invalid(
+      '--host',
+      host,
+      'a loopback address (127.0.0.1, localhost, ::1); to serve on another interface add --serve-public (the viewer has no authentication)',
+    );
   const open = takeFlag(args, 'open');
   const attach = takeString(args, 'attach');
   const replayDir = takeString(args, 'replay');
@@ -110,6 +121,10 @@ export async function main(argv: string[]): Promise<number> {
     replay = basename(dir);
   }
 
+  if (servePublic && !isLoopbackHost(host))
+    console.error(
+      `gibbs: warning: serving the viewer on ${host} beyond this machine: there is no authentication, anyone who can reach it can start and steer runs`,
+    );
   const server = await startViewerServer({
     experiments,
     host,
