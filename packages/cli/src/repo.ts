@@ -16,6 +16,17 @@ export function builtinExperiments(): string[] {
     .sort();
 }
 
+/**
+ * Built-in experiments that read and write files (checkpoints, rounds.jsonl) and so run only in
+ * Node: the static viewer leaves them out.
+ */
+const NODE_ONLY = new Set(['battle-train', 'battle-eval']);
+
+/** Built-in experiments that run in a browser page (the static viewer's list). */
+export function browserExperiments(): string[] {
+  return builtinExperiments().filter((n) => !NODE_ONLY.has(n));
+}
+
 function looksLikePath(ref: string): boolean {
   return ref.startsWith('.') || isAbsolute(ref) || /\.(m?[jt]s)$/.test(ref);
 }

@@ -1,17 +1,20 @@
 /** The experiments the page can run, and their parameters as form fields. */
 
-import { experiments, moduleUrls } from 'virtual:gibbs-experiments';
+import { experiments } from 'virtual:gibbs-experiments';
 import { type Experiment, GibbsError, isExperiment } from '@gibbs/core';
+
+/** How the page names one of its experiments to its worker (sim-worker.ts). */
+export const EXPERIMENT_SCHEME = 'gibbs-experiment:';
 
 export function experimentNames(): string[] {
   return Object.keys(experiments).sort();
 }
 
-/** URL of an experiment's module, for a worker to import. */
-export function experimentUrl(name: string): string {
-  const url = moduleUrls[name];
-  if (!url) throw GibbsError.invalid('experiment', name, `one of ${experimentNames().join(', ')}`);
-  return new URL(url, location.href).href;
+/** The reference of an experiment for the page's worker. */
+export function experimentRef(name: string): string {
+  if (!experiments[name])
+    throw GibbsError.invalid('experiment', name, `one of ${experimentNames().join(', ')}`);
+  return `${EXPERIMENT_SCHEME}${name}`;
 }
 
 export async function loadBrowserExperiment(name: string): Promise<Experiment> {

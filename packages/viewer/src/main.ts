@@ -5,12 +5,12 @@
  * attach (ws://...), replay (a runs-relative path), thread (worker | main), cells (palette | rgba).
  */
 
-import { defaults } from 'virtual:gibbs-experiments';
+import { defaults, site } from 'virtual:gibbs-experiments';
 import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
 import { Charts } from './charts.ts';
 import {
   experimentNames,
-  experimentUrl,
+  experimentRef,
   loadBrowserExperiment,
   paramFields,
 } from './experiments.ts';
@@ -170,6 +170,9 @@ function onStatus(s: SourceStatus): void {
   } else ui.scrub.hidden = true;
 }
 
+const ISOLATION_NOTE =
+  'not cross-origin isolated (no COOP/COEP headers): no SharedArrayBuffer, one thread per learner, slower';
+
 function renderStats(): void {
   const s = status;
   const f = view.frame;
@@ -189,6 +192,9 @@ function renderStats(): void {
     ui.nogrid.textContent = `${s?.experiment ?? 'this world'} has no grid to draw (${f.agents.count} agents): see the charts`;
   }
   if (s?.replay) parts.push(`frame ${s.replay.index + 1}/${s.replay.frames}`);
+  // Without COOP/COEP headers (most static hosts) there is no SharedArrayBuffer: learners and
+  // worlds run on one thread each, slower.
+  if (!crossOriginIsolated) parts.push(ISOLATION_NOTE);
   ui.stats.textContent = parts.join('  ·  ');
 }
 
@@ -260,7 +266,7 @@ async function startLocal(autoplay: boolean): Promise<void> {
     const src =
       ui.thread.value === 'main'
         ? await MainThreadSource.create({ experiment: exp, seed, params })
-        : await WorkerSource.create({ module: experimentUrl(name), seed, params });
+        : await WorkerSource.create({ experiment: experimentRef(name), seed, params });
     if (ui.experiment.value !== name) {
       // Another experiment was picked meanwhile: that one wins.
       src.dispose();
@@ -425,6 +431,11 @@ async function fetchMetrics(path: string): Promise<MetricRecord[]> {
 }
 
 async function listRuns(): Promise<void> {
+  // A static site has no runs directory: replay a frames.bin picked from disk instead.
+  if (site === 'static') {
+    ui.runs.hidden = true;
+    return;
+  }
   try {
     const res = await fetch('/@gibbs/runs');
     if (!res.ok) return;

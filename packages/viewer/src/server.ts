@@ -50,26 +50,41 @@ export interface ViewerServer {
   close(): Promise<void>;
 }
 
-function gibbsPlugin(opts: ViewerServerOptions): Plugin {
+/**
+ * The source of `virtual:gibbs-experiments`: a lazy import of each experiment module (by the
+ * specifier given), the page's defaults and what serves it.
+ */
+export function experimentsModule(
+  specifiers: Record<string, string>,
+  defaults: ViewerServerOptions['defaults'],
+  site: 'dev' | 'static',
+): string {
+  const entries = Object.entries(specifiers).map(
+    ([name, spec]) => `  ${JSON.stringify(name)}: () => import(${JSON.stringify(spec)}),`,
+  );
+  return [
+    `export const experiments = {\n${entries.join('\n')}\n};`,
+    `export const defaults = ${JSON.stringify(defaults ?? {})};`,
+    `export const site = ${JSON.stringify(site)};`,
+    '',
+  ].join('\n');
+}
+
+/** Resolves `virtual:gibbs-experiments` to `source`. */
+export function virtualExperiments(source: () => string): Plugin {
   const id = 'virtual:gibbs-experiments';
   const resolved = `\0${id}`;
+  return {
+    name: 'gibbs-experiments',
+    resolveId: (spec) => (spec === id ? resolved : undefined),
+    load: (spec) => (spec === resolved ? source() : undefined),
+  };
+}
+
+function gibbsPlugin(opts: ViewerServerOptions): Plugin {
   const runsDir = opts.runsDir ? resolve(opts.runsDir) : null;
   return {
     name: 'gibbs-viewer',
-    resolveId(source) {
-      return source === id ? resolved : undefined;
-    },
-    load(source) {
-      if (source !== resolved) return undefined;
-      const entries = Object.entries(opts.experiments).map(
-        ([name, path]) =>
-          `  ${JSON.stringify(name)}: () => import(${JSON.stringify(`/@fs${resolve(path)}`)}),`,
-      );
-      const urls = Object.fromEntries(
-        Object.entries(opts.experiments).map(([name, path]) => [name, `/@fs${resolve(path)}`]),
-      );
-      return `export const experiments = {\n${entries.join('\n')}\n};\nexport const moduleUrls = ${JSON.stringify(urls)};\nexport const defaults = ${JSON.stringify(opts.defaults ?? {})};\n`;
-    },
     configureServer(server) {
       server.middlewares.use('/@gibbs/runs', (req, res) => {
         const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
@@ -140,7 +155,18 @@ export async function startViewerServer(opts: ViewerServerOptions): Promise<View
     root: VIEWER_ROOT,
     logLevel: opts.verbose ? 'info' : 'warn',
     clearScreen: false,
-    plugins: [gibbsPlugin(opts)],
+    plugins: [
+      virtualExperiments(() =>
+        experimentsModule(
+          Object.fromEntries(
+            Object.entries(opts.experiments).map(([name, path]) => [name, `/@fs${resolve(path)}`]),
+          ),
+          opts.defaults,
+          'dev',
+        ),
+      ),
+      gibbsPlugin(opts),
+    ],
     server: {
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,

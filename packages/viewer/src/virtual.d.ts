@@ -2,8 +2,11 @@
 declare module 'virtual:gibbs-experiments' {
   /** Experiment name to a loader of its module. */
   export const experiments: Record<string, () => Promise<Record<string, unknown>>>;
-  /** Experiment name to the URL of its module (what a worker imports). */
-  export const moduleUrls: Record<string, string>;
+  /**
+   * What serves the page: 'dev' (`gibbs view`: vite, the runs directory, COOP/COEP headers) or
+   * 'static' (a built site on any file server: no runs list, maybe no cross-origin isolation).
+   */
+  export const site: 'dev' | 'static';
   /** Options the server was started with (what `pnpm gibbs view` was told). */
   export const defaults: {
     experiment?: string;

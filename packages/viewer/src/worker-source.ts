@@ -89,8 +89,8 @@ export function toSourceStatus(
 }
 
 export interface WorkerSourceOptions {
-  /** URL of the experiment module, importable by the worker. */
-  module: string;
+  /** The experiment as the page's worker (sim-worker.ts) knows it: experimentRef(name). */
+  experiment: string;
   seed: number;
   params: Record<string, unknown>;
   backend?: string;
@@ -127,7 +127,12 @@ export class WorkerSource implements SimSource {
 
   static async create(opts: WorkerSourceOptions): Promise<WorkerSource> {
     const handle = await startSimulation({
-      experiment: opts.module,
+      experiment: opts.experiment,
+      spawnWorker: () =>
+        new Worker(new URL('./sim-worker.ts', import.meta.url), {
+          type: 'module',
+          name: 'gibbs-simulation',
+        }),
       params: opts.params,
       seed: opts.seed,
       backend: opts.backend,

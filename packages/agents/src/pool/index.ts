@@ -53,7 +53,10 @@ export interface PoolOptions {
 async function spawn(pool: ThreadPool): Promise<Port> {
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(new URL('./node-entry.mjs', import.meta.url), { execArgv: [] });
+    // The URL apart from `new Worker(...)`: bundlers would take `new Worker(new URL(...))` for a
+    // Web Worker and bundle this Node-only entry for the browser.
+    const entry = new URL(['.', 'node-entry.mjs'].join('/'), import.meta.url);
+    const w = new Worker(entry, { execArgv: [] });
     w.on('message', (m: Reply) => pool.answer(m));
     w.on('error', (err) => pool.fail(err));
     w.on('exit', (code) => {

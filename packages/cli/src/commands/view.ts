@@ -9,9 +9,15 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { GibbsError, parseParams } from '@gibbs/core';
+import { buildStaticViewer } from '@gibbs/viewer/build-static';
 import { FRAMES_FILE, startViewerServer } from '@gibbs/viewer/server';
 import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
-import { builtinExperiments, EXPERIMENTS_DIR, loadExperiment } from '../repo.ts';
+import {
+  browserExperiments,
+  builtinExperiments,
+  EXPERIMENTS_DIR,
+  loadExperiment,
+} from '../repo.ts';
 import { isLoopbackHost } from '../run-guards.ts';
 
 export const describe = 'serve the live viewer (watch, steer, inspect, replay) and print its URL';
@@ -21,6 +27,9 @@ function usage(): string {
     'Usage: pnpm gibbs view [experiment] [--seed S] [--<param> <value> ...] [--port P] [--host H]',
     '                       [--open] [--attach ws://HOST:PORT] [--replay RUN_DIR] [--runs DIR]',
     '                       [--thread worker|main] [--serve-public]',
+    '       pnpm gibbs view [experiment-module] --static DIR',
+    '--static writes the viewer as a static site to DIR (any file server serves it, no Node at',
+    'run time) with the built-in experiments that run in a browser, plus the module given.',
     '--host beyond loopback needs --serve-public: the viewer has no authentication.',
     `Built-in experiments: ${builtinExperiments().join(', ')}`,
     'An experiment may also be the path of a module that exports one (./my-experiment.ts).',
@@ -51,6 +60,39 @@ function openBrowser(url: string): boolean {
   }
 }
 
+/** `--static DIR`: the viewer as a static site, with a user's experiment module bundled in. */
+async function writeStatic(
+  dir: string,
+  ref: string | undefined,
+  rest: ReadonlyMap<string, string | true>,
+): Promise<number> {
+  if (rest.size > 0) {
+    const names = [...rest.keys()].map((k) => `--${k}`).join(', ');
+    throw GibbsError.invalid(
+      'view --static',
+      names,
+      'no other option (the site is served by any file server)',
+    );
+  }
+  const experiments: Record<string, string> = {};
+  for (const name of browserExperiments())
+    experiments[name] = resolve(EXPERIMENTS_DIR, `${name}.ts`);
+  let experiment: string | undefined;
+  if (ref) {
+    const exp = await loadExperiment(ref);
+    experiment = exp.name;
+    if (!experiments[exp.name] || /[/\\]|\.[mc]?[jt]s$/.test(ref))
+      experiments[exp.name] = resolve(ref);
+  }
+  const t0 = performance.now();
+  const out = await buildStaticViewer({ experiments, outDir: dir, experiment });
+  console.log(
+    `gibbs viewer site: ${out.outDir} (${out.files} files, ${(out.bytes / 2 ** 20).toFixed(1)} MiB, experiments ${out.experiments.join(', ')}; ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  console.log('Serve it with any static file server, e.g. `python3 -m http.server -d DIR`.');
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.options.has('help')) {
@@ -61,6 +103,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error(usage());
     return 2;
   }
+  const staticDir = takeString(args, 'static');
+  if (staticDir !== undefined) return writeStatic(staticDir, args.positionals[0], args.options);
   const port = takeInt(args, 'port', 0, 0, 65535);
   const host = takeString(args, 'host') ?? '127.0.0.1';
   // The viewer can start, steer and inspect runs, with no authentication: beyond loopback only

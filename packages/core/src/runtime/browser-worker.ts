@@ -1,5 +1,4 @@
 /** Entry of the Web Worker that runs a simulation engine (see web.ts). */
-import * as Comlink from 'comlink';
-import { createEngineRpc } from './rpc.ts';
+import { serveEngine } from './serve-worker.ts';
 
-Comlink.expose(createEngineRpc(Comlink.transfer));
+serveEngine();

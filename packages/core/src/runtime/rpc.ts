@@ -55,6 +55,15 @@ async function result<T>(fn: () => T | Promise<T>, step: () => number): Promise<
   }
 }
 
+export interface EngineRpcOptions {
+  /**
+   * Turns a module reference into its experiment before a URL import is tried (undefined: import
+   * it). A page that bundles its experiments into its worker (the static viewer) names them
+   * instead of giving URLs, so the experiment shares the worker's one copy of core and zod.
+   */
+  resolveExperiment?: (module: string) => Promise<Experiment | undefined>;
+}
+
 /**
  * The calls of one engine. `load` creates it (from a module URL or, in the main thread, an
  * Experiment object), unless an existing engine is given; the others act on it.
@@ -62,6 +71,7 @@ async function result<T>(fn: () => T | Promise<T>, step: () => number): Promise<
 export function createEngineRpc(
   transfer: TransferFn = noTransfer,
   existing: SimulationEngine | null = null,
+  options: EngineRpcOptions = {},
 ): EngineRpc & {
   loadExperiment(experiment: Experiment, spec: Omit<LoadSpec, 'module'>): Promise<Result<RunInfo>>;
 } {
@@ -81,7 +91,11 @@ export function createEngineRpc(
   const load = (experiment: Experiment | string, spec: Omit<LoadSpec, 'module'>) =>
     result(async () => {
       if (engine) throw new Error('engine: load() was called already');
-      engine = await SimulationEngine.create(experiment, spec.params ?? {}, {
+      const exp =
+        typeof experiment === 'string'
+          ? ((await options.resolveExperiment?.(experiment)) ?? experiment)
+          : experiment;
+      engine = await SimulationEngine.create(exp, spec.params ?? {}, {
         seed: spec.seed,
         backend: spec.backend,
         steps: spec.steps,

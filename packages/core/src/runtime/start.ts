@@ -42,6 +42,11 @@ export interface StartOptions {
   autoStart?: boolean;
   /** Longest run of steps between two yields to the event loop, ms (default 8). */
   sliceMs?: number;
+  /**
+   * In a browser: make the Web Worker (a module worker whose entry calls serveEngine), instead of
+   * core's own. The experiment reference then goes to that entry's resolveExperiment.
+   */
+  spawnWorker?: () => Worker;
 }
 
 const isNode =
@@ -99,7 +104,7 @@ export async function startSimulation(opts: StartOptions): Promise<SimulationHan
   const transport: EngineTransport | null = inWorker
     ? node
       ? node.spawnNodeEngine()
-      : spawnWebWorkerEngine()
+      : spawnWebWorkerEngine(opts.spawnWorker?.())
     : null;
   const rpc = transport ? transport.rpc : createEngineRpc();
   try {

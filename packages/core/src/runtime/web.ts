@@ -7,8 +7,12 @@ import * as Comlink from 'comlink';
 import type { EngineRpc } from './rpc.ts';
 import type { EngineTransport } from './transport.ts';
 
-export function spawnWebWorkerEngine(): EngineTransport {
-  const worker = new Worker(new URL('./browser-worker.ts', import.meta.url), {
+/**
+ * The engine in a Web Worker: core's own entry, or `worker`, made by the page from its own entry
+ * (one that calls serveEngine, e.g. with its bundled experiments).
+ */
+export function spawnWebWorkerEngine(worker?: Worker): EngineTransport {
+  worker ??= new Worker(new URL('./browser-worker.ts', import.meta.url), {
     type: 'module',
     name: 'gibbs-simulation',
   });

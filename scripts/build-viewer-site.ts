@@ -1,0 +1,21 @@
+// `pnpm build` in packages/viewer: the viewer as a static site in packages/viewer/dist/ (index.html
+// and assets/), with every built-in experiment that runs in a browser bundled in. Serve the folder
+// with any static file server; see docs/viewer.md. `--out DIR` builds elsewhere (the tests).
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { browserExperiments, EXPERIMENTS_DIR } from '../packages/cli/src/repo.ts';
+import { buildStaticViewer } from '../packages/viewer/src/build-static.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const at = process.argv.indexOf('--out');
+const outDir = at > 0 ? resolve(process.argv[at + 1] ?? '') : resolve(ROOT, 'packages/viewer/dist');
+const names = browserExperiments();
+const t0 = performance.now();
+const out = await buildStaticViewer({
+  experiments: Object.fromEntries(names.map((n) => [n, resolve(EXPERIMENTS_DIR, `${n}.ts`)])),
+  outDir,
+  experiment: 'battle',
+});
+console.log(
+  `viewer site: ${out.outDir} (${out.files} files, ${(out.bytes / 2 ** 20).toFixed(1)} MiB, ${out.experiments.length} experiments, ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+);
