@@ -141,7 +141,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('entry points', () => {
   // The checkout resolves `exports` (sources, run by tsx and vitest); a packed package gets
   // `publishConfig.exports` (dist/). Both name the same entry points, except the viewer's vite dev
-  // server, which serves the checkout's sources and so is not packed.
+  // server and static-site build, which work on the checkout's sources and so are not packed.
   const CHECKOUT_ONLY = ['@gibbs/viewer ./server', '@gibbs/viewer ./build-static'];
   for (const p of PACKAGES) {
     it(`@gibbs/${p}: the published entry points are the checkout's, compiled`, () => {
