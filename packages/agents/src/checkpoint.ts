@@ -1,5 +1,6 @@
 /**
- * Checkpoints in the tfjs format (Node only): each network is a `model.json` (topology + weights
+ * Checkpoints in the tfjs format, through core's Files (the disk in Node, memory in a page): each
+ * network is a `model.json` (topology + weights
  * manifest, as tfjs's loaders read it) next to a `weights.bin`, written and read through a tfjs
  * IOHandler (`AtomicFileHandler`) that writes every file atomically (temp file, fsync, rename).
  *
@@ -16,17 +17,14 @@
  * so a corrupt or truncated file is a GibbsError naming it, never silently wrong weights.
  */
 import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { GibbsError, type Rng } from '@gibbs/core';
-import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
+  basenamePath as basename,
+  dirnamePath as dirname,
+  type Files,
+  GibbsError,
+  joinPath as join,
+  nodeFiles,
+  type Rng,
+} from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Adam, NetShape, ParamSet } from './nets.ts';
@@ -35,6 +33,16 @@ import type { SelfPlay } from './selfplay.ts';
 import { createPlayer, describeShape, sameShape } from './selfplay.ts';
 
 export const CHECKPOINT_FORMAT = 'gibbs-mfrl/1';
+
+let disk: Files | null = null;
+/** The files checkpoints use when none are given: the disk (Node). */
+function defaultFiles(): Files {
+  disk ??= nodeFiles();
+  return disk;
+}
+
+const utf8 = new TextDecoder();
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 // ---- headers: parsed with zod, never trusted as typed ---------------------------------------
 
@@ -140,16 +148,18 @@ export class AtomicFileHandler implements tf.io.IOHandler {
   readonly modelPath: string;
   readonly weightsPath: string;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly files: Files = defaultFiles(),
+  ) {
     this.modelPath = join(dir, 'model.json');
     this.weightsPath = join(dir, 'weights.bin');
   }
 
   async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
     const data = bytesOf(artifacts.weightData);
-    mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic(this.weightsPath, data);
-    const json = {
+    this.files.write(this.weightsPath, data);
+    const model = {
       format: artifacts.format ?? CHECKPOINT_FORMAT,
       generatedBy: artifacts.generatedBy ?? 'gibbs',
       convertedBy: null,
@@ -161,13 +171,13 @@ export class AtomicFileHandler implements tf.io.IOHandler {
         checksum: fnv1a(data),
       },
     };
-    writeJsonAtomic(this.modelPath, json);
+    this.files.write(this.modelPath, json(model));
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   }
 
   async load(): Promise<tf.io.ModelArtifacts> {
     const p = this.modelPath;
-    if (!existsSync(p)) {
+    if (!this.files.exists(p)) {
       throw GibbsError.invalid(
         'checkpoint',
         p,
@@ -176,7 +186,7 @@ export class AtomicFileHandler implements tf.io.IOHandler {
     }
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(p, 'utf8'));
+      raw = JSON.parse(utf8.decode(this.files.read(p)));
     } catch (err) {
       throw new GibbsError(
         `checkpoint ${p}: not valid JSON (corrupt or half-written): ${(err as Error).message}`,
@@ -194,9 +204,9 @@ export class AtomicFileHandler implements tf.io.IOHandler {
     );
     const manifest = json.weightsManifest[0];
     const wpath = join(this.dir, manifest.paths[0] ?? 'weights.bin');
-    if (!existsSync(wpath))
+    if (!this.files.exists(wpath))
       throw GibbsError.invalid('checkpoint', wpath, 'the weights file model.json names');
-    const data = new Uint8Array(readFileSync(wpath));
+    const data = this.files.read(wpath);
     const meta = json.userDefinedMetadata ?? {};
     if (meta.weightBytes !== undefined && meta.weightBytes !== data.length) {
       throw new GibbsError(
@@ -241,9 +251,10 @@ export async function saveTensors(
   dir: string,
   tensors: tf.NamedTensorMap,
   topology: NetTopology,
+  files: Files = defaultFiles(),
 ): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
-  await new AtomicFileHandler(dir).save({
+  await new AtomicFileHandler(dir, files).save({
     modelTopology: topology as unknown as object,
     weightSpecs: specs,
     weightData: data,
@@ -259,8 +270,9 @@ export async function saveTensors(
 export async function loadTensors(
   dir: string,
   expect: { algo?: Algo; shape?: Omit<NetShape, 'meanAction'> },
+  files: Files = defaultFiles(),
 ): Promise<{ topology: NetTopology; tensors: tf.NamedTensorMap }> {
-  const handler = new AtomicFileHandler(dir);
+  const handler = new AtomicFileHandler(dir, files);
   const art = await handler.load();
   const top = art.modelTopology as NetTopology;
   const file = handler.modelPath;
@@ -345,14 +357,20 @@ function topology(l: Learner, role: string, step?: number): NetTopology {
   return { format: CHECKPOINT_FORMAT, algo: l.algo, role, shape: l.shape, config: l.config, step };
 }
 
-export async function saveNetwork(dir: string, l: Learner, params: ParamSet, role: string) {
-  await saveTensors(dir, params.named(), topology(l, role));
+export async function saveNetwork(
+  dir: string,
+  l: Learner,
+  params: ParamSet,
+  role: string,
+  files: Files = defaultFiles(),
+) {
+  await saveTensors(dir, params.named(), topology(l, role), files);
 }
 
-async function saveOptimizer(dir: string, l: Learner, opt: Adam) {
+async function saveOptimizer(dir: string, l: Learner, opt: Adam, files: Files) {
   const named = opt.named(l.policyParams.names);
   try {
-    await saveTensors(dir, named, topology(l, 'optimizer', opt.t));
+    await saveTensors(dir, named, topology(l, 'optimizer', opt.t), files);
   } finally {
     tf.dispose(Object.values(named));
   }
@@ -363,8 +381,9 @@ export async function loadNetwork(
   dir: string,
   params: ParamSet,
   expect: { algo?: Algo; shape?: Omit<NetShape, 'meanAction'> },
+  files: Files = defaultFiles(),
 ): Promise<NetTopology> {
-  const { topology: top, tensors } = await loadTensors(dir, expect);
+  const { topology: top, tensors } = await loadTensors(dir, expect, files);
   try {
     assignParams(params, tensors, join(dir, 'model.json'));
   } finally {
@@ -396,9 +415,10 @@ export async function loadPlayer(
   path: string,
   shape: Omit<NetShape, 'meanAction'>,
   rng: Rng,
+  files: Files = defaultFiles(),
 ): Promise<{ player: Learner; algo: Algo; file: string }> {
-  const dir = resolveCheckpoint(path).network;
-  const { topology, tensors } = await loadTensors(dir, { shape });
+  const dir = resolveCheckpoint(path, files).network;
+  const { topology, tensors } = await loadTensors(dir, { shape }, files);
   const file = join(dir, 'model.json');
   try {
     const player = createPlayer(topology.algo, shape, stripMemory(topology.config), rng);
@@ -419,11 +439,15 @@ export async function loadPlayer(
  * checkpoints directory, a round directory, a network directory or its model.json. Returns the
  * round directory (for training state) or network directory and which it is.
  */
-export function resolveCheckpoint(path: string): { round: string | null; network: string } {
-  const abs = resolve(path);
+export function resolveCheckpoint(
+  path: string,
+  files: Files = defaultFiles(),
+): { round: string | null; network: string } {
+  const abs = files.resolve(path);
+  const existsSync = (p: string) => files.exists(p);
   if (!existsSync(abs))
     throw GibbsError.invalid('checkpoint', path, 'an existing file or directory');
-  if (statSync(abs).isFile()) {
+  if (!files.isDirectory(abs)) {
     if (basename(abs) !== 'model.json') {
       throw GibbsError.invalid('checkpoint', path, 'a model.json or a checkpoint directory');
     }
@@ -438,7 +462,7 @@ export function resolveCheckpoint(path: string): { round: string | null; network
     if (existsSync(latest)) {
       let json: unknown;
       try {
-        json = JSON.parse(readFileSync(latest, 'utf8'));
+        json = JSON.parse(utf8.decode(files.read(latest)));
       } catch (err) {
         throw new GibbsError(
           `checkpoint ${latest}: not valid JSON (corrupt or half-written)`,
@@ -466,6 +490,7 @@ export function resolveCheckpoint(path: string): { round: string | null; network
 }
 
 function writeBinaryArrays(
+  files: Files,
   dir: string,
   stem: string,
   arrays: Record<string, ArrayBufferView>,
@@ -482,13 +507,11 @@ function writeBinaryArrays(
     const a = arrays[e.name];
     buf.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), e.offset);
   }
-  writeFileAtomic(join(dir, `${stem}.bin`), buf);
-  writeJsonAtomic(join(dir, `${stem}.json`), {
-    scalars,
-    arrays: entries,
-    bytes: total,
-    checksum: fnv1a(buf),
-  });
+  files.write(join(dir, `${stem}.bin`), buf);
+  files.write(
+    join(dir, `${stem}.json`),
+    json({ scalars, arrays: entries, bytes: total, checksum: fnv1a(buf) }),
+  );
 }
 
 const CTORS: Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView> = {
@@ -498,12 +521,12 @@ const CTORS: Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayB
   Uint8Array: Uint8Array as never,
 };
 
-function readBinaryArrays(dir: string, stem: string) {
+function readBinaryArrays(files: Files, dir: string, stem: string) {
   const jpath = join(dir, `${stem}.json`);
   const bpath = join(dir, `${stem}.bin`);
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(jpath, 'utf8'));
+    json = JSON.parse(utf8.decode(files.read(jpath)));
   } catch (err) {
     throw new GibbsError(
       `checkpoint ${jpath}: missing or not valid JSON (corrupt or half-written)`,
@@ -524,7 +547,7 @@ function readBinaryArrays(dir: string, stem: string) {
       );
     }
   }
-  const raw = existsSync(bpath) ? readFileSync(bpath) : null;
+  const raw = files.exists(bpath) ? files.read(bpath) : null;
   if (!raw || raw.length !== head.bytes || fnv1a(raw) !== head.checksum) {
     throw new GibbsError(
       `checkpoint ${bpath}: ${raw ? `${raw.length} bytes, checksum ${fnv1a(raw)}` : 'missing'}; ${stem}.json expects ${head.bytes} bytes, checksum ${head.checksum} (corrupt or half-written)`,
@@ -553,44 +576,53 @@ export async function saveTraining(
   sp: SelfPlay,
   extra: Record<string, unknown>,
   keep = 2,
+  files: Files = defaultFiles(),
 ): Promise<string> {
-  const ckdir = join(runDir, 'checkpoints');
+  const ckdir = join(files.resolve(runDir), 'checkpoints');
   const name = roundDirName(sp.round);
   const final = join(ckdir, name);
-  const tmp = join(ckdir, `.${name}.partial-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+  const tmp = join(ckdir, `.${name}.partial-${pid}`);
+  files.remove(tmp);
   const l = sp.learner;
-  await saveNetwork(join(tmp, 'learner'), l, l.policyParams, 'learner');
+  await saveNetwork(join(tmp, 'learner'), l, l.policyParams, 'learner', files);
   for (const [k, p] of Object.entries(l.extraParams))
-    await saveNetwork(join(tmp, `learner-${k}`), l, p, k);
-  await saveOptimizer(join(tmp, 'learner-optimizer'), l, l.optimizer);
-  await saveNetwork(join(tmp, 'opponent'), sp.opponent, sp.opponent.policyParams, 'opponent');
+    await saveNetwork(join(tmp, `learner-${k}`), l, p, k, files);
+  await saveOptimizer(join(tmp, 'learner-optimizer'), l, l.optimizer, files);
+  await saveNetwork(
+    join(tmp, 'opponent'),
+    sp.opponent,
+    sp.opponent.policyParams,
+    'opponent',
+    files,
+  );
   const snap = l.memory.snapshot();
-  writeBinaryArrays(tmp, 'replay', snap.arrays, snap.scalars);
-  writeJsonAtomic(join(tmp, 'state.json'), {
-    format: CHECKPOINT_FORMAT,
-    algo: l.algo,
-    selfplay: sp.state(),
-    ...extra,
-  });
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
-  writeJsonAtomic(join(ckdir, 'latest.json'), { round: sp.round, path: name });
-  const rounds = readdirSync(ckdir)
+  writeBinaryArrays(files, tmp, 'replay', snap.arrays, snap.scalars);
+  files.write(
+    join(tmp, 'state.json'),
+    json({ format: CHECKPOINT_FORMAT, algo: l.algo, selfplay: sp.state(), ...extra }),
+  );
+  files.remove(final);
+  files.rename(tmp, final);
+  files.write(join(ckdir, 'latest.json'), json({ round: sp.round, path: name }));
+  const rounds = files
+    .list(ckdir)
     .filter((f) => ROUND_DIR.test(f))
     .sort();
   for (const old of rounds.slice(0, Math.max(0, rounds.length - keep))) {
-    if (old !== name) rmSync(join(ckdir, old), { recursive: true, force: true });
+    if (old !== name) files.remove(join(ckdir, old));
   }
   return final;
 }
 
 /** Read a training checkpoint's state.json (to rebuild the learner before `loadTraining`). */
-export function readTrainingState(roundDir: string): Record<string, unknown> {
+export function readTrainingState(
+  roundDir: string,
+  files: Files = defaultFiles(),
+): Record<string, unknown> {
   const p = join(roundDir, 'state.json');
   try {
-    const s = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    const s = JSON.parse(utf8.decode(files.read(p))) as Record<string, unknown>;
     if (s?.format !== CHECKPOINT_FORMAT) throw new Error(`format ${JSON.stringify(s?.format)}`);
     const r = TrainingState.safeParse(s);
     if (!r.success) throw new Error(firstIssue(r.error));
@@ -607,15 +639,23 @@ export function readTrainingState(roundDir: string): Record<string, unknown> {
 }
 
 /** Restore `sp` (built with the same algorithm and environment) from a round directory. */
-export async function loadTraining(roundDir: string, sp: SelfPlay): Promise<void> {
-  const state = readTrainingState(roundDir);
+export async function loadTraining(
+  roundDir: string,
+  sp: SelfPlay,
+  files: Files = defaultFiles(),
+): Promise<void> {
+  const state = readTrainingState(roundDir, files);
   const l = sp.learner;
   const expect = { algo: l.algo, shape: l.shape };
-  await loadNetwork(join(roundDir, 'learner'), l.policyParams, expect);
+  await loadNetwork(join(roundDir, 'learner'), l.policyParams, expect, files);
   for (const [k, p] of Object.entries(l.extraParams))
-    await loadNetwork(join(roundDir, `learner-${k}`), p, expect);
-  await loadNetwork(join(roundDir, 'opponent'), sp.opponent.policyParams, expect);
-  const { topology, tensors } = await loadTensors(join(roundDir, 'learner-optimizer'), expect);
+    await loadNetwork(join(roundDir, `learner-${k}`), p, expect, files);
+  await loadNetwork(join(roundDir, 'opponent'), sp.opponent.policyParams, expect, files);
+  const { topology, tensors } = await loadTensors(
+    join(roundDir, 'learner-optimizer'),
+    expect,
+    files,
+  );
   try {
     const opt = l.optimizer;
     const file = join(roundDir, 'learner-optimizer', 'model.json');
@@ -639,7 +679,7 @@ export async function loadTraining(roundDir: string, sp: SelfPlay): Promise<void
   } finally {
     tf.dispose(tensors);
   }
-  const rep = readBinaryArrays(roundDir, 'replay');
+  const rep = readBinaryArrays(files, roundDir, 'replay');
   try {
     l.memory.restore(rep.scalars, rep.arrays);
   } catch (err) {
