@@ -3,7 +3,6 @@
  * listed): the Battle options both take, the environment they make of them, and the simulation
  * that plays their SelfPlay on it.
  */
-import { availableParallelism } from 'node:os';
 import type { SelfPlay } from '@gibbs/agents';
 import { type Environment, GibbsError, type MetricRecord, type Simulation } from '@gibbs/core';
 import { environments } from '@gibbs/env';
@@ -17,14 +16,29 @@ export const battleMapParams = {
   placement: z.enum(['block', 'random']).default('block').describe('block (mfrl) or random start'),
 };
 
+/**
+ * Cores of this machine in Node; in a page 1: more learner threads there need a cross-origin
+ * isolated page (SharedArrayBuffer) and start a tfjs per Web Worker, so they are asked for.
+ */
+function defaultThreads(): number {
+  const os = (
+    globalThis as {
+      process?: { getBuiltinModule?: (n: string) => { availableParallelism(): number } };
+    }
+  ).process?.getBuiltinModule?.('node:os');
+  return os ? Math.min(16, Math.max(1, os.availableParallelism())) : 1;
+}
+
 /** Learner threads (forward passes and gradients, @gibbs/agents' ThreadPool): all cores. */
 export const learnerThreadsParam = z
   .number()
   .int()
   .min(1)
   .max(16)
-  .default(Math.min(16, Math.max(1, availableParallelism())))
-  .describe('learner threads (default: the cores); one seed and one K give one run, byte for byte');
+  .default(defaultThreads())
+  .describe(
+    'learner threads (default: the cores in Node, 1 in a page); one seed and one K give one run, byte for byte',
+  );
 
 /** Battle's own observation threads (worth it from thousands of agents on). */
 export const envThreadsParam = z

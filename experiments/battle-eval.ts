@@ -13,12 +13,18 @@
  * rounds with a 95% normal interval (reward_mean, reward_lo, reward_hi) and mean kills per round.
  * At the end `<out>/eval.json` holds the same summary and the per-round results.
  */
-import { join } from 'node:path';
 import { createPlayer, groupShape, SelfPlay } from '@gibbs/agents';
 import { loadPlayer } from '@gibbs/agents/checkpoint';
-import { defineExperiment, type MetricRecord, Rng } from '@gibbs/core';
+import {
+  defineExperiment,
+  type Files,
+  filesFromTar,
+  joinPath as join,
+  type MetricRecord,
+  nodeFiles,
+  Rng,
+} from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
-import { writeJsonAtomic } from '@gibbs/core/node';
 import { z } from 'zod';
 import {
   battleMapParams,
@@ -54,8 +60,16 @@ export default defineExperiment({
   description:
     'Cross-play of two battle-train checkpoints: win rates and rewards with 95% intervals',
   params: z.object({
-    red: z.string().min(1).describe('checkpoint playing red (or "untrained")'),
-    blue: z.string().min(1).describe('checkpoint playing blue (or "untrained")'),
+    red: z
+      .string()
+      .min(1)
+      .default('untrained')
+      .describe('checkpoint playing red ("untrained"; in a page "upload": the checkpoint loaded)'),
+    blue: z
+      .string()
+      .min(1)
+      .default('untrained')
+      .describe('checkpoint playing blue ("untrained"; in a page "upload": the checkpoint loaded)'),
     rounds: z.number().int().positive().default(50).describe('rounds to play'),
     ...battleMapParams,
     temperature: z.number().positive().default(0.1).describe('Boltzmann temperature of Q-learners'),
@@ -63,7 +77,13 @@ export default defineExperiment({
     envThreads: envThreadsParam,
   }),
   defaultSteps: 50 * 400,
-  async create({ params, seed, outDir, backend: forced, log }) {
+  async create({ params, seed, outDir, backend: forced, restore, log }) {
+    // Checkpoints on disk (Node), or the one loaded into a page, at /upload in memory.
+    let files: Files | null = restore ? filesFromTar(restore, '/upload') : null;
+    const checkpoints = (): Files => {
+      files ??= nodeFiles();
+      return files;
+    };
     const backend = await initBackend(forced);
     const env = createBattle(params);
     const rng = new Rng(seed);
@@ -78,7 +98,12 @@ export default defineExperiment({
         names.push('untrained ac');
         continue;
       }
-      const { player, algo, file } = await loadPlayer(params[side], shape, rng.fork());
+      const { player, algo, file } = await loadPlayer(
+        params[side],
+        shape,
+        rng.fork(),
+        checkpoints(),
+      );
       players.push(player);
       names.push(`${algo}:${file}`);
     }
@@ -114,13 +139,14 @@ export default defineExperiment({
             `round ${results.length}/${params.rounds}: kills ${red.kills}-${blue.kills} (${winner})`,
           );
           if (s.finished && outDir) {
-            writeJsonAtomic(join(outDir, 'eval.json'), {
+            const report = {
               red: names[0],
               blue: names[1],
               params,
               summary: summary(),
               rounds: results,
-            });
+            };
+            nodeFiles().write(join(outDir, 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
           }
         },
       },

@@ -13,16 +13,18 @@
  * checkpoint) continues exactly where that run stopped, up to `--rounds` rounds and `--steps`
  * steps in total; in the same directory (the default without `--out`) metrics.jsonl and
  * rounds.jsonl keep what was logged up to the checkpoint and go on from there.
+ * In a browser page (no run directory) the same files live in memory: the page downloads the
+ * latest checkpoint (Simulation.checkpoint, a tar of its round directory) and loads one back
+ * (ExperimentContext.restore), and the runtime continues from it on another tfjs backend when
+ * this one fails.
  * Algorithm hyperparameters: `--config '{"lr":1e-3,"priorityAlpha":0.6}'` (keys of MFQConfig,
  * MFACConfig or ACConfig in @gibbs/agents).
  *
  * Logged each step: values loss, mean_q, ess (of the last training round), temperature,
- * policy_entropy (per live agent), round, learner_won; per group alive, reward_mean, kills,
- * kills_round, policy_entropy (mean over the group's agents), mean_policy_entropy (entropy of the
- * group's average policy).
+ * policy_entropy (per live agent), round, learner_won, win_rate (of the last 10 rounds); per
+ * group alive, reward_mean, kills, kills_round, policy_entropy (mean over the group's agents),
+ * mean_policy_entropy (entropy of the group's average policy).
  */
-import { appendFileSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
 import {
   ALGOS,
   createLearner,
@@ -39,9 +41,21 @@ import {
   resolveCheckpoint,
   saveTraining,
 } from '@gibbs/agents/checkpoint';
-import { defineExperiment, GibbsError, Rng } from '@gibbs/core';
+import {
+  basenamePath as basename,
+  defineExperiment,
+  dirnamePath as dirname,
+  type Files,
+  filesFromTar,
+  GibbsError,
+  joinPath as join,
+  MemoryFiles,
+  nodeFiles,
+  Rng,
+  tar,
+  walkFiles,
+} from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
-import { keepLinesWhile, writeJsonAtomic } from '@gibbs/core/node';
 import { z } from 'zod';
 import {
   battleMapParams,
@@ -55,13 +69,38 @@ import {
  * A run resumed in its own directory from checkpoint `roundDir` (round `round`): latest.json is
  * switched to it first, then the checkpoints of later rounds are removed.
  */
-function dropLaterCheckpoints(outDir: string, roundDir: string, round: number): void {
-  const ck = resolve(outDir, 'checkpoints');
-  if (resolve(dirname(roundDir)) !== ck) return;
-  writeJsonAtomic(join(ck, 'latest.json'), { round, path: basename(roundDir) });
-  for (const name of readdirSync(ck)) {
+function dropLaterCheckpoints(files: Files, outDir: string, roundDir: string, round: number) {
+  const ck = files.resolve(join(outDir, 'checkpoints'));
+  if (files.resolve(dirname(roundDir)) !== ck) return;
+  files.write(join(ck, 'latest.json'), `${JSON.stringify({ round, path: basename(roundDir) })}\n`);
+  for (const name of files.list(ck)) {
     const m = /^round-(\d+)$/.exec(name);
-    if (m && Number(m[1]) > round) rmSync(join(ck, name), { recursive: true, force: true });
+    if (m && Number(m[1]) > round) files.remove(join(ck, name));
+  }
+}
+
+/** Keep the rounds.jsonl lines of rounds before `round` (a resumed run plays the rest again). */
+function keepRoundsBefore(files: Files, path: string, round: number): void {
+  if (!files.exists(path)) return;
+  const kept = new TextDecoder()
+    .decode(files.read(path))
+    .split('\n')
+    .filter((line) => {
+      try {
+        return (JSON.parse(line) as { episode?: number }).episode! < round;
+      } catch {
+        return false; // a half-written last line, or the empty one after the last newline
+      }
+    });
+  files.write(path, kept.map((l) => `${l}\n`).join(''));
+}
+
+/** The disk, where there is one (Node); null in a page. */
+function disk(): Files | null {
+  try {
+    return nodeFiles();
+  } catch {
+    return null;
   }
 }
 
@@ -93,7 +132,7 @@ export default defineExperiment({
     'Self-play training of MF-Q, MF-AC, IL or AC on Battle (mfrl setting: 64 vs 64, 40x40, 400 steps)',
   params: battleTrainParams,
   defaultSteps: 20 * 400,
-  async create({ params, seed, outDir, backend: forced, log, flush }) {
+  async create({ params, seed, outDir, backend: forced, restore, log, flush }) {
     const backend = await initBackend(forced);
     const env = createBattle(params);
     let overrides: Record<string, unknown>;
@@ -106,17 +145,40 @@ export default defineExperiment({
     if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
       throw GibbsError.invalid('config', params.config, 'a JSON object of hyperparameters');
     }
-    let roundDir: string | null = null;
-    if (params.resume) {
-      roundDir = resolveCheckpoint(params.resume).round;
-      if (!roundDir) {
+    // The run directory: on disk with --out (Node), else in memory (a page, or a run without one).
+    const files: Files = outDir ? nodeFiles() : new MemoryFiles();
+    const runDir = outDir ?? '/run';
+    // Where to continue from: a checkpoint handed over as a tar (a page's upload, a backend
+    // fallback), else --resume on disk.
+    let from: { files: Files; round: string } | null = null;
+    if (restore) {
+      const mem = filesFromTar(restore);
+      const round = resolveCheckpoint('/', mem).round;
+      if (!round)
+        throw GibbsError.invalid('restore', 'a tar', 'the tar of a round-NNNNNN checkpoint');
+      from = { files: mem, round };
+    } else if (params.resume) {
+      const fs = disk();
+      if (!fs) {
+        throw GibbsError.invalid(
+          'resume',
+          params.resume,
+          'empty in a page (it has no files): load a checkpoint into the page instead',
+        );
+      }
+      const round = resolveCheckpoint(params.resume, fs).round;
+      if (!round) {
         throw GibbsError.invalid(
           'resume',
           params.resume,
           'a run directory or round-NNNNNN checkpoint',
         );
       }
-      const state = readTrainingState(roundDir);
+      from = { files: fs, round };
+    }
+    const roundDir = from?.round ?? null;
+    if (from && roundDir) {
+      const state = readTrainingState(roundDir, from.files);
       if (state.algo !== params.algo) {
         throw new GibbsError(
           `resume: checkpoint ${join(roundDir, 'state.json')} was trained with --algo ${state.algo}, this run has --algo ${params.algo}`,
@@ -129,6 +191,9 @@ export default defineExperiment({
       const saved = (state.params as { config?: string } | undefined)?.config ?? '{}';
       overrides = { ...(JSON.parse(saved) as Record<string, unknown>), ...overrides };
     } else overrides = { net: params.net, ...overrides };
+    let lastSaved: { files: Files; dir: string } | null = from
+      ? { files: from.files, dir: from.round }
+      : null;
     const shape = groupShape(env, 0);
     const rng = new Rng(seed);
     const learner = createLearner(params.algo, shape, overrides, rng.fork());
@@ -157,37 +222,40 @@ export default defineExperiment({
             );
           }
           // One line per finished round (the learning curve), appended as it ends.
-          if (outDir && e) appendFileSync(join(outDir, 'rounds.jsonl'), `${JSON.stringify(e)}\n`);
-          if (outDir && (s.round % params.checkpointEvery === 0 || s.finished)) {
+          if (e) files.append(join(runDir, 'rounds.jsonl'), `${JSON.stringify(e)}\n`);
+          if (s.round % params.checkpointEvery === 0 || s.finished) {
             flush?.(); // the rows logged so far reach metrics.jsonl before the checkpoint
             const dir = await saveTraining(
-              outDir,
+              runDir,
               s,
               { params: { ...params, config: JSON.stringify(overrides) } },
               params.keepCheckpoints,
+              files,
             );
-            log?.(`checkpoint ${dir}`);
+            lastSaved = { files, dir };
+            if (outDir) log?.(`checkpoint ${dir}`);
           }
         },
       },
     );
-    if (roundDir) {
-      await loadTraining(roundDir, sp);
+    if (from && roundDir) {
+      await loadTraining(roundDir, sp, from.files);
       sp.setRounds(params.rounds);
-      log?.(`resumed from ${roundDir} at round ${sp.round}, step ${sp.step}`);
+      log?.(
+        `resumed from ${restore ? 'the checkpoint given' : roundDir} at round ${sp.round}, step ${sp.step}`,
+      );
       // Continuing in the same directory: the rounds after the checkpoint are played again, and
       // its later checkpoints belong to the history dropped (resuming from DIR later must not
       // pick one of them up: metrics.jsonl no longer has their rows).
-      if (outDir) {
-        keepLinesWhile(
-          join(outDir, 'rounds.jsonl'),
-          (e) => ((e as { episode?: unknown })?.episode as number) < sp.round,
-        );
-        dropLaterCheckpoints(outDir, roundDir, sp.round);
+      if (outDir && !restore) {
+        keepRoundsBefore(files, join(outDir, 'rounds.jsonl'), sp.round);
+        dropLaterCheckpoints(files, outDir, roundDir, sp.round);
       }
     }
     return {
       ...battleSimulation(backend, env, sp),
+      // The latest checkpoint as one tar (the page's download, the runtime's backend fallback).
+      checkpoint: async () => (lastSaved ? tar(walkFiles(lastSaved.files, lastSaved.dir)) : null),
       drainEpisodes: () => sp.drainEpisodes(),
       // The run loop goes on from the checkpoint's step (metrics.jsonl keeps the rows up to it).
       startStep: sp.step,

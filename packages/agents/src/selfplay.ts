@@ -142,6 +142,8 @@ export interface SelfPlayOptions {
   pool?: PoolOptions;
 }
 
+/** Rounds the learner's win rate (`win_rate`) averages over. */
+export const WIN_WINDOW = 10;
 export class SelfPlay {
   readonly rng: Rng;
   readonly agents: Learner[];
@@ -168,6 +170,8 @@ export class SelfPlay {
   private readonly stepStats: StepStats[];
   private lastTrain: TrainStats | null = null;
   private lastWin = 0;
+  /** 1/0 for the learner's last WIN_WINDOW rounds, oldest first (the win rate). */
+  private recentWins: number[] = [];
   private episodes: EpisodeSummary[] = [];
   /** Summary of the last finished round. */
   lastSummary: EpisodeSummary | null = null;
@@ -428,6 +432,8 @@ export class SelfPlay {
     const O = 1 - L;
     const won = this.roundStats[L].kills > this.roundStats[O].kills;
     this.lastWin = won ? 1 : 0;
+    this.recentWins.push(this.lastWin);
+    if (this.recentWins.length > WIN_WINDOW) this.recentWins.shift();
     if (this.cfg.train) {
       const t0 = performance.now();
       this.lastTrain = await this.learner.train(this.round, this.temperature, this.rng);
@@ -451,7 +457,12 @@ export class SelfPlay {
       episode: this.round,
       step: this.step,
       length: this.stepsInRound,
-      values: { ...this.trainValues(), temperature: this.temperature, learner_won: this.lastWin },
+      values: {
+        ...this.trainValues(),
+        temperature: this.temperature,
+        learner_won: this.lastWin,
+        win_rate: this.winRate(),
+      },
       groups: summaryGroups,
     };
     this.episodes.push(this.lastSummary);
@@ -498,6 +509,7 @@ export class SelfPlay {
         policy_entropy: aliveSum > 0 ? entSum / aliveSum : 0,
         round: this.round,
         learner_won: this.lastWin,
+        win_rate: this.winRate(),
       },
       groups: g,
     };
@@ -509,6 +521,12 @@ export class SelfPlay {
     return e;
   }
 
+  /** Share of the last WIN_WINDOW rounds (fewer at the start) the learner won; 0 before any. */
+  private winRate(): number {
+    const n = this.recentWins.length;
+    return n === 0 ? 0 : this.recentWins.reduce((a, b) => a + b, 0) / n;
+  }
+
   /** What a checkpoint restores besides networks and memory (taken between rounds). */
   state(): Record<string, unknown> {
     if (this.inRound) throw new Error('SelfPlay.state: only between rounds');
@@ -518,6 +536,7 @@ export class SelfPlay {
       rng: this.rng.getState(),
       lastTrain: this.lastTrain,
       lastWin: this.lastWin,
+      recentWins: this.recentWins,
       stepStats: this.stepStats,
       roundStats: this.roundStats,
       temperature: this.temperature,
@@ -536,6 +555,8 @@ export class SelfPlay {
         if (this.lastTrain[k] === null) this.lastTrain[k] = Number.NaN;
     }
     this.lastWin = s.lastWin as number;
+    // Checkpoints from before the win rate: it starts again from that round.
+    this.recentWins = Array.isArray(s.recentWins) ? [...(s.recentWins as number[])] : [];
     Object.assign(this.stepStats, s.stepStats as StepStats[]);
     Object.assign(this.roundStats, s.roundStats as RoundStats[]);
     this.temperature = s.temperature as number;

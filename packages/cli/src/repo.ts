@@ -17,14 +17,11 @@ export function builtinExperiments(): string[] {
 }
 
 /**
- * Built-in experiments that read and write files (checkpoints, rounds.jsonl) and so run only in
- * Node: the static viewer leaves them out.
+ * Built-in experiments that run in a browser page (the static viewer's list): all of them (those
+ * that keep files, battle-train and battle-eval, keep them in memory there).
  */
-const NODE_ONLY = new Set(['battle-train', 'battle-eval']);
-
-/** Built-in experiments that run in a browser page (the static viewer's list). */
 export function browserExperiments(): string[] {
-  return builtinExperiments().filter((n) => !NODE_ONLY.has(n));
+  return builtinExperiments();
 }
 
 function looksLikePath(ref: string): boolean {

@@ -3,12 +3,43 @@
  *   browser: webgpu if an adapter is available, else webgl, else wasm, else cpu;
  *   Node:    wasm (SIMD, one thread), else cpu.
  * Forcing a backend that is not available is a GibbsError naming what was found.
+ * `faulty:N` is a diagnostic backend: cpu, whose kernels fail after N calls as a lost device does,
+ * to watch a run fall back to the next backend (the runtime's engine does) in tests and demos.
  */
 import * as tf from '@tensorflow/tfjs';
 import { GibbsError } from './errors.ts';
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+
+/** The diagnostic backend's name (see `faulty:N` above). */
+export const FAULTY_BACKEND = 'faulty';
+
+/** Register `faulty` anew: cpu's kernels, each call counted, failing from call N + 1 on. */
+function registerFaulty(failAfter: number): void {
+  if (tf.engine().registryFactory[FAULTY_BACKEND]) tf.removeBackend(FAULTY_BACKEND);
+  const cpu = tf.findBackendFactory('cpu');
+  if (!cpu) throw GibbsError.invalid('backend', 'faulty', 'the cpu backend to build on');
+  tf.registerBackend(FAULTY_BACKEND, cpu, -1);
+  let calls = 0;
+  for (const k of tf.getKernelsForBackend('cpu')) {
+    if (tf.getKernel(k.kernelName, FAULTY_BACKEND))
+      tf.unregisterKernel(k.kernelName, FAULTY_BACKEND);
+    tf.registerKernel({
+      ...k,
+      backendName: FAULTY_BACKEND,
+      kernelFunc: (args) => {
+        calls += 1;
+        if (calls > failAfter) {
+          throw new Error(
+            `faulty backend: kernel ${k.kernelName} failed after ${failAfter} kernel calls (a simulated device loss)`,
+          );
+        }
+        return k.kernelFunc(args);
+      },
+    });
+  }
+}
 
 const isNode =
   typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions.node;
@@ -89,10 +120,21 @@ export function backendOrder(): BackendName[] {
  * Select and initialise the tfjs backend. With `forced`, that one or an error; otherwise the first
  * that works in `backendOrder()`.
  */
-export async function initBackend(forced?: string): Promise<BackendName> {
+export async function initBackend(forced?: string): Promise<BackendName | typeof FAULTY_BACKEND> {
+  const faulty = forced === undefined ? null : /^faulty(?::(\d+))?$/.exec(forced);
+  if (faulty) {
+    registerFaulty(Number(faulty[1] ?? 1000));
+    if (!(await tf.setBackend(FAULTY_BACKEND)))
+      throw GibbsError.invalid('backend', forced, 'a faulty backend that initialises');
+    return FAULTY_BACKEND;
+  }
   if (forced !== undefined) {
     if (!(BACKENDS as readonly string[]).includes(forced)) {
-      throw GibbsError.invalid('backend', forced, `one of ${BACKENDS.join(', ')}`);
+      throw GibbsError.invalid(
+        'backend',
+        forced,
+        `one of ${BACKENDS.join(', ')}, or faulty:N (diagnostic: fails after N kernel calls)`,
+      );
     }
     const current = tf.getBackend();
     if (current === forced) return forced as BackendName;

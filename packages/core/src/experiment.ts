@@ -72,6 +72,12 @@ export interface Simulation {
   inspect?(group: number, slot: number): AgentInspection | null;
   /** Change a live parameter (see Experiment.liveParams); throws GibbsError on a bad name/value. */
   setParam?(name: string, value: unknown): void;
+  /**
+   * The latest checkpoint as one POSIX tar of its directory (what `restore` takes back), or null
+   * before the first. A page downloads it; the runtime keeps the run going from it on another
+   * tfjs backend when this one fails.
+   */
+  checkpoint?(): Promise<Uint8Array | null>;
   /** Release tensors, workers, files. */
   dispose?(): void | Promise<void>;
 }
@@ -83,6 +89,11 @@ export interface ExperimentContext<P> {
   outDir?: string;
   /** Forced tfjs backend, when the user asked for one. */
   backend?: string;
+  /**
+   * A checkpoint to continue from: a tar of a checkpoint directory (Simulation.checkpoint()'s, or
+   * a file a user loaded into the page). An experiment that trains resumes from it.
+   */
+  restore?: Uint8Array;
   /** Human-readable log line (progress of long set-ups). */
   log?: (line: string) => void;
   /**

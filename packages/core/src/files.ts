@@ -17,6 +17,8 @@ export interface Files {
   read(path: string): Uint8Array<ArrayBuffer>;
   /** Write a whole file atomically (a reader sees the old bytes or the new), parents made. */
   write(path: string, data: Uint8Array | string): void;
+  /** Append to a file (made, with its parents, if missing): a log that grows line by line. */
+  append(path: string, text: string): void;
   /** Names in a directory ([] when it does not exist). */
   list(dir: string): string[];
   /** Remove a file or a directory tree; nothing when absent. */
@@ -86,8 +88,23 @@ export class MemoryFiles implements Files {
     return data;
   }
 
+  /** Keeps `data` itself (no copy: checkpoints hold large buffers): do not change it after. */
   write(path: string, data: Uint8Array | string): void {
-    this.files.set(this.resolve(path), bytesOf(data).slice());
+    const bytes = bytesOf(data);
+    this.files.set(
+      this.resolve(path),
+      bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice(),
+    );
+  }
+
+  append(path: string, text: string): void {
+    const p = this.resolve(path);
+    const old = this.files.get(p);
+    const add = utf8.encode(text);
+    const out = new Uint8Array((old?.length ?? 0) + add.length);
+    if (old) out.set(old);
+    out.set(add, old?.length ?? 0);
+    this.files.set(p, out);
   }
 
   list(dir: string): string[] {
@@ -131,6 +148,28 @@ export class MemoryFiles implements Files {
       .map(([k, v]): [string, Uint8Array] => [k.slice(prefix.length), v])
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
+}
+
+/** Every file under `dir` of any Files, as paths relative to it, sorted. */
+export function walkFiles(files: Files, dir: string): [string, Uint8Array][] {
+  const out: [string, Uint8Array][] = [];
+  const walk = (at: string, rel: string) => {
+    for (const name of files.list(at)) {
+      const p = joinPath(at, name);
+      const r = rel ? `${rel}/${name}` : name;
+      if (files.isDirectory(p)) walk(p, r);
+      else out.push([r, files.read(p)]);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** A tar's files in memory under `at` (default "/"). */
+export function filesFromTar(archive: Uint8Array, at = '/'): MemoryFiles {
+  const files = new MemoryFiles();
+  for (const [name, data] of untar(archive)) files.write(joinPath(at, name), data);
+  return files;
 }
 
 // ---- disk (Node) ----------------------------------------------------------------------------
@@ -186,6 +225,10 @@ export function nodeFiles(): Files {
         fs.rmSync(tmp, { force: true });
         throw err;
       }
+    },
+    append: (p, text) => {
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      fs.appendFileSync(p, text);
     },
     list: (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []),
     remove: (p) => fs.rmSync(p, { recursive: true, force: true }),

@@ -25,6 +25,8 @@ export interface LocalSourceOptions {
   /** Parameters as strings (form fields, URL) or typed values. */
   params: Record<string, unknown>;
   backend?: string;
+  /** A checkpoint (a tar) to continue from. */
+  restore?: Uint8Array;
 }
 
 export class MainThreadSource implements SimSource {
@@ -83,7 +85,12 @@ export class MainThreadSource implements SimSource {
       opts.params,
       `experiment "${opts.experiment.name}"`,
     );
-    const sim = await opts.experiment.create({ params, seed: opts.seed, backend: opts.backend });
+    const sim = await opts.experiment.create({
+      params,
+      seed: opts.seed,
+      backend: opts.backend,
+      restore: opts.restore,
+    });
     const src = new MainThreadSource(sim, opts.experiment, params as Record<string, unknown>);
     src.publish();
     src.emitFrame();
@@ -92,6 +99,14 @@ export class MainThreadSource implements SimSource {
 
   liveParams(): readonly LiveParam[] {
     return this.live;
+  }
+
+  get checkpoints(): boolean {
+    return typeof this.sim.checkpoint === 'function';
+  }
+
+  async checkpoint(): Promise<Uint8Array | null> {
+    return (await this.sim.checkpoint?.()) ?? null;
   }
 
   play(): void {

@@ -40,6 +40,9 @@ const ui = {
   helpClose: $<HTMLButtonElement>('help-close'),
   live: $<HTMLElement>('live'),
   start: $<HTMLButtonElement>('start'),
+  ckSave: $<HTMLButtonElement>('ck-save'),
+  ckLoad: $<HTMLInputElement>('ck-load'),
+  ckLoadLabel: $<HTMLElement>('ck-load-label'),
   play: $<HTMLButtonElement>('play'),
   step: $<HTMLButtonElement>('step'),
   speed: $<HTMLSelectElement>('speed'),
@@ -108,6 +111,8 @@ function use(next: SimSource | null): void {
   charts.destroy();
   charts = new Charts(ui.charts, prefs);
   ui.inspector.innerHTML = '<em>hover or click an agent</em>';
+  ui.ckSave.hidden = ui.ckLoadLabel.hidden = !next?.checkpoints;
+  lastNotice = null;
   renderLive();
   if (!next) {
     ui.play.textContent = 'play';
@@ -135,6 +140,7 @@ function use(next: SimSource | null): void {
 const isLocal = (s: SimSource | null) => s?.kind === 'worker' || s?.kind === 'main-thread';
 
 let lastMetric: MetricRecord | null = null;
+let lastNotice: string | null = null;
 
 function onMetrics(rs: readonly MetricRecord[]): void {
   if (rs.length > 0) lastMetric = rs[rs.length - 1];
@@ -162,6 +168,9 @@ function onStatus(s: SourceStatus): void {
   ui.play.textContent = s.running ? 'pause' : 'play';
   ui.play.setAttribute('aria-pressed', String(s.running));
   if (s.failed) say(s.failed, true);
+  // A backend fallback: said once, when it happens, and kept until something else is said.
+  else if (s.notice && s.notice !== lastNotice) say(s.notice);
+  lastNotice = s.notice ?? null;
   charts.setCursor(s.replay ? { step: s.step, episode: s.episode } : null);
   if (s.replay) {
     ui.scrub.hidden = false;
@@ -250,7 +259,7 @@ async function renderParamsForm(initial: Record<string, string>): Promise<void> 
 }
 
 /** Create the simulation of the chosen experiment, seed and parameters (in this page), paused. */
-async function startLocal(autoplay: boolean): Promise<void> {
+async function startLocal(autoplay: boolean, restore?: Uint8Array): Promise<void> {
   say('');
   const name = ui.experiment.value;
   if (!name || name === RUN_OPTION) {
@@ -263,10 +272,18 @@ async function startLocal(autoplay: boolean): Promise<void> {
     const where = ui.thread.value === 'main' ? 'in the page' : 'in a worker';
     say(`creating ${name} ${where}…`);
     const params = form.values();
+    // ?backend=webgl|wasm|cpu forces a tfjs backend; faulty:N one that fails after N kernel calls.
+    const backend = url.get('backend') ?? undefined;
     const src =
       ui.thread.value === 'main'
-        ? await MainThreadSource.create({ experiment: exp, seed, params })
-        : await WorkerSource.create({ experiment: experimentRef(name), seed, params });
+        ? await MainThreadSource.create({ experiment: exp, seed, params, backend, restore })
+        : await WorkerSource.create({
+            experiment: experimentRef(name),
+            seed,
+            params,
+            backend,
+            restore,
+          });
     if (ui.experiment.value !== name) {
       // Another experiment was picked meanwhile: that one wins.
       src.dispose();
@@ -597,6 +614,40 @@ ui.play.addEventListener('click', togglePlay);
 ui.step.addEventListener('click', () => void source?.step(1));
 ui.speed.addEventListener('change', () => source?.setSpeed(Number(ui.speed.value)));
 ui.start.addEventListener('click', () => void startLocal(false));
+
+/** Download the run's latest checkpoint as a tar (`tar -xf` gives its checkpoint directory). */
+ui.ckSave.addEventListener('click', async () => {
+  const src = source;
+  if (!src?.checkpoint) return;
+  try {
+    const bytes = await src.checkpoint();
+    if (!bytes) {
+      say(
+        `${status?.experiment ?? 'this run'} has no checkpoint yet (one is taken every checkpointEvery rounds)`,
+      );
+      return;
+    }
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(
+      new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' }),
+    );
+    a.download = `${status?.experiment ?? 'run'}-step${status?.step ?? 0}.tar`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    say(`saved ${a.download} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
+  } catch (err) {
+    say(errorText(err), true);
+  }
+});
+
+/** Continue from a checkpoint file: the experiment shown is made anew from it, paused. */
+ui.ckLoad.addEventListener('change', async () => {
+  const file = ui.ckLoad.files?.[0];
+  ui.ckLoad.value = '';
+  if (!file) return;
+  await startLocal(false, new Uint8Array(await file.arrayBuffer()));
+  if (source) say(`${ui.experiment.value} continues from ${file.name}: press play (space)`);
+});
 ui.fit.addEventListener('click', () => view.fit());
 ui.follow.addEventListener('click', () => {
   view.follow(view.following ? null : selected);

@@ -61,6 +61,8 @@ export interface SourceStatus {
   droppedFrames: number;
   /** Set when the run failed or the connection ended. */
   failed: string | null;
+  /** What the run wants the user to know that is not a failure (a tfjs backend fallback). */
+  notice?: string | null;
   /** For replays: number of recorded frames and the index shown. */
   replay?: { frames: number; index: number; truncated: boolean };
 }
@@ -95,6 +97,13 @@ export interface SimSource {
   inspect(group: number, slot: number): Promise<AgentInspection | null>;
   /** Replays only: show recorded frame `index`. */
   seek?(index: number): void;
+  /**
+   * Simulations in the page only: the latest checkpoint as a tar (null before the first); the
+   * source made anew with it as `restore` continues from there.
+   */
+  checkpoint?(): Promise<Uint8Array | null>;
+  /** The simulation keeps checkpoints (the page then offers to save and load them). */
+  readonly checkpoints?: boolean;
   dispose(): void;
 }
 

@@ -17,3 +17,9 @@ declare module 'virtual:gibbs-experiments' {
     thread?: 'worker' | 'main';
   };
 }
+
+/** vite's `?url` imports: the URL of the file as served (dev) or emitted (build). */
+declare module '*.wasm?url' {
+  const url: string;
+  export default url;
+}

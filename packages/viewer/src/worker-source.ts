@@ -85,6 +85,7 @@ export function toSourceStatus(
     backend: s.backend ?? info.backend,
     droppedFrames: s.framesDropped,
     failed,
+    notice: s.notice ?? null,
   };
 }
 
@@ -93,7 +94,10 @@ export interface WorkerSourceOptions {
   experiment: string;
   seed: number;
   params: Record<string, unknown>;
+  /** A tfjs backend to force (`faulty:N` shows the fallback). */
   backend?: string;
+  /** A checkpoint (a tar) to continue from. */
+  restore?: Uint8Array;
 }
 
 export class WorkerSource implements SimSource {
@@ -136,6 +140,7 @@ export class WorkerSource implements SimSource {
       params: opts.params,
       seed: opts.seed,
       backend: opts.backend,
+      restore: opts.restore,
       worker: true,
       maxFps: MAX_FPS,
       logEvery: 1,
@@ -145,6 +150,14 @@ export class WorkerSource implements SimSource {
 
   liveParams(): readonly LiveParam[] {
     return this.live;
+  }
+
+  get checkpoints(): boolean {
+    return this.handle.info.checkpoints === true;
+  }
+
+  checkpoint(): Promise<Uint8Array | null> {
+    return this.handle.checkpoint();
   }
 
   play(): void {

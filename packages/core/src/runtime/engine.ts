@@ -25,6 +25,9 @@ import { runSimulation, type StepGate } from '../runner.ts';
 import { checkSpeed, now, RunControl } from './control.ts';
 import type { RunError, RunInfo, RunState, RunStatus, Snapshot, Update } from './types.ts';
 
+/** tfjs backends from fastest to surest (core/backend.ts's browser order): where a failed one falls back. */
+const BACKEND_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+
 export interface EngineOptions {
   seed?: number;
   /** Steps after which the run finishes; null or undefined: runs until disposed. */
@@ -169,6 +172,9 @@ export class SimulationEngine {
   private framesDelivered = 0;
   private framesDropped = 0;
   private liveValues: Record<string, unknown>;
+  // Backend fallback: how create() made the simulation, to make it anew on another backend.
+  private remake: ((backend: string, restore?: Uint8Array) => Promise<Simulation>) | null = null;
+  private notice: string | null = null;
 
   constructor(
     readonly experiment: Experiment,
@@ -216,7 +222,7 @@ export class SimulationEngine {
   static async create(
     experiment: Experiment | string,
     rawParams: Record<string, unknown>,
-    opts: EngineOptions & { backend?: string } = {},
+    opts: EngineOptions & { backend?: string; restore?: Uint8Array } = {},
   ): Promise<SimulationEngine> {
     const exp = typeof experiment === 'string' ? await importExperiment(experiment) : experiment;
     const params = parseParams(exp.params, rawParams, `experiment "${exp.name}"`) as Record<
@@ -224,13 +230,16 @@ export class SimulationEngine {
       unknown
     >;
     const engine = new SimulationEngine(exp, params, opts);
-    const sim = await exp.create({
-      params,
-      seed: engine.info.seed,
-      backend: opts.backend,
-      log: (line) => engine.log(line),
-    });
-    engine.attach(sim);
+    const make = async (backend: string | undefined, restore: Uint8Array | undefined) =>
+      exp.create({
+        params,
+        seed: engine.info.seed,
+        backend,
+        restore,
+        log: (line) => engine.log(line),
+      });
+    engine.attach(await make(opts.backend, opts.restore));
+    engine.remake = make;
     return engine;
   }
 
@@ -239,6 +248,7 @@ export class SimulationEngine {
     if (this.sim) throw new GibbsError('engine: a simulation is attached already', 'sim', 'twice');
     this.sim = sim;
     this.info.backend = sim.backend ?? null;
+    this.info.checkpoints = typeof sim.checkpoint === 'function';
     this.stateDirty = true;
   }
 
@@ -280,7 +290,14 @@ export class SimulationEngine {
     if (this.loop) return this.loop;
     const sim = this.requireSim();
     const h = this.hooks;
-    this.loop = runSimulation(sim, {
+    // The loop holds this view, not the simulation: after a backend fallback it reaches the new one.
+    const current: Simulation = {
+      advance: () => this.advance(),
+      metrics: () => this.requireSim().metrics(),
+      drainEpisodes: () => this.requireSim().drainEpisodes?.() ?? [],
+      frame: () => this.requireSim().frame(),
+    };
+    this.loop = runSimulation(current, {
       steps: this.info.steps ?? Number.POSITIVE_INFINITY,
       startStep: sim.startStep,
       logEvery: this.info.logEvery,
@@ -315,7 +332,72 @@ export class SimulationEngine {
       framesDropped: this.framesDropped,
       metricsDropped: this.metricsDropped,
       error: this.error,
+      notice: this.notice,
     };
+  }
+
+  /** The simulation's latest checkpoint (Simulation.checkpoint), between two steps. */
+  async checkpoint(): Promise<Uint8Array | null> {
+    const sim = this.requireSim();
+    return (await this.betweenSteps(() => sim.checkpoint?.() ?? null)) ?? null;
+  }
+
+  /** One step; a tfjs backend that fails is replaced (fallBack) and the step taken there. */
+  private async advance(): Promise<void> {
+    const sim = this.requireSim();
+    try {
+      await sim.advance();
+    } catch (err) {
+      if (!(await this.fallBack(sim, err))) throw err;
+    }
+  }
+
+  /**
+   * The simulation failed on its tfjs backend (a WebGPU buffer that cannot be mapped, a lost
+   * device): make it anew on the next backend of BACKEND_ORDER that works, from its last
+   * checkpoint (Simulation.checkpoint; from the start without one), say so in the status, and
+   * take the step there. A GibbsError is the experiment's own complaint, not the backend's: no
+   * fallback. False when there is nothing to fall back to; the run then fails with `err`.
+   */
+  private async fallBack(sim: Simulation, err: unknown): Promise<boolean> {
+    const failed = sim.backend;
+    if (!this.remake || !failed || err instanceof GibbsError) return false;
+    const at = BACKEND_ORDER.indexOf(failed as (typeof BACKEND_ORDER)[number]);
+    const next = BACKEND_ORDER.slice(at + 1);
+    if (next.length === 0) return false;
+    const step = this.control.done + 1;
+    let restore: Uint8Array | null = null;
+    try {
+      restore = (await sim.checkpoint?.()) ?? null;
+    } catch {
+      // No checkpoint to be had from a broken backend: from the start.
+    }
+    try {
+      await sim.dispose?.();
+    } catch {
+      // Releasing tensors of a lost device may fail too; they are gone either way.
+    }
+    const why = err instanceof Error ? err.message : String(err);
+    const tried: string[] = [];
+    for (const backend of next) {
+      try {
+        const fresh = await this.remake(backend, restore ?? undefined);
+        this.sim = fresh;
+        this.info.backend = fresh.backend ?? backend;
+        const from = restore
+          ? `its last checkpoint (step ${fresh.startStep ?? 0})`
+          : 'its start (no checkpoint yet)';
+        this.notice = `backend ${failed} failed at step ${step} (${why.split('\n')[0]}); continued on ${this.info.backend} from ${from}`;
+        this.log(this.notice);
+        this.changed();
+        await fresh.advance();
+        return true;
+      } catch (e) {
+        tried.push(`${backend}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    this.log(`backend fallback after ${failed} failed found none that works: ${tried.join('; ')}`);
+    return false;
   }
 
   // ---- control ----

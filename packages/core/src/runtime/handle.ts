@@ -57,6 +57,8 @@ export interface SimulationHandle {
   snapshot(): Promise<Snapshot>;
   /** What the inspector shows for one agent (Simulation.inspect); null for an empty slot. */
   inspect?(group: number, slot: number): Promise<AgentInspection | null>;
+  /** The latest checkpoint as a tar (StartOptions.restore takes it back); null if none. */
+  checkpoint(): Promise<Uint8Array | null>;
   /** Stop the run, release the simulation and the worker. */
   dispose(): Promise<void>;
 }
@@ -217,6 +219,11 @@ export class EngineHandle implements SimulationHandle {
   inspect(group: number, slot: number): Promise<AgentInspection | null> {
     if (!this.rpc.inspect) return Promise.resolve(null);
     return this.call(this.rpc.inspect(group, slot));
+  }
+
+  checkpoint(): Promise<Uint8Array | null> {
+    if (!this.rpc.checkpoint) return Promise.resolve(null);
+    return this.call(this.rpc.checkpoint());
   }
 
   async dispose(): Promise<void> {

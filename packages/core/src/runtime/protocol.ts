@@ -147,6 +147,7 @@ export const runStatusSchema = z.object({
   framesDropped: z.number(),
   metricsDropped: z.number(),
   error: runErrorSchema.nullable(),
+  notice: z.string().nullable().optional(),
 });
 export const runInfoSchema = z.object({
   experiment: z.string(),
@@ -158,6 +159,7 @@ export const runInfoSchema = z.object({
   liveParams: z.array(z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()) })),
   backend: z.string().nullable(),
   worker: z.boolean(),
+  checkpoints: z.boolean().optional(),
 });
 /** The environment of an external run (EnvSpec as JSON), sent in `hello`. */
 export const externalSpecSchema = z.object({

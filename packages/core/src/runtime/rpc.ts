@@ -17,6 +17,8 @@ export interface LoadSpec {
   params?: Record<string, unknown>;
   seed?: number;
   backend?: string;
+  /** A checkpoint to continue from (ExperimentContext.restore). */
+  restore?: Uint8Array;
   steps?: number | null;
   logEvery?: number;
   speed?: number;
@@ -39,6 +41,8 @@ export interface EngineRpc {
   nextFrame(after: number, id: number): Promise<Result<FrameReply | null>>;
   cancelFrame(id: number): Promise<Result<null>>;
   poll(): Promise<Result<Update>>;
+  /** The simulation's latest checkpoint as a tar (Simulation.checkpoint), null if it has none. */
+  checkpoint?(): Promise<Result<Uint8Array | null>>;
   dispose(): Promise<Result<null>>;
 }
 
@@ -98,6 +102,7 @@ export function createEngineRpc(
       engine = await SimulationEngine.create(exp, spec.params ?? {}, {
         seed: spec.seed,
         backend: spec.backend,
+        restore: spec.restore,
         steps: spec.steps,
         logEvery: spec.logEvery,
         speed: spec.speed,
@@ -129,6 +134,10 @@ export function createEngineRpc(
     cancelFrame: (id) => act((e) => e.cancelFrame(id)),
     inspect: (group, slot) => call((e) => e.inspect(group, slot)),
     poll: () => call((e) => e.poll()),
+    checkpoint: async () => {
+      const r = await call((e) => e.checkpoint());
+      return r.ok && r.value ? transfer(r, [r.value.buffer as ArrayBuffer]) : r;
+    },
     dispose: () =>
       result(async () => {
         await engine?.dispose();

@@ -28,6 +28,8 @@ export interface StartOptions {
   seed?: number;
   /** Force a tfjs backend (initBackend); the one chosen shows in info/status.backend. */
   backend?: string;
+  /** A checkpoint to continue from (SimulationHandle.checkpoint()'s tar, or a file loaded). */
+  restore?: Uint8Array;
   /** Steps after which the run finishes (default: runs until disposed). */
   steps?: number | null;
   /** Log metrics every K steps (default 1). */
@@ -74,6 +76,7 @@ export async function startSimulation(opts: StartOptions): Promise<SimulationHan
     params: opts.params ?? {},
     seed: opts.seed,
     backend: opts.backend,
+    restore: opts.restore,
     steps: opts.steps ?? null,
     logEvery: opts.logEvery,
     speed: opts.speed,

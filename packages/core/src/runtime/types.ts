@@ -28,6 +28,8 @@ export interface RunInfo {
   backend: string | null;
   /** True when the simulation runs in a worker. */
   worker: boolean;
+  /** The simulation keeps checkpoints (Simulation.checkpoint): a page offers to save them. */
+  checkpoints?: boolean;
 }
 
 export interface RunError {
@@ -58,6 +60,11 @@ export interface RunStatus {
   /** Metric records thrown away because nobody collected them (bounded buffer); normally 0. */
   metricsDropped: number;
   error: RunError | null;
+  /**
+   * The last thing the run wants its watcher to know that is not an error: a tfjs backend that
+   * failed and the one the run went on with, from which checkpoint.
+   */
+  notice?: string | null;
 }
 
 /** The state of a run at one moment, taken between two steps. */
