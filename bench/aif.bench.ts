@@ -34,8 +34,8 @@ import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
 import { tf } from '@gibbs/agents/tf';
 import { Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
-import { forageModel } from '../experiments/aif-forage.ts';
-import { tmazeModel } from '../experiments/tmaze.ts';
+import { forageModel } from '@gibbs/experiments/aif-forage';
+import { tmazeModel } from '@gibbs/experiments/tmaze';
 import { printTable, type Row, writeResult } from './lib.ts';
 
 /**

@@ -10,16 +10,16 @@
  * Variants run interleaved in one process (medians of rounds), so compare ratios: the machine
  * is shared. `--quick` runs fewer steps and one round.
  */
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type SimulationHandle, startSimulation } from '@gibbs/core';
+import { experimentUrl } from '@gibbs/experiments';
 import { printTable, type Row, writeResult } from './lib.ts';
 import { type DirectJob, directLoop } from './runtime-direct.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BATTLE = join(ROOT, 'experiments/battle.ts');
+const BATTLE = fileURLToPath(experimentUrl('battle'));
 const WALKERS = join(ROOT, 'packages/core/test/fixtures/walkers.ts');
 const quick = process.argv.includes('--quick');
 
@@ -203,10 +203,6 @@ async function splitStep(): Promise<Row[]> {
   ];
 }
 
-if (!existsSync(BATTLE)) {
-  console.error('runtime bench: experiments/battle.ts is missing');
-  process.exit(1);
-}
 const overhead = await stepOverhead();
 printTable('Battle step through the runtime (ms per step; ratios to a direct loop)', overhead);
 const frames = [await frameRate(true, quick ? 1.5 : 4), await frameRate(false, quick ? 1.5 : 4)];

@@ -32,7 +32,7 @@ import { Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
 import { writeJsonAtomic } from '@gibbs/core/node';
 import { environments } from '@gibbs/env';
-import { wilson } from '../experiments/battle-eval.ts';
+import { wilson } from '@gibbs/experiments/battle-eval';
 
 const USAGE =
   'Usage: pnpm tsx scripts/battle-crossplay.ts [--root DIR --round N] [--battles 200] [--parallel 32]\n' +

@@ -3,7 +3,7 @@
 // with any static file server; see docs/viewer.md. `--out DIR` builds elsewhere (the tests).
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserExperiments, EXPERIMENTS_DIR } from '../packages/cli/src/repo.ts';
+import { browserExperiments, builtinExperimentPath } from '../packages/cli/src/repo.ts';
 import { buildStaticViewer } from '../packages/viewer/src/build-static.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -12,7 +12,7 @@ const outDir = at > 0 ? resolve(process.argv[at + 1] ?? '') : resolve(ROOT, 'pac
 const names = browserExperiments();
 const t0 = performance.now();
 const out = await buildStaticViewer({
-  experiments: Object.fromEntries(names.map((n) => [n, resolve(EXPERIMENTS_DIR, `${n}.ts`)])),
+  experiments: Object.fromEntries(names.map((n) => [n, builtinExperimentPath(n)])),
   outDir,
   experiment: 'battle',
 });

@@ -14,8 +14,8 @@
  */
 import { parseParams, type Simulation } from '@gibbs/core';
 import { CRITICAL_TEMPERATURE, onsagerEnergy, onsagerMagnetisation } from '@gibbs/env/ising-mcmc';
-import ising from '../experiments/ising.ts';
-import isingMcmc from '../experiments/ising-mcmc.ts';
+import ising from '@gibbs/experiments/ising';
+import isingMcmc from '@gibbs/experiments/ising-mcmc';
 
 const argv = process.argv.slice(2);
 const USAGE =

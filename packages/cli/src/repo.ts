@@ -1,19 +1,25 @@
-/** Where the built-in experiments live, and how a name or a path becomes an Experiment. */
-import { existsSync, readdirSync } from 'node:fs';
+/** The built-in experiments (by name, from @gibbs/experiments' registry) and user modules (by path). */
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Experiment, GibbsError, isExperiment } from '@gibbs/core';
+import { type Experiment, experimentFromModule, GibbsError } from '@gibbs/core';
+import {
+  EXPERIMENT_NAMES,
+  experimentUrl,
+  isBuiltinExperiment,
+  loadBuiltinExperiment,
+} from '@gibbs/experiments';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const EXPERIMENTS_DIR = resolve(REPO_ROOT, 'experiments');
 
-/** Built-in experiment names: every `experiments/<name>.ts` that is not a test. */
+/** Built-in experiment names, sorted. */
 export function builtinExperiments(): string[] {
-  if (!existsSync(EXPERIMENTS_DIR)) return [];
-  return readdirSync(EXPERIMENTS_DIR)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('_'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+  return [...EXPERIMENT_NAMES];
+}
+
+/** The file of a built-in experiment's module (what the viewer bundles, a worker imports). */
+export function builtinExperimentPath(name: string): string {
+  return fileURLToPath(experimentUrl(name));
 }
 
 /**
@@ -47,30 +53,13 @@ export async function importModule(path: string, what: string): Promise<Record<s
 
 /** Resolve a built-in name or a module path to the experiment it exports. */
 export async function loadExperiment(ref: string): Promise<Experiment> {
-  let mod: Record<string, unknown>;
-  if (looksLikePath(ref)) mod = await importModule(ref, 'experiment module');
-  else {
-    const names = builtinExperiments();
-    if (!names.includes(ref)) {
-      throw GibbsError.invalid(
-        'experiment',
-        ref,
-        `a built-in experiment (${names.join(', ')}) or the path of a module (./my-experiment.ts)`,
-      );
-    }
-    mod = (await import(pathToFileURL(resolve(EXPERIMENTS_DIR, `${ref}.ts`)).href)) as Record<
-      string,
-      unknown
-    >;
-  }
-  const candidate = mod.default ?? mod.experiment;
-  if (!isExperiment(candidate)) {
-    throw new GibbsError(
-      `experiment module ${ref}: it must export an experiment (defineExperiment(...)) as default or as \`experiment\`; found exports: ${Object.keys(mod).join(', ') || 'none'}`,
+  if (!looksLikePath(ref) || isBuiltinExperiment(ref)) {
+    if (isBuiltinExperiment(ref)) return loadBuiltinExperiment(ref);
+    throw GibbsError.invalid(
       'experiment',
       ref,
-      'a default export made with defineExperiment',
+      `a built-in experiment (${EXPERIMENT_NAMES.join(', ')}) or the path of a module (./my-experiment.ts)`,
     );
   }
-  return candidate;
+  return experimentFromModule(await importModule(ref, 'experiment module'), ref);
 }

@@ -1,8 +1,9 @@
 /**
  * The experiment contract. An experiment composes an environment with agents and says which
  * parameters it takes (a zod object schema with defaults). Experiments are plain modules: the
- * built-in ones live in the repository's `experiments/` folder and a user's module of the same
- * shape runs with `pnpm gibbs run ./my-experiment.ts`.
+ * built-in ones are the package @gibbs/experiments (the repository's `experiments/` folder, with a
+ * registry by name), and a user's module of the same shape runs with
+ * `pnpm gibbs run ./my-experiment.ts`.
  *
  *   export default defineExperiment({
  *     name: 'battle', description: '...',

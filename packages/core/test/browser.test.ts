@@ -18,7 +18,6 @@ import walkers from './fixtures/walkers.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '../../..');
 const FIXTURE = resolve(HERE, 'fixtures/walkers.ts');
-const BATTLE = resolve(REPO_ROOT, 'experiments/battle.ts');
 const WASM_DIR = `${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`;
 
 const CHROMIUM_ARGS = [
@@ -68,7 +67,6 @@ beforeAll(async () => {
       entries: [
         resolve(HERE, 'browser/page.ts'),
         FIXTURE,
-        ...(existsSync(BATTLE) ? [BATTLE] : []),
         resolve(REPO_ROOT, 'packages/core/src/runtime/browser-worker.ts'),
       ],
     },
@@ -106,13 +104,8 @@ interface RunReply {
   crossOriginIsolated: boolean;
 }
 
-function runInPage(
-  worker: boolean,
-  seed: number,
-  steps: number,
-  params: Record<string, unknown>,
-  module = FIXTURE,
-) {
+function runInPage(worker: boolean, seed: number, steps: number, params: Record<string, unknown>) {
+  const module = FIXTURE;
   return page.evaluate(
     (o) =>
       (
@@ -168,30 +161,6 @@ describe('in chromium', () => {
     expect(crashed.status.state).toBe('failed');
     expect(crashed.errors[0].message).toMatch(/crashAt reached/);
     pageErrors.length = 0; // the crash is reported by the browser too
-  });
-
-  it.runIf(existsSync(BATTLE))('battle in a Web Worker matches the Node worker', async () => {
-    const params = { map: 40, maxSteps: 50 };
-    const inWorker = await runInPage(true, 9, 120, params, BATTLE);
-    expect(inWorker.status.state).toBe('finished');
-    const { startSimulation } = await import('../src/index.ts');
-    const h = await startSimulation({
-      experiment: BATTLE,
-      worker: true,
-      seed: 9,
-      steps: 120,
-      params,
-    });
-    const node: string[] = [];
-    h.metrics$.subscribe((b) => {
-      for (const r of b) node.push(metricLine(r));
-    });
-    await h.start();
-    await h.done;
-    await h.dispose();
-    expect(node).toHaveLength(120);
-    expect(inWorker.lines).toEqual(node);
-    expect(pageErrors).toEqual([]);
   });
 
   it('picks webgpu itself; webgpu and wasm agree with cpu on matmul and conv2d', async () => {

@@ -212,8 +212,7 @@ function renderStats(): void {
 function fillExperiments(): void {
   const names = experimentNames();
   ui.experiment.innerHTML = names.map((n) => `<option>${n}</option>`).join('');
-  if (names.length === 0)
-    say('no experiments found: add experiments/<name>.ts or pass a module to `pnpm gibbs view`');
+  if (names.length === 0) say('no experiments found: pass a module to `pnpm gibbs view`');
   const wanted = url.get('experiment') ?? defaults.experiment;
   if (wanted && names.includes(wanted)) ui.experiment.value = wanted;
   ui.seed.value = url.get('seed') ?? String(defaults.seed ?? 0);

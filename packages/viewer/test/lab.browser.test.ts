@@ -6,20 +6,22 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { MetricRecord, RenderFrame } from '@gibbs/core';
+import { experimentUrl } from '@gibbs/experiments';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PanelInfo } from '../src/charts.ts';
 import { HISTORY_BUCKETS } from '../src/history.ts';
 import { cssColour, groupColour, legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader } from '../src/recording.ts';
-import { REPO_ROOT, startViewerServer, type ViewerServer } from '../src/server.ts';
+import { startViewerServer, type ViewerServer } from '../src/server.ts';
 import { collectErrors, launchChromium, outputPath, pngPixels } from './browser.ts';
 import walkers from './fixtures/walkers.ts';
 
 const WALKERS = resolve(import.meta.dirname, 'fixtures/walkers.ts');
 const PLAIN = resolve(import.meta.dirname, 'fixtures/plain.ts');
-const EXPERIMENTS = resolve(REPO_ROOT, 'experiments');
+const builtin = (name: string) => fileURLToPath(experimentUrl(name));
 
 let server: ViewerServer;
 let browser: Browser;
@@ -137,9 +139,9 @@ beforeAll(async () => {
     experiments: {
       walkers: WALKERS,
       plain: PLAIN,
-      ising: join(EXPERIMENTS, 'ising.ts'),
-      'aif-forage': join(EXPERIMENTS, 'aif-forage.ts'),
-      battle: join(EXPERIMENTS, 'battle.ts'),
+      ising: builtin('ising'),
+      'aif-forage': builtin('aif-forage'),
+      battle: builtin('battle'),
     },
     runsDir,
   });

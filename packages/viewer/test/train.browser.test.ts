@@ -10,12 +10,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { untar } from '@gibbs/core';
+import { experimentUrl } from '@gibbs/experiments';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStaticViewer } from '../src/build-static.ts';
 import type { PanelInfo } from '../src/charts.ts';
-import { REPO_ROOT } from '../src/server.ts';
 import { collectErrors, launchChromium, outputPath } from './browser.ts';
 
 const TYPES: Record<string, string> = {
@@ -94,7 +95,7 @@ const untilStep = (page: Page, step: number, timeout = 120_000) =>
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'gibbs-train-'));
-  const dir = (n: string) => join(REPO_ROOT, 'experiments', `${n}.ts`);
+  const dir = (n: string) => fileURLToPath(experimentUrl(n));
   await buildStaticViewer({
     experiments: { 'battle-train': dir('battle-train'), 'battle-eval': dir('battle-eval') },
     outDir: join(tmp, 'site'),

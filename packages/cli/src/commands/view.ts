@@ -14,8 +14,8 @@ import { FRAMES_FILE, startViewerServer } from '@gibbs/viewer/server';
 import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
 import {
   browserExperiments,
+  builtinExperimentPath,
   builtinExperiments,
-  EXPERIMENTS_DIR,
   loadExperiment,
 } from '../repo.ts';
 import { isLoopbackHost } from '../run-guards.ts';
@@ -75,8 +75,7 @@ async function writeStatic(
     );
   }
   const experiments: Record<string, string> = {};
-  for (const name of browserExperiments())
-    experiments[name] = resolve(EXPERIMENTS_DIR, `${name}.ts`);
+  for (const name of browserExperiments()) experiments[name] = builtinExperimentPath(name);
   let experiment: string | undefined;
   if (ref) {
     const exp = await loadExperiment(ref);
@@ -128,8 +127,7 @@ export async function main(argv: string[]): Promise<number> {
 
   // Every built-in experiment, plus the one named by path.
   const experiments: Record<string, string> = {};
-  for (const name of builtinExperiments())
-    experiments[name] = resolve(EXPERIMENTS_DIR, `${name}.ts`);
+  for (const name of builtinExperiments()) experiments[name] = builtinExperimentPath(name);
   const ref = args.positionals[0];
   let experiment: string | undefined;
   const rawParams: Record<string, string> = {};

@@ -2,7 +2,7 @@
  * One call to run an experiment and get its handle, in a worker or in this thread, in Node or in
  * a browser:
  *
- *   const sim = await startSimulation({ experiment: '/experiments/battle.ts', seed: 1, worker: true });
+ *   const sim = await startSimulation({ experiment: './my-experiment.ts', seed: 1, worker: true });
  *   sim.metrics$.subscribe((batch) => plot(batch));
  *   sim.frames$.subscribe((frame) => draw(frame));
  *   await sim.start();

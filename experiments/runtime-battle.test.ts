@@ -3,12 +3,12 @@
  * metrics in the main thread, in a Node worker, and with the split (threads: 2) step in a worker.
  * The experiment is loaded by path, so core does not depend on the env package.
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { metricLine, type StartOptions, startSimulation } from '@gibbs/core';
 import { describe, expect, it } from 'vitest';
-import { metricLine, type StartOptions, startSimulation } from '../src/index.ts';
+import { experimentUrl } from './index.ts';
 
-const BATTLE = fileURLToPath(new URL('../../../experiments/battle.ts', import.meta.url));
+const BATTLE = fileURLToPath(experimentUrl('battle'));
 
 async function run(opts: Partial<StartOptions>) {
   const h = await startSimulation({ experiment: BATTLE, seed: 9, steps: 120, ...opts });
@@ -27,7 +27,7 @@ async function run(opts: Partial<StartOptions>) {
   return { lines, episodes, status, frames };
 }
 
-describe.runIf(existsSync(BATTLE))('battle through the runtime', () => {
+describe('battle through the runtime', () => {
   it('main thread, Node worker and the split step in a worker agree', async () => {
     const params = { map: 40, maxSteps: 50 };
     const main = await run({ worker: false, params });
