@@ -13,7 +13,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type SimulationHandle, startSimulation } from '@gibbs/core';
+import { type SimulationHandle, startSimulation } from '@gibbs/core/runtime';
 import { experimentUrl } from '@gibbs/experiments';
 import { printTable, type Row, writeResult } from './lib.ts';
 import { type DirectJob, directLoop } from './runtime-direct.ts';

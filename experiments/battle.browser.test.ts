@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { metricLine, type RunStatus, startSimulation } from '@gibbs/core';
+import { metricLine, type RunStatus } from '@gibbs/core';
+import { startSimulation } from '@gibbs/core/runtime';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createViteServer } from 'vitest/node';

@@ -4,7 +4,8 @@
  * The experiment is loaded by path, so core does not depend on the env package.
  */
 import { fileURLToPath } from 'node:url';
-import { metricLine, type StartOptions, startSimulation } from '@gibbs/core';
+import { metricLine } from '@gibbs/core';
+import { type StartOptions, startSimulation } from '@gibbs/core/runtime';
 import { describe, expect, it } from 'vitest';
 import { experimentUrl } from './index.ts';
 

@@ -118,7 +118,7 @@ export default defineExperiment({
   },
 });
 `;
-const IN_WORKER = `import { startSimulation } from '@gibbs/core';
+const IN_WORKER = `import { startSimulation } from '@gibbs/core/runtime';
 const sim = await startSimulation({ experiment: './experiment.mjs', seed: 3, steps: 10, worker: true, autoStart: true });
 const status = await sim.done;
 await sim.dispose();

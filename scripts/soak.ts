@@ -11,8 +11,8 @@
  */
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { startSimulation } from '@gibbs/core';
 import { serveRun } from '@gibbs/core/node';
+import { startSimulation } from '@gibbs/core/runtime';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {

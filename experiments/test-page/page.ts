@@ -3,7 +3,8 @@
  * (startSimulation) in a Web Worker and hands back its metric lines, for the test to compare with
  * the same run in Node.
  */
-import { metricLine, type RunStatus, startSimulation } from '@gibbs/core';
+import { metricLine, type RunStatus } from '@gibbs/core';
+import { startSimulation } from '@gibbs/core/runtime';
 
 async function run(opts: {
   module: string;

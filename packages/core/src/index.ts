@@ -7,4 +7,12 @@ export * from './frame.ts';
 export * from './meanfield.ts';
 export * from './rng.ts';
 export * from './runner.ts';
-export * from './runtime/index.ts';
+// The runtime's plain parts (the engine, its protocol and types). Handles, workers and streams
+// (rxjs, comlink) are `@gibbs/core/runtime`: a world's author loads neither.
+export * from './runtime/control.ts';
+export * from './runtime/engine.ts';
+export * from './runtime/external.ts';
+export * from './runtime/protocol.ts';
+export * from './runtime/rpc.ts';
+export * from './runtime/transport.ts';
+export * from './runtime/types.ts';

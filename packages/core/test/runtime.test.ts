@@ -13,10 +13,8 @@ import {
   type RunError,
   type RunStatus,
   SimulationEngine,
-  type SimulationHandle,
-  type StartOptions,
-  startSimulation,
 } from '../src/index.ts';
+import { type SimulationHandle, type StartOptions, startSimulation } from '../src/runtime/index.ts';
 import walkers from './fixtures/walkers.ts';
 
 const WALKERS = fileURLToPath(new URL('./fixtures/walkers.ts', import.meta.url));

@@ -21,8 +21,6 @@ import {
   parseClientMessage,
   parseServerMessage,
   type ServerMessage,
-  type SimulationHandle,
-  startSimulation,
 } from '../src/index.ts';
 import {
   CLOSE_BUFFER_FULL,
@@ -31,6 +29,7 @@ import {
   serveEnvironment,
   serveRun,
 } from '../src/node/index.ts';
+import { type SimulationHandle, startSimulation } from '../src/runtime/index.ts';
 
 const BATTLE = new URL('../../env/src/battle.ts', import.meta.url).href;
 

@@ -15,10 +15,9 @@ import {
   parseServerMessage,
   type RenderFrame,
   type ServerMessage,
-  type SimulationHandle,
-  startSimulation,
 } from '../src/index.ts';
 import { originAllowed, type RunServer, serveRun } from '../src/node/index.ts';
+import { type SimulationHandle, startSimulation } from '../src/runtime/index.ts';
 
 const WALKERS = fileURLToPath(new URL('./fixtures/walkers.ts', import.meta.url));
 

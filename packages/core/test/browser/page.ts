@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { configureBackends, initBackend } from '../../src/backend.ts';
-import { metricLine, type RunStatus, startSimulation } from '../../src/index.ts';
+import { metricLine, type RunStatus } from '../../src/index.ts';
+import { startSimulation } from '../../src/runtime/index.ts';
 
 interface RunReply {
   lines: string[];
