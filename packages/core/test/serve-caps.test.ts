@@ -14,7 +14,6 @@ import { z } from 'zod';
 import {
   decodeActions,
   defineExperiment,
-  type Environment,
   encodeActions,
   GibbsError,
   MAX_CLIENT_MESSAGE_BYTES,
@@ -26,12 +25,9 @@ import {
   CLOSE_BUFFER_FULL,
   MAX_REFUSED_REQUESTS,
   type RunServer,
-  serveEnvironment,
   serveRun,
 } from '../src/node/index.ts';
 import { type SimulationHandle, startSimulation } from '../src/runtime/index.ts';
-
-const BATTLE = new URL('../../env/src/battle.ts', import.meta.url).href;
 
 /** An experiment whose inspection of any agent is about 1 MB of JSON. */
 const FAT = 100_000;
@@ -136,7 +132,8 @@ describe('replies to a watcher count against its buffer', () => {
 });
 
 describe('oversized messages close with 1009', () => {
-  it('a 10 MB message to a watched run and to an external run', async () => {
+  // An external run's: packages/env/test/serve-external.test.ts (it serves Battle).
+  it('a 10 MB message to a watched run', async () => {
     handle = await startSimulation({ experiment: fat, worker: false });
     const srv = await serveRun(handle, { port: 0 });
     server = srv;
@@ -152,17 +149,6 @@ describe('oversized messages close with 1009', () => {
     }
     // A client that goes on sending after the limit reads the close frame, not a reset.
     for (let i = 0; i < 3; i++) expect(await rawOversized(srv.port, 10_000_000)).toBe(1009);
-    await srv.close();
-    const mod = (await import(BATTLE)) as { Battle: new (c: object) => Environment };
-    const ext = await serveEnvironment(new mod.Battle({ map: 16 }), { port: 0 });
-    server = ext;
-    const ws = await open(ext.url);
-    const code = closeCode(ws);
-    ws.on('error', () => {});
-    ws.send(Buffer.alloc(10_000_000, 0x20));
-    ws.send(Buffer.alloc(10_000_000, 0x20));
-    expect(await code).toBe(1009);
-    expect(await rawOversized(ext.port, 10_000_000)).toBe(1009);
   }, 60_000);
 });
 

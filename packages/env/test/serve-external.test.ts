@@ -2,14 +2,12 @@
  * External runs (`--serve --external`): a client steps the world with `reset` and `act`.
  * Python (clients/python/gibbs_client.py, python3 + numpy) plays 100 steps of Battle and gets the
  * trajectory that the same seed and actions give stepped directly in TypeScript; bad actions are
- * refused with the field they got wrong, and the run goes on. Battle is loaded by path, so core
- * does not depend on the env package.
+ * refused with the field they got wrong, and the run goes on; an oversized message closes the
+ * socket with 1009.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import {
   decodeActions,
   decodeObservation,
@@ -19,16 +17,17 @@ import {
   parseClientMessage,
   parseServerMessage,
   type ServerMessage,
-} from '../src/index.ts';
-import { type EnvironmentServer, serveEnvironment } from '../src/node/index.ts';
+} from '@gibbs/core';
+import { type EnvironmentServer, serveEnvironment } from '@gibbs/core/node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { Battle } from '../src/battle.ts';
 
-const BATTLE = new URL('../../env/src/battle.ts', import.meta.url).href;
 const PLAYER = fileURLToPath(new URL('./fixtures/python_battle.py', import.meta.url));
 const CONFIG = { map: 30 }; // 30 agents a side
 
 async function battle(): Promise<Environment> {
-  const mod = (await import(BATTLE)) as { Battle: new (c: object) => Environment };
-  return new mod.Battle(CONFIG);
+  return new Battle(CONFIG);
 }
 
 let server: EnvironmentServer | null = null;
@@ -217,4 +216,21 @@ describe('external runs', () => {
     expect(d).toMatchObject({ id: 'x', lengths: [3, 1] });
     expect([...d.body]).toEqual([1, 2, 3, -4]);
   });
+});
+
+describe('an external run refuses oversized messages', () => {
+  it('a 10 MB message closes the socket with 1009 (message too big)', async () => {
+    server = await serveEnvironment(new Battle({ map: 16 }), { port: 0 });
+    const ws = new WebSocket(server.url);
+    await new Promise<void>((ok, fail) => {
+      ws.once('open', () => ok());
+      ws.once('error', fail);
+    });
+    const code = new Promise<number>((ok) => ws.once('close', (c) => ok(c)));
+    ws.on('error', () => {});
+    // Sent twice: the server reads the first one's head and stops, with the rest still coming.
+    ws.send(Buffer.alloc(10_000_000, 0x20));
+    ws.send(Buffer.alloc(10_000_000, 0x20));
+    expect(await code).toBe(1009);
+  }, 60_000);
 });
