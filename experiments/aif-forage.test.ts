@@ -1,8 +1,9 @@
 /** aif-forage: the foragers' model is a valid generative model, and it beats random walkers. */
+
+import { validateModel } from '@gibbs/agents/aif/model';
 import { Rng } from '@gibbs/core';
+import { AifForageEnv } from '@gibbs/env/aif-forage';
 import { describe, expect, it } from 'vitest';
-import { validateModel } from '../packages/agents/src/aif/model.ts';
-import { AifForageEnv } from '../packages/env/src/aif-forage.ts';
 import experiment, { AifForageSimulation, aifForageParams, forageModel } from './aif-forage.ts';
 
 const small = { width: 16, height: 16, agents: 32, food: 24, episodeLength: 200 };

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { TMAZE_CUE } from '@gibbs/env/tmaze';
 import { describe, expect, it } from 'vitest';
-import { TMAZE_CUE } from '../packages/env/src/tmaze.ts';
 import experiment, { TmazeSimulation, tmazeModel, tmazeParams } from './tmaze.ts';
 
 const CASE = resolve(

@@ -2,9 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GibbsError } from '@gibbs/core';
+import { loadBuiltinExperiment } from '@gibbs/experiments';
 import { afterAll, describe, expect, it } from 'vitest';
-import { executeRun } from '../packages/cli/src/run.ts';
-import battle from './battle.ts';
+import { executeRun } from '../src/run.ts';
+
+/** Battle through the CLI's run code: metrics.jsonl and config.json as `gibbs run` writes them. */
+const battle = await loadBuiltinExperiment('battle');
 
 const dirs: string[] = [];
 afterAll(() => {
