@@ -8,9 +8,9 @@
  *   pnpm bench viewer        (VIEWER_BENCH_SECONDS=N to measure longer)
  */
 import { resolve } from 'node:path';
+import { collectErrors, launchChromium } from '@gibbs/test-support/browser';
+import { startViewerServer } from '@gibbs/viewer/server';
 import type { BenchResult } from '../packages/viewer/src/bench-page.ts';
-import { startViewerServer } from '../packages/viewer/src/server.ts';
-import { collectErrors, launchChromium } from '../packages/viewer/test/browser.ts';
 import { printTable, type Row, writeResult } from './lib.ts';
 
 const SIZES = [256, 1024, 2048];

@@ -15,8 +15,8 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { plotSvg, type Series } from '@gibbs/cli';
 import { writeJsonAtomic } from '@gibbs/core/node';
-import { plotSvg, type Series } from '../packages/cli/src/sweep/plot.ts';
 
 const argv = process.argv.slice(2);
 const USAGE =

@@ -3,8 +3,8 @@
 // with any static file server; see docs/viewer.md. `--out DIR` builds elsewhere (the tests).
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserExperiments, builtinExperimentPath } from '../packages/cli/src/repo.ts';
-import { buildStaticViewer } from '../packages/viewer/src/build-static.ts';
+import { browserExperiments, builtinExperimentPath } from '@gibbs/cli/repo';
+import { buildStaticViewer } from '@gibbs/viewer/build-static';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const at = process.argv.indexOf('--out');

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
+import { collectErrors, launchChromium } from '@gibbs/test-support/browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectErrors, launchChromium } from '../../viewer/test/browser.ts';
 import { saveNetwork } from '../src/checkpoint.ts';
 import {
   type ExportSpec,

@@ -3,12 +3,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import walkers from '@gibbs/test-support/walkers';
 import { readRecording } from '@gibbs/viewer/recording';
 import { describe, expect, it } from 'vitest';
-import walkers from '../../viewer/test/fixtures/walkers.ts';
 import { REPO_ROOT } from '../src/repo.ts';
 
-const FIXTURE = './packages/viewer/test/fixtures/walkers.ts';
+const FIXTURE = './test-support/walkers.ts';
 const gibbs = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...args], {
     cwd: REPO_ROOT,
