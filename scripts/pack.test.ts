@@ -19,7 +19,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['agents', 'cli', 'core', 'env', 'viewer'];
+const PACKAGES = ['agents', 'cli', 'core', 'env', 'experiments', 'viewer'];
+/** A package's folder: packages/<name>, except @gibbs/experiments (the repository's experiments/). */
+const dirOf = (p: string) =>
+  p === 'experiments' ? join(ROOT, 'experiments') : join(ROOT, 'packages', p);
 const work = mkdtempSync(join(tmpdir(), 'gibbs-pack-'));
 const packs = join(work, 'packs');
 const app = join(work, 'app');
@@ -145,7 +148,7 @@ describe('entry points', () => {
   const CHECKOUT_ONLY = ['@gibbs/viewer ./server', '@gibbs/viewer ./build-static'];
   for (const p of PACKAGES) {
     it(`@gibbs/${p}: the published entry points are the checkout's, compiled`, () => {
-      const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8'));
+      const manifest = JSON.parse(readFileSync(join(dirOf(p), 'package.json'), 'utf8'));
       const src = manifest.exports as Record<string, string>;
       const dist = manifest.publishConfig.exports as Record<
         string,
@@ -157,7 +160,7 @@ describe('entry points', () => {
       );
       expect(Object.keys(dist)).toEqual(expected);
       for (const k of expected) {
-        const rel = src[k].replace(/^\.\/src\//, '').replace(/\.ts$/, '');
+        const rel = src[k].replace(/^\.\/(src\/)?/, '').replace(/\.ts$/, '');
         expect(dist[k], k).toEqual({ types: `${out}${rel}.d.ts`, default: `${out}${rel}.js` });
       }
       expect(Object.keys(src).some((k) => k.includes('*'))).toBe(false);
@@ -241,7 +244,7 @@ describe('the packed packages in a fresh npm project, under plain node', () => {
 
     // Every published entry point of every package imports under plain node.
     const entries = PACKAGES.flatMap((p) => {
-      const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8'));
+      const manifest = JSON.parse(readFileSync(join(dirOf(p), 'package.json'), 'utf8'));
       return Object.keys(manifest.publishConfig.exports).map((k) => manifest.name + k.slice(1));
     });
     writeFileSync(
