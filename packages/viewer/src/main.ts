@@ -746,37 +746,38 @@ const chartLoop = () => {
 requestAnimationFrame(chartLoop);
 
 /** Hooks for the browser tests and for a curious console user. */
-Object.assign(window, {
-  gibbs: {
-    view,
-    get source() {
-      return source;
-    },
-    get status() {
-      return status;
-    },
-    get inspection() {
-      return lastInspection;
-    },
-    get lastMetric() {
-      return lastMetric;
-    },
-    get frame(): RenderFrame | null {
-      return view.frame;
-    },
-    charts: () => charts.lengths(),
-    chartInfo: () => charts.info(),
-    chartMetrics: () => charts.metrics(),
-    chartCsv: (title: string) => charts.csvOf(title),
-    pushMetrics: (rs: MetricRecord[]) => charts.push(rs),
-    select,
-    cellToScreen: (x: number, y: number) => {
-      const r = ui.stage.getBoundingClientRect();
-      const [sx, sy] = view.cellToScreen(x, y);
-      return [sx + r.left, sy + r.top];
-    },
+/** What the page shows its browser tests (and headless tools) on `window.gibbs`; typed for them. */
+const hooks = {
+  view,
+  get source() {
+    return source;
   },
-});
+  get status() {
+    return status;
+  },
+  get inspection() {
+    return lastInspection;
+  },
+  get lastMetric() {
+    return lastMetric;
+  },
+  get frame(): RenderFrame | null {
+    return view.frame;
+  },
+  charts: () => charts.lengths(),
+  chartInfo: () => charts.info(),
+  chartMetrics: () => charts.metrics(),
+  chartCsv: (title: string) => charts.csvOf(title),
+  pushMetrics: (rs: MetricRecord[]) => charts.push(rs),
+  select,
+  cellToScreen: (x: number, y: number): [number, number] => {
+    const r = ui.stage.getBoundingClientRect();
+    const [sx, sy] = view.cellToScreen(x, y);
+    return [sx + r.left, sy + r.top];
+  },
+};
+export type GibbsPageHooks = typeof hooks;
+Object.assign(window, { gibbs: hooks });
 
 fillExperiments();
 ui.follow.disabled = true;

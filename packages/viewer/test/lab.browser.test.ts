@@ -11,7 +11,6 @@ import type { MetricRecord, RenderFrame } from '@gibbs/core';
 import { experimentUrl } from '@gibbs/experiments';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PanelInfo } from '../src/charts.ts';
 import { HISTORY_BUCKETS } from '../src/history.ts';
 import { cssColour, groupColour, legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader } from '../src/recording.ts';
@@ -46,7 +45,7 @@ interface Hooks {
 
 const hooks = (page: Page): Promise<Hooks> =>
   page.evaluate(() => {
-    const g = (window as unknown as { gibbs: Hooks }).gibbs;
+    const g = window.gibbs;
     return {
       status: g.status,
       frame: g.frame,
@@ -54,8 +53,7 @@ const hooks = (page: Page): Promise<Hooks> =>
       view: { framesDrawn: g.view.framesDrawn, droppedFrames: g.view.droppedFrames },
     };
   });
-const status = (page: Page) =>
-  page.evaluate(() => (window as unknown as { gibbs: Hooks }).gibbs.status);
+const status = (page: Page) => page.evaluate(() => window.gibbs.status);
 
 async function open(query: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
@@ -71,7 +69,7 @@ async function open(query: string): Promise<{ page: Page; errors: string[] }> {
 async function waitStatus(page: Page, pred: string, timeout = 60_000): Promise<void> {
   await page.waitForFunction(
     (src) => {
-      const s = (window as unknown as { gibbs: Hooks }).gibbs.status;
+      const s = window.gibbs.status;
       return s !== null && (new Function('s', `return ${src}`) as (s: PageStatus) => boolean)(s);
     },
     pred,
@@ -79,10 +77,7 @@ async function waitStatus(page: Page, pred: string, timeout = 60_000): Promise<v
   );
 }
 
-const chartInfo = (page: Page) =>
-  page.evaluate(() =>
-    (window as unknown as { gibbs: { chartInfo(): PanelInfo[] } }).gibbs.chartInfo(),
-  );
+const chartInfo = (page: Page) => page.evaluate(() => window.gibbs.chartInfo());
 
 /** Pixels of a chart's canvas close to a colour (the replay cursor is #ffd43b). */
 const pixelsLike = (page: Page, title: string, rgb: [number, number, number]) =>
@@ -206,17 +201,13 @@ describe('issue 13: a page that does what its buttons say', { timeout: 240_000 }
     await page.press('#params input[name="temperature"]', 'Enter');
     await page.locator('#stage').click({ position: { x: 3, y: 3 } });
     await page.keyboard.press('.');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: Hooks }).gibbs.lastMetric?.values.temperature === 0.5,
-      null,
-      { timeout: 30_000 },
-    );
+    await page.waitForFunction(() => window.gibbs.lastMetric?.values.temperature === 0.5, null, {
+      timeout: 30_000,
+    });
     expect((await hooks(page)).frame!.width).toBe(48);
     await page.screenshot({ path: outputPath('lab-params-pending.png') });
     await page.keyboard.press('r');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: Hooks }).gibbs.frame?.width === 40,
-    );
+    await page.waitForFunction(() => window.gibbs.frame?.width === 40);
     expect(await page.textContent('#params .params-note')).not.toMatch(/changed/);
     expect(errors).toEqual([]);
     await page.close();
@@ -231,7 +222,7 @@ describe('issue 13: a page that does what its buttons say', { timeout: 240_000 }
     const want = Number((1.05 ** 20 / 1.05 ** 6).toPrecision(3));
     await page.waitForFunction(
       (w) => {
-        const t = (window as unknown as { gibbs: Hooks }).gibbs.lastMetric?.values.temperature;
+        const t = window.gibbs.lastMetric?.values.temperature;
         return t !== undefined && Math.abs(t - w) < 0.01;
       },
       want,
@@ -375,7 +366,7 @@ describe('issue 13: charts for everything', { timeout: 240_000 }, () => {
     await waitStatus(page, "s.experiment === 'plain'");
     // 100k records in batches of 500, as a worker delivers them.
     await page.evaluate(() => {
-      const g = (window as unknown as { gibbs: { pushMetrics(rs: MetricRecord[]): void } }).gibbs;
+      const g = window.gibbs;
       for (let b = 0; b < 200; b++) {
         const rs: MetricRecord[] = [];
         for (let i = 1; i <= 500; i++) {
@@ -401,10 +392,9 @@ describe('issue 13: charts for everything', { timeout: 240_000 }, () => {
     expect(kin.buckets).toBeLessThanOrEqual(HISTORY_BUCKETS);
     expect(kin.first).toBe(1);
     expect(kin.last).toBe(100_000);
-    const csv = await page.evaluate(() =>
-      (window as unknown as { gibbs: { chartCsv(t: string): string } }).gibbs.chartCsv('kin_share'),
-    );
-    const maxes = csv
+    const csv = await page.evaluate(() => window.gibbs.chartCsv('kin_share'));
+    expect(csv).not.toBeNull();
+    const maxes = (csv ?? '')
       .trim()
       .split('\n')
       .slice(1)
@@ -481,12 +471,8 @@ describe('issue 13: charts for everything', { timeout: 240_000 }, () => {
 const agentOnScreen = (page: Page, group: number, slot: number) =>
   page.evaluate(
     ([group, slot]) => {
-      const g = (
-        window as unknown as {
-          gibbs: { frame: RenderFrame; cellToScreen(x: number, y: number): [number, number] };
-        }
-      ).gibbs;
-      const a = g.frame.agents;
+      const g = window.gibbs;
+      const a = g.frame!.agents;
       for (let i = 0; i < a.count; i++)
         if (a.group[i] === group && a.slot[i] === slot)
           return g.cellToScreen(Math.floor(a.x[i]), Math.floor(a.y[i]));
@@ -498,12 +484,8 @@ const agentOnScreen = (page: Page, group: number, slot: number) =>
 describe('issue 13: inspector and map', { timeout: 240_000 }, () => {
   it('bars are signed around zero; a long distribution is sorted, top 10 and the rest on demand', async () => {
     const { page, errors } = await open('experiment=walkers&seed=5');
-    await page.waitForFunction(() => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null);
-    await page.evaluate(() =>
-      (
-        window as unknown as { gibbs: { select(r: { group: number; slot: number }): void } }
-      ).gibbs.select({ group: 1, slot: 2 }),
-    );
+    await page.waitForFunction(() => window.gibbs.frame !== null);
+    await page.evaluate(() => window.gibbs.select({ group: 1, slot: 2 }));
     await page.waitForSelector('[data-dist="minus_G"] .bar');
     const values = Array.from({ length: 25 }, (_, k) => ((k * 7) % 25) - 20);
     const bars = () =>
@@ -553,7 +535,7 @@ describe('issue 13: inspector and map', { timeout: 240_000 }, () => {
 
   it('the selected agent is ringed on the map', async () => {
     const { page, errors } = await open('experiment=walkers&seed=5');
-    await page.waitForFunction(() => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null);
+    await page.waitForFunction(() => window.gibbs.frame !== null);
     await page.waitForTimeout(500);
     const [sx, sy] = (await agentOnScreen(page, 0, 4))!;
     await page.mouse.click(sx, sy);
@@ -579,12 +561,10 @@ describe('issue 13: inspector and map', { timeout: 240_000 }, () => {
 
   it('without inspect, the inspector shows what the frame holds', async () => {
     const { page, errors } = await open('experiment=plain&seed=5');
-    await page.waitForFunction(() => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null);
+    await page.waitForFunction(() => window.gibbs.frame !== null);
     await page.locator('#stage').click({ position: { x: 3, y: 3 } });
     await page.keyboard.press('.');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: Hooks }).gibbs.frame?.step === 1,
-    );
+    await page.waitForFunction(() => window.gibbs.frame?.step === 1);
     await page.waitForTimeout(300);
     const [sx, sy] = (await agentOnScreen(page, 1, 3))!;
     await page.mouse.click(sx, sy);
@@ -600,23 +580,15 @@ describe('issue 13: inspector and map', { timeout: 240_000 }, () => {
 
   it('battle: one hp scale in the hover list and the inspector, actions by name', async () => {
     const { page, errors } = await open('experiment=battle&seed=1');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: Hooks }).gibbs.frame !== null,
-      null,
-      {
-        timeout: 60_000,
-      },
-    );
+    await page.waitForFunction(() => window.gibbs.frame !== null, null, {
+      timeout: 60_000,
+    });
     await page.locator('#stage').click({ position: { x: 3, y: 3 } });
     await page.keyboard.press('.');
     await page.keyboard.press('.');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: Hooks }).gibbs.frame?.step === 2,
-      null,
-      {
-        timeout: 60_000,
-      },
-    );
+    await page.waitForFunction(() => window.gibbs.frame?.step === 2, null, {
+      timeout: 60_000,
+    });
     await page.waitForTimeout(300);
     const [sx, sy] = (await agentOnScreen(page, 0, 0))!;
     await page.mouse.move(sx, sy);
@@ -651,11 +623,7 @@ const chartDigest = (page: Page, title: string) =>
 
 /** The colour of the wall cell (0, 0) on screen, against the palette's. */
 async function wallPixel(page: Page, name: string): Promise<number[]> {
-  const [sx, sy] = await page.evaluate(() =>
-    (
-      window as unknown as { gibbs: { cellToScreen(x: number, y: number): [number, number] } }
-    ).gibbs.cellToScreen(0, 0),
-  );
+  const [sx, sy] = await page.evaluate(() => window.gibbs.cellToScreen(0, 0));
   const png = await page.screenshot({ path: outputPath(name) });
   return (await pngPixels(page, png, [[sx, sy]]))[0].slice(0, 3);
 }
@@ -677,9 +645,7 @@ describe('issue 13: renderer fallback', { timeout: 240_000 }, () => {
     await page.waitForFunction(() =>
       /render webgl/.test(document.getElementById('stats')?.textContent ?? ''),
     );
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: Hooks }).gibbs.view.framesDrawn >= 1,
-    );
+    await page.waitForFunction(() => window.gibbs.view.framesDrawn >= 1);
     await page.waitForTimeout(500);
     const got = await wallPixel(page, 'lab-webgpu-unavailable.png');
     const want = legendColour('wall', 1, ['red', 'blue']);
@@ -693,12 +659,9 @@ describe('issue 13: renderer fallback', { timeout: 240_000 }, () => {
     // Headless here the WebGPU device is lost on its own; elsewhere the test loses it.
     await page.waitForTimeout(1500);
     await page.evaluate(() => {
-      const v = (
-        window as unknown as {
-          gibbs: { view: { renderer: string; app: { renderer: { gpu?: { device: GPUDevice } } } } };
-        }
-      ).gibbs.view;
-      if (v.renderer === 'webgpu') v.app.renderer.gpu?.device.destroy();
+      const v = window.gibbs.view;
+      if (v.renderer === 'webgpu')
+        (v.app.renderer as { gpu?: { device: GPUDevice } }).gpu?.device.destroy();
     });
     await page.waitForFunction(
       () =>
@@ -716,10 +679,7 @@ describe('issue 13: renderer fallback', { timeout: 240_000 }, () => {
     const drawn = (await hooks(page)).view.framesDrawn;
     await page.click('#play');
     await waitStatus(page, 's.step >= 10');
-    await page.waitForFunction(
-      (n) => (window as unknown as { gibbs: Hooks }).gibbs.view.framesDrawn > n + 3,
-      drawn,
-    );
+    await page.waitForFunction((n) => window.gibbs.view.framesDrawn > n + 3, drawn);
     await page.click('#play');
     await waitStatus(page, '!s.running');
     await page.waitForTimeout(600);
@@ -737,11 +697,7 @@ describe('issue 13: renderer fallback', { timeout: 240_000 }, () => {
     await page.keyboard.press('.');
     await page.waitForSelector('.chart[data-title="temperature"] canvas');
     // The renderer's frame loop stops (as when its device is gone): the charts still redraw.
-    await page.evaluate(() =>
-      (
-        window as unknown as { gibbs: { view: { app: { ticker: { stop(): void } } } } }
-      ).gibbs.view.app.ticker.stop(),
-    );
+    await page.evaluate(() => window.gibbs.view.app.ticker.stop());
     await page.waitForTimeout(500);
     const before = await chartDigest(page, 'order parameter');
     await page.click('#play');

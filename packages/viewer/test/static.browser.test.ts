@@ -56,8 +56,7 @@ interface Status {
   running: boolean;
   kind: string;
 }
-const status = (page: Page) =>
-  page.evaluate(() => (window as unknown as { gibbs: { status: Status | null } }).gibbs.status);
+const status = (page: Page) => page.evaluate(() => window.gibbs.status);
 
 async function open(path: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
@@ -75,7 +74,7 @@ async function pickAndPlay(page: Page, name: string): Promise<Status> {
   if ((await page.inputValue('#experiment')) !== name) await page.selectOption('#experiment', name);
   await page.waitForFunction(
     (n) => {
-      const s = (window as unknown as { gibbs: { status: Status | null } }).gibbs.status;
+      const s = window.gibbs.status;
       return s?.experiment === n && s.step === 0;
     },
     name,
@@ -84,7 +83,7 @@ async function pickAndPlay(page: Page, name: string): Promise<Status> {
   await page.click('#play');
   await page.waitForFunction(
     (n) => {
-      const s = (window as unknown as { gibbs: { status: Status | null } }).gibbs.status;
+      const s = window.gibbs.status;
       return s?.experiment === n && s.step > 20;
     },
     name,

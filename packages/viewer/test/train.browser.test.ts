@@ -16,7 +16,6 @@ import { experimentUrl } from '@gibbs/experiments';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStaticViewer } from '../src/build-static.ts';
-import type { PanelInfo } from '../src/charts.ts';
 import { collectErrors, launchChromium, outputPath } from './browser.ts';
 
 const TYPES: Record<string, string> = {
@@ -34,21 +33,9 @@ let browser: Browser;
 let server: Server;
 let base: string;
 
-interface Status {
-  experiment: string;
-  step: number;
-  running: boolean;
-  backend: string | null;
-  notice?: string | null;
-}
-interface Hooks {
-  status: Status | null;
-  lastMetric: { values: Record<string, number> } | null;
-  chartInfo(): PanelInfo[];
-}
 const hooks = (page: Page) =>
   page.evaluate(() => {
-    const g = (window as unknown as { gibbs: Hooks }).gibbs;
+    const g = window.gibbs;
     return { status: g.status, lastMetric: g.lastMetric, charts: g.chartInfo() };
   });
 
@@ -87,11 +74,7 @@ async function openTraining(query = ''): Promise<{ page: Page; errors: string[] 
 }
 
 const untilStep = (page: Page, step: number, timeout = 120_000) =>
-  page.waitForFunction(
-    (n) => ((window as unknown as { gibbs: Hooks }).gibbs.status?.step ?? 0) >= n,
-    step,
-    { timeout },
-  );
+  page.waitForFunction((n) => (window.gibbs.status?.step ?? 0) >= n, step, { timeout });
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'gibbs-train-'));
@@ -180,7 +163,7 @@ describe('training in the tab', { timeout: 240_000 }, () => {
     );
     await page.click('#play');
     await page.waitForFunction(
-      (r) => ((window as unknown as { gibbs: Hooks }).gibbs.lastMetric?.values.round ?? -1) > r,
+      (r) => (window.gibbs.lastMetric?.values.round ?? -1) > r,
       state.selfplay.round,
       { timeout: 120_000 },
     );

@@ -6,10 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { MetricRecord, RenderFrame } from '@gibbs/core';
+import type { MetricRecord } from '@gibbs/core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PanelInfo } from '../src/charts.ts';
 import { HISTORY_BUCKETS } from '../src/history.ts';
 import { legendColour } from '../src/palette.ts';
 import { encodeFrame, encodeHeader, RECORDING_VERSION } from '../src/recording.ts';
@@ -40,23 +39,16 @@ async function open(query: string): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-const status = (page: Page) =>
-  page.evaluate(() => (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status);
+const status = (page: Page) => page.evaluate(() => window.gibbs.status);
 
 const pageFrame = (page: Page) =>
   page.evaluate(() => {
-    const f = (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame;
+    const f = window.gibbs.frame;
     return f && { step: f.step, cells: Array.from(f.cells), width: f.width, height: f.height };
   });
 
 const cellToScreen = (page: Page, x: number, y: number) =>
-  page.evaluate(
-    ([x, y]) =>
-      (
-        window as unknown as { gibbs: { cellToScreen(x: number, y: number): [number, number] } }
-      ).gibbs.cellToScreen(x, y),
-    [x, y],
-  );
+  page.evaluate(([x, y]) => window.gibbs.cellToScreen(x, y), [x, y]);
 
 /** The seeded world in Node, `steps` steps on: the reference the page must match. */
 async function reference(seed: number, steps: number, params: Record<string, unknown> = {}) {
@@ -80,21 +72,13 @@ afterAll(async () => {
 describe('viewer in chromium', { timeout: 180_000 }, () => {
   it('loads, runs a simulation, and its frames change', async () => {
     const { page, errors } = await open('experiment=walkers&seed=1&speed=30&autoplay=1');
-    await page.waitForFunction(
-      () =>
-        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
-        5,
-      null,
-      { timeout: 60_000 },
-    );
+    await page.waitForFunction(() => (window.gibbs.status?.step ?? 0) >= 5, null, {
+      timeout: 60_000,
+    });
     const a = await pageFrame(page);
-    await page.waitForFunction(
-      (s) =>
-        ((window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step ?? 0) >
-        s + 3,
-      a!.step,
-      { timeout: 60_000 },
-    );
+    await page.waitForFunction((s) => (window.gibbs.frame?.step ?? 0) > s + 3, a!.step, {
+      timeout: 60_000,
+    });
     const b = await pageFrame(page);
     // The default: the simulation runs in a Web Worker through core's runtime.
     expect((await status(page))!.kind).toBe('worker');
@@ -130,11 +114,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       await page.waitForFunction(() =>
         /one by one: off/.test(document.getElementById('message')?.textContent ?? ''),
       );
-      await page.waitForFunction(
-        () =>
-          ((window as unknown as { gibbs: { view: { framesDrawn: number } } }).gibbs.view
-            .framesDrawn ?? 0) >= 1,
-      );
+      await page.waitForFunction(() => (window.gibbs.view.framesDrawn ?? 0) >= 1);
       // Let the canvas settle to its final size and fit before the screenshot.
       await page.waitForTimeout(500);
       const sim = await reference(7, 0, { width });
@@ -177,18 +157,12 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     const { page, errors } = await open(
       'experiment=walkers&seed=2&params=agents=4&speed=0&autoplay=1',
     );
-    await page.waitForFunction(
-      () =>
-        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >
-        3000,
-      null,
-      { timeout: 90_000 },
-    );
+    await page.waitForFunction(() => (window.gibbs.status?.step ?? 0) > 3000, null, {
+      timeout: 90_000,
+    });
     await page.keyboard.press(' ');
     await page.waitForTimeout(600);
-    const info = await page.evaluate(() =>
-      (window as unknown as { gibbs: { chartInfo(): PanelInfo[] } }).gibbs.chartInfo(),
-    );
+    const info = await page.evaluate(() => window.gibbs.chartInfo());
     const reward = info.find((p) => p.title === 'reward per group')!;
     expect(reward.buckets).toBeLessThanOrEqual(HISTORY_BUCKETS);
     // From the first step: nothing was cut.
@@ -203,29 +177,17 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
 
   it('pause stops the step counter and play resumes it', async () => {
     const { page } = await open('experiment=walkers&seed=2&speed=60&autoplay=1');
-    await page.waitForFunction(
-      () =>
-        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
-        3,
-    );
+    await page.waitForFunction(() => (window.gibbs.status?.step ?? 0) >= 3);
     await page.keyboard.press(' ');
-    await page.waitForFunction(
-      () =>
-        (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.running ===
-        false,
-    );
+    await page.waitForFunction(() => window.gibbs.status?.running === false);
     const paused = (await status(page))!.step;
     await page.waitForTimeout(800);
     expect((await status(page))!.step).toBe(paused);
     expect(await page.textContent('#play')).toBe('play');
     await page.click('#play');
-    await page.waitForFunction(
-      (s) =>
-        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >
-        s,
-      paused,
-      { timeout: 60_000 },
-    );
+    await page.waitForFunction((s) => (window.gibbs.status?.step ?? 0) > s, paused, {
+      timeout: 60_000,
+    });
     expect((await status(page))!.running).toBe(true);
     await page.close();
   });
@@ -237,11 +199,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       const steps = 6;
       await page.locator('#stage').click({ position: { x: 5, y: 5 } });
       for (let i = 0; i < steps; i++) await page.keyboard.press('.');
-      await page.waitForFunction(
-        (n) =>
-          (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === n,
-        steps,
-      );
+      await page.waitForFunction((n) => window.gibbs.frame?.step === n, steps);
       await page.waitForTimeout(300);
       const sim = await reference(5, steps);
       const f = sim.frame()!;
@@ -272,11 +230,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       const p = policy(0.25);
       await page.waitForFunction(
         (p0) => {
-          const ins = (
-            window as unknown as {
-              gibbs: { inspection: { distributions: Record<string, number[]> } | null };
-            }
-          ).gibbs.inspection;
+          const ins = window.gibbs.inspection;
           return ins !== null && Math.abs(ins.distributions.policy[0] - p0) < 1e-9;
         },
         p[0],
@@ -317,22 +271,14 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     writeFileSync(join(runsDir, 'newer', 'frames.bin'), newer);
 
     const { page, errors } = await open('replay=good');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === 1,
-    );
+    await page.waitForFunction(() => window.gibbs.frame?.step === 1);
     await page.locator('#scrub').fill('7');
-    await page.waitForFunction(
-      (s) =>
-        (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === s,
-      steps[7],
-    );
+    await page.waitForFunction((s) => window.gibbs.frame?.step === s, steps[7]);
     await page.waitForFunction(() =>
       /frame 8\/12/.test(document.getElementById('stats')?.textContent ?? ''),
     );
     // The run's metrics.jsonl feeds the charts.
-    const lengths = await page.evaluate(() =>
-      (window as unknown as { gibbs: { charts(): Record<string, number> } }).gibbs.charts(),
-    );
+    const lengths = await page.evaluate(() => window.gibbs.charts());
     expect(lengths['reward per group']).toBe(12);
     await page.screenshot({ path: outputPath('replay.png') });
 
@@ -351,11 +297,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     await page.screenshot({ path: outputPath('replay-newer-version.png') });
     // The page stays usable: the last good replay still steps.
     await page.click('#step');
-    await page.waitForFunction(
-      () =>
-        ((window as unknown as { gibbs: { status: { replay?: { index: number } } | null } }).gibbs
-          .status?.replay?.index ?? 0) === 1,
-    );
+    await page.waitForFunction(() => (window.gibbs.status?.replay?.index ?? 0) === 1);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -375,13 +317,10 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     // Reset with other parameters starts a fresh simulation.
     await page.fill('#params input[name="failAt"]', '0');
     await page.click('#start');
-    await page.waitForFunction(
-      () =>
-        (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step === 0,
-    );
+    await page.waitForFunction(() => window.gibbs.status?.step === 0);
     await page.click('#step');
     await page.waitForFunction(() => {
-      const st = (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status;
+      const st = window.gibbs.status;
       return st !== null && st.step >= 1 && st.failed === null;
     });
     await page.close();
@@ -389,14 +328,9 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
 
   it('zooms about the cursor with the wheel, pans by dragging, follows an agent', async () => {
     const { page, errors } = await open('experiment=walkers&seed=8&autoplay=0');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame !== null,
-    );
+    await page.waitForFunction(() => window.gibbs.frame !== null);
     type Cam = { scale: number; x: number; y: number };
-    const cam = () =>
-      page.evaluate(
-        () => (window as unknown as { gibbs: { view: { view: Cam } } }).gibbs.view.view,
-      );
+    const cam = () => page.evaluate(() => window.gibbs.view.view);
     const box = (await page.locator('#stage').boundingBox())!;
     const before = await cam();
     // The world point under the cursor stays under it.
@@ -405,10 +339,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     const world = (c: Cam) => [(sx - box.x - c.x) / c.scale, (sy - box.y - c.y) / c.scale];
     await page.mouse.move(sx, sy);
     await page.mouse.wheel(0, -400);
-    await page.waitForFunction(
-      (s0) => (window as unknown as { gibbs: { view: { view: Cam } } }).gibbs.view.view.scale > s0,
-      before.scale,
-    );
+    await page.waitForFunction((s0) => window.gibbs.view.view.scale > s0, before.scale);
     const zoomed = await cam();
     // (Within a hundredth of a cell: the event coordinates are whole CSS pixels.)
     expect(world(zoomed)[0]).toBeCloseTo(world(before)[0], 1);
@@ -433,9 +364,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
             bubbles: true,
           }),
         );
-      const g = (
-        window as unknown as { gibbs: { view: { view: { scale: number; x: number; y: number } } } }
-      ).gibbs;
+      const g = window.gibbs;
       const before = g.view.view;
       at(11, 'pointerdown', 200, 200);
       at(12, 'pointerdown', 300, 200);
@@ -447,30 +376,16 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     expect(pinched.after.scale / pinched.before.scale).toBeCloseTo(2, 5);
     // Select a red agent, follow it (f): after steps, it sits at the centre of the stage.
     const f = (await reference(8, 0)).frame()!;
-    await page.evaluate(() =>
-      (window as unknown as { gibbs: { view: { fit(): void } } }).gibbs.view.fit(),
-    );
-    await page.evaluate(
-      ([g, s]) =>
-        (
-          window as unknown as { gibbs: { select(r: { group: number; slot: number }): void } }
-        ).gibbs.select({ group: g, slot: s }),
-      [0, 3],
-    );
+    await page.evaluate(() => window.gibbs.view.fit());
+    await page.evaluate(([g, s]) => window.gibbs.select({ group: g, slot: s }), [0, 3]);
     await page.keyboard.press('f');
     for (let i = 0; i < 4; i++) await page.keyboard.press('.');
-    await page.waitForFunction(
-      () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step === 4,
-    );
+    await page.waitForFunction(() => window.gibbs.frame?.step === 4);
     await page.waitForTimeout(300);
     const k = Array.from(f.agents.slot).findIndex((s, i) => s === 3 && f.agents.group[i] === 0);
     const at = await page.evaluate((k) => {
-      const g = (
-        window as unknown as {
-          gibbs: { frame: RenderFrame; cellToScreen(x: number, y: number): [number, number] };
-        }
-      ).gibbs;
-      return g.cellToScreen(g.frame.agents.x[k], g.frame.agents.y[k]);
+      const g = window.gibbs;
+      return g.cellToScreen(g.frame!.agents.x[k], g.frame!.agents.y[k]);
     }, k);
     expect(at[0]).toBeCloseTo(box.x + box.width / 2, 0);
     expect(at[1]).toBeCloseTo(box.y + box.height / 2, 0);
@@ -486,11 +401,7 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       /attach address/.test(document.getElementById('message')?.textContent ?? ''),
     );
     await page.click('#step');
-    await page.waitForFunction(
-      () =>
-        ((window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.step ?? 0) >=
-        1,
-    );
+    await page.waitForFunction(() => (window.gibbs.status?.step ?? 0) >= 1);
     await page.close();
   });
 
@@ -518,48 +429,26 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
     try {
       const address = await servedAddress(cli);
       const { page, errors } = await open(`attach=${encodeURIComponent(address)}`);
-      await page.waitForFunction(
-        () =>
-          (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.kind ===
-          'remote',
-      );
-      await page.waitForFunction(
-        () => (window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame !== null,
-        null,
-        { timeout: 30_000 },
-      );
+      await page.waitForFunction(() => window.gibbs.status?.kind === 'remote');
+      await page.waitForFunction(() => window.gibbs.frame !== null, null, { timeout: 30_000 });
       expect((await status(page))!.running).toBe(false);
       // Play resumes the paused run; its frames reach the page.
       await page.click('#play');
-      await page.waitForFunction(
-        () =>
-          ((window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step ?? 0) >
-          20,
-        null,
-        { timeout: 60_000 },
-      );
+      await page.waitForFunction(() => (window.gibbs.frame?.step ?? 0) > 20, null, {
+        timeout: 60_000,
+      });
       const a = await pageFrame(page);
-      await page.waitForFunction(
-        (s) =>
-          ((window as unknown as { gibbs: { frame: RenderFrame | null } }).gibbs.frame?.step ?? 0) >
-          s,
-        a!.step,
-        { timeout: 60_000 },
-      );
+      await page.waitForFunction((s) => (window.gibbs.frame?.step ?? 0) > s, a!.step, {
+        timeout: 60_000,
+      });
       await page.screenshot({ path: outputPath('attached.png') });
       await page.keyboard.press(' ');
-      await page.waitForFunction(
-        () =>
-          (window as unknown as { gibbs: { status: PageStatus | null } }).gibbs.status?.running ===
-          false,
-      );
+      await page.waitForFunction(() => window.gibbs.status?.running === false);
       // The frames are the CLI run's: the same seed in Node gives the same picture at that step.
       await page.click('#step');
       await page.waitForFunction(
         () => {
-          const g = (
-            window as unknown as { gibbs: { frame: RenderFrame | null; status: PageStatus | null } }
-          ).gibbs;
+          const g = window.gibbs;
           return g.frame !== null && g.status !== null && g.frame.step === g.status.step;
         },
         null,
@@ -569,26 +458,10 @@ describe('viewer in chromium', { timeout: 180_000 }, () => {
       const sim = await reference(3, shown!.step);
       expect(shown!.cells).toEqual(Array.from(sim.frame()!.cells));
       // The inspector asks the served run itself (protocol `inspect`).
-      await page.evaluate(() =>
-        (
-          window as unknown as { gibbs: { select(r: { group: number; slot: number }): void } }
-        ).gibbs.select({ group: 1, slot: 2 }),
-      );
+      await page.evaluate(() => window.gibbs.select({ group: 1, slot: 2 }));
       await page.waitForSelector('[data-agent="blue#2"]');
       const want = sim.inspect!(1, 2)!;
-      const got = await page.evaluate(
-        () =>
-          (
-            window as unknown as {
-              gibbs: {
-                inspection: {
-                  values: Record<string, number>;
-                  distributions: Record<string, number[]>;
-                } | null;
-              };
-            }
-          ).gibbs.inspection,
-      );
+      const got = await page.evaluate(() => window.gibbs.inspection);
       expect(got!.values).toEqual(want.values);
       expect(got!.distributions.policy).toEqual(want.distributions.policy);
       // The server goes away: a message, and the page stays usable.
