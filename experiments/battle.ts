@@ -3,8 +3,8 @@
  *
  * MAgent2's battle (packages/env/src/battle.ts) played by a uniform random policy on both sides,
  * episode after episode: when one ends (a side wiped out, or `maxSteps`), the next starts at once.
- * Episode e is reset with the e-th draw of a stream seeded by the run's seed, and the policy has
- * its own stream from the same seed, so a run is a pure function of its config and seed.
+ * Episode e starts from episodeSeed(seed, e) (core's one rule) and the policy draws from a stream
+ * seeded by the run's seed, so a run is a pure function of its config and seed.
  *
  * Logged each step: values episode_step; per group alive, reward_mean (over the agents that acted
  * on the step), kills (in the episode so far), kills_step, hits_step and episode_reward_mean (the
@@ -13,6 +13,7 @@
 import {
   defineExperiment,
   type EpisodeSummary,
+  episodeSeed,
   type MetricRecord,
   Rng,
   type Simulation,
@@ -61,7 +62,6 @@ export type BattleParams = z.infer<typeof battleParams>;
 
 class BattleSimulation implements Simulation {
   private readonly env: Battle;
-  private readonly seeds: Rng;
   private readonly policy: Rng;
   private readonly actions: Int32Array[];
   private out: StepOutput;
@@ -75,7 +75,10 @@ class BattleSimulation implements Simulation {
   private readonly episodeReward = new Float64Array(2);
   private readonly finished: EpisodeSummary[] = [];
 
-  constructor(params: BattleParams, seed: number) {
+  constructor(
+    params: BattleParams,
+    private readonly seed: number,
+  ) {
     this.env = new Battle({
       map: params.map,
       agents: params.agents,
@@ -83,10 +86,9 @@ class BattleSimulation implements Simulation {
       maxSteps: params.maxSteps,
       threads: params.threads,
     });
-    this.seeds = new Rng(seed);
-    this.policy = this.seeds.fork();
+    this.policy = new Rng(seed).fork();
     this.actions = this.env.spec.groups.map((g) => new Int32Array(g.capacity));
-    this.out = this.env.reset(this.seeds.u32());
+    this.out = this.env.reset(episodeSeed(seed, 0));
   }
 
   advance(): void {
@@ -194,7 +196,7 @@ class BattleSimulation implements Simulation {
     this.episodeStep = 0;
     this.kills.fill(0);
     this.episodeReward.fill(0);
-    this.out = this.env.reset(this.seeds.u32());
+    this.out = this.env.reset(episodeSeed(this.seed, this.episode));
   }
 }
 

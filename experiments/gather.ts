@@ -9,10 +9,17 @@
  * Logged values: food_left, food_eaten (this step) and food_eaten_episode, attacks, kills,
  * starved; per group: alive, reward_mean, reward_sum, episode_reward.
  */
-import { defineExperiment, Rng, type StepOutput } from '@gibbs/core';
+import {
+  defineExperiment,
+  EpisodeLoop,
+  loopSimulation,
+  type Policy,
+  Rng,
+  randomPolicy,
+  type StepOutput,
+} from '@gibbs/core';
 import { GATHER_ATTACKS, GATHER_MOVES, GATHER_STAY, Gather } from '@gibbs/env/gather';
 import { z } from 'zod';
-import { EpisodeLoop, loopSimulation, type Policy, randomPolicy } from './_episodes.ts';
 
 const R = 7;
 const SIDE = 2 * R + 1;

@@ -16,10 +16,15 @@
  * play puts x near 2250, where G is ~e^-85: no gradient reaches the bandits and they stay uniform,
  * the regime where a shared reward alone cannot teach independent learners.
  */
-import { defineExperiment, type MetricRecord, Rng, type StepOutput } from '@gibbs/core';
+import {
+  defineExperiment,
+  EpisodeLoop,
+  type MetricRecord,
+  Rng,
+  type StepOutput,
+} from '@gibbs/core';
 import { GaussianSqueeze, squeezeOptimum, squeezeReward } from '@gibbs/env/gaussian-squeeze';
 import { z } from 'zod';
-import { EpisodeLoop } from './_episodes.ts';
 
 /** Independent softmax gradient bandits, one per agent, over K actions (flat arrays). */
 export class GradientBandits {

@@ -11,10 +11,17 @@
  * Logged values: tags (this step), tags_episode, attacks; per group: reward_mean, reward_sum,
  * episode_reward, alive.
  */
-import { defineExperiment, Rng, type StepOutput } from '@gibbs/core';
+import {
+  defineExperiment,
+  EpisodeLoop,
+  loopSimulation,
+  type Policy,
+  Rng,
+  randomPolicy,
+  type StepOutput,
+} from '@gibbs/core';
 import { PURSUIT_ATTACKS, PURSUIT_MOVES, Pursuit } from '@gibbs/env/pursuit';
 import { z } from 'zod';
-import { EpisodeLoop, loopSimulation, type Policy, randomPolicy } from './_episodes.ts';
 
 const RADIUS = [5, 4];
 const N_MOVES = [5, 9];

@@ -10,7 +10,15 @@
  * Logged values: hunts, hunts_episode, deer_killed_episode, tigers_starved_episode; per group:
  * alive, reward_mean, reward_sum, episode_reward.
  */
-import { defineExperiment, Rng, type StepOutput } from '@gibbs/core';
+import {
+  defineExperiment,
+  EpisodeLoop,
+  loopSimulation,
+  type Policy,
+  Rng,
+  randomPolicy,
+  type StepOutput,
+} from '@gibbs/core';
 import {
   DEER,
   TIGER_DEER_ATTACKS,
@@ -19,7 +27,6 @@ import {
   TigerDeer,
 } from '@gibbs/env/tiger-deer';
 import { z } from 'zod';
-import { EpisodeLoop, loopSimulation, type Policy, randomPolicy } from './_episodes.ts';
 
 const RADIUS = [1, 4];
 const N_ACTIONS = [5, 9];

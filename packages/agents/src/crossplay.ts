@@ -6,11 +6,13 @@
  *
  * As in SelfPlay, an agent sees its own group's mean one-hot action of the previous step (zero at
  * the first step of an episode), and the round's winner is the side with more kills (a draw when
- * equal). Episode seeds come from one seeded stream (the same episodes for any `parallel`) and
- * every action from another, in a fixed order: one seed and one `parallel` give one result.
+ * equal). Episode e starts from episodeSeed(seed, e) (the same episodes for any `parallel`) and
+ * every action comes from one seeded stream, in a fixed order: one seed and one `parallel` give
+ * one result.
  */
 import {
   type Environment,
+  episodeSeed,
   GibbsError,
   groupMeanAction,
   Rng,
@@ -65,9 +67,7 @@ export async function crossPlay(
   const parallel = Math.min(opts.episodes, opts.parallel ?? 32);
   if (!(Number.isInteger(parallel) && parallel >= 1))
     throw GibbsError.invalid('parallel', opts.parallel, 'an integer >= 1');
-  // Episode seeds from their own stream: the same episodes whatever `parallel` is.
   const rng = new Rng(opts.seed);
-  const seeds = rng.fork();
   const slots: Slot[] = [];
   for (let k = 0; k < parallel; k++) {
     const env = makeEnv();
@@ -106,8 +106,8 @@ export async function crossPlay(
       s.out = null;
       return false;
     }
+    s.seed = episodeSeed(opts.seed, started);
     started++;
-    s.seed = seeds.u32();
     s.out = s.env.reset(s.seed);
     s.steps = 0;
     s.kills = [0, 0];

@@ -7,11 +7,13 @@
  *
  * The mean action an agent sees is its own group's mean one-hot action of the previous step
  * (mfrl's `former_act_prob`; zero at the first step of a round), from core's `groupMeanAction`.
- * Everything random comes from one seeded Rng, so a run is a pure function of its seed.
+ * Round r starts from episodeSeed(seed, r) and everything else random comes from one seeded Rng,
+ * so a run is a pure function of its seed.
  */
 import {
   type Environment,
   type EpisodeSummary,
+  episodeSeed,
   GibbsError,
   groupMeanAction,
   type MetricRecord,
@@ -187,7 +189,7 @@ export class SelfPlay {
     readonly learner: Learner,
     readonly opponent: Learner,
     config: z.input<typeof SelfPlayConfig>,
-    seed: number,
+    private readonly seed: number,
     readonly options: SelfPlayOptions = {},
   ) {
     this.cfg = SelfPlayConfig.parse(config);
@@ -290,7 +292,8 @@ export class SelfPlay {
   }
 
   private beginRound(): void {
-    this.out = this.env.reset(this.rng.u32());
+    // Round r starts from episodeSeed(seed, r): a resumed run needs no random state for it.
+    this.out = this.env.reset(episodeSeed(this.seed, this.round));
     // Training: both groups at the learner's temperature of this round. Evaluation: Q-learners
     // at evalTemperature, actor-critics sample their policy (1); the logged value is red's.
     const t = this.learner.temperatureAt(this.round);

@@ -1,5 +1,6 @@
 export * from './check.ts';
 export * from './env.ts';
+export * from './episodes.ts';
 export * from './errors.ts';
 export * from './experiment.ts';
 export * from './files.ts';

@@ -1,17 +1,29 @@
 /**
- * Shared by the gather, pursuit and gaussian-squeeze experiments (not an experiment itself: files
- * starting with "_" are not listed): play an environment episode after episode with a policy that
- * fills the action arrays, and keep per-group statistics of the last step and of the episode.
- * Episode e is played under seed `seed + e`, so a run is a pure function of its config and seed.
+ * The episode loop: play an environment episode after episode with a policy that fills the
+ * action arrays, and keep per-group statistics of the last step and of the episode. Episode e of a
+ * run with seed S starts from `env.reset(episodeSeed(S, e))`: the one seeding rule of Gibbs's
+ * loops, so a run is a pure function of its config and seed, and a run resumed at episode e needs
+ * no random state to get episode e's start.
  */
-import type {
-  Environment,
-  EpisodeSummary,
-  MetricRecord,
-  Rng,
-  Simulation,
-  StepOutput,
-} from '@gibbs/core';
+import type { Environment, StepOutput } from './env.ts';
+import type { EpisodeSummary, MetricRecord, Simulation } from './experiment.ts';
+import type { Rng } from './rng.ts';
+
+/**
+ * The seed of episode `episode` of a run with seed `seed`: MurmurHash3's 32-bit finaliser (fmix32)
+ * of the seed mixed with the episode times the golden-ratio constant. For one seed it is a
+ * bijection of the episode number (no two episodes share a start), and neighbouring seeds or
+ * episodes give unrelated streams.
+ */
+export function episodeSeed(seed: number, episode: number): number {
+  let h = (seed ^ Math.imul(episode + 1, 0x9e3779b9)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 /** Fill `actions[g]` for every slot of every group from the current output. */
 export type Policy = (out: StepOutput, actions: Int32Array[]) => void;
@@ -73,7 +85,7 @@ export class EpisodeLoop {
     this.stepReward = new Float64Array(groups.length);
     this.stepActing = new Float64Array(groups.length);
     this.episodeReward = new Float64Array(groups.length);
-    this.out = env.reset(seed);
+    this.out = env.reset(episodeSeed(seed, 0));
   }
 
   /** One environment step under `policy`; starts the next episode after a finished one. */
@@ -149,6 +161,6 @@ export class EpisodeLoop {
     this.episodeStep = 0;
     this.episodeReward.fill(0);
     for (const k of Object.keys(this.episodeInfo)) this.episodeInfo[k] = 0;
-    this.out = this.env.reset(this.seed + this.episode);
+    this.out = this.env.reset(episodeSeed(this.seed, this.episode));
   }
 }
