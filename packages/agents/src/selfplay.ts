@@ -19,7 +19,6 @@ import {
   type MetricRecord,
   Rng,
   type StepOutput,
-  viewSize,
 } from '@gibbs/core';
 import { z } from 'zod';
 import { AC, ACConfig } from './ac.ts';
@@ -30,13 +29,20 @@ import type { NetShape, ObsBatch } from './nets.ts';
 import {
   ALGOS,
   type Algo,
-  act,
   entropy,
   type Learner,
   sharedFloat32,
   type TrainStats,
 } from './policy.ts';
 import { type PoolOptions, ThreadPool } from './pool/index.ts';
+import {
+  actGroup,
+  allocGroupBatch,
+  countStep,
+  ExperienceWriter,
+  gatherLive,
+  trainStatsValues,
+} from './rollout.ts';
 
 export const SelfPlayConfig = z.object({
   /** Rounds (episodes) to train; the simulation idles once they are done. */
@@ -164,10 +170,8 @@ export class SelfPlay {
   private readonly liveActions: Int32Array[];
   private readonly probs: Float32Array[];
   private readonly meanPolicy: Float64Array[];
-  /** Learner bookkeeping: the row each slot wrote this step, and the row awaiting its successor. */
-  private readonly curRow: Int32Array;
-  private readonly prevRow: Int32Array;
-  private readonly pendingReward: Float32Array;
+  /** The learner's experience, written into its memory step by step. */
+  private readonly writer: ExperienceWriter;
   private readonly roundStats: RoundStats[];
   private readonly stepStats: StepStats[];
   private lastTrain: TrainStats | null = null;
@@ -221,20 +225,12 @@ export class SelfPlay {
     this.aliveBefore = groups.map((g) => new Uint8Array(g.capacity));
     this.groupMean = groups.map((g) => new Float32Array(g.actions));
     // On shared memory: the pool's workers read the rows and write the policies in place.
-    this.staging = groups.map((g) => ({
-      n: 0,
-      view: sharedFloat32(g.capacity * viewSize(g)),
-      features: sharedFloat32(g.capacity * g.features),
-      mean: sharedFloat32(g.capacity * g.actions),
-    }));
+    this.staging = groups.map(allocGroupBatch);
     this.slots = groups.map((g) => new Int32Array(g.capacity));
     this.liveActions = groups.map((g) => new Int32Array(g.capacity));
     this.probs = groups.map((g) => sharedFloat32(g.capacity * g.actions));
     this.meanPolicy = groups.map((g) => new Float64Array(g.actions));
-    const cap = groups[L].capacity;
-    this.curRow = new Int32Array(cap).fill(-1);
-    this.prevRow = new Int32Array(cap).fill(-1);
-    this.pendingReward = new Float32Array(cap);
+    this.writer = new ExperienceWriter(groups[L].capacity);
     this.roundStats = groups.map(() => ({ kills: 0, rewardSum: 0, agentSteps: 0, entropySum: 0 }));
     this.stepStats = groups.map(() => ({
       alive: 0,
@@ -304,7 +300,7 @@ export class SelfPlay {
     }
     this.temperature = this.cfg.train ? t : this.temps[0];
     for (const m of this.groupMean) m.fill(0);
-    this.prevRow.fill(-1);
+    this.writer.begin();
     for (const r of this.roundStats) {
       r.kills = 0;
       r.rewardSum = 0;
@@ -320,37 +316,22 @@ export class SelfPlay {
     const groups = this.env.spec.groups;
     const L = this.cfg.learnerGroup;
     for (let g = 0; g < 2; g++) {
-      const spec = groups[g];
       const gs = out.groups[g];
-      const vs = viewSize(spec);
-      const fs = spec.features;
-      const A = spec.actions;
-      const b = this.staging[g];
       // Gather the live agents' observations: one forward pass for the whole group.
-      let n = 0;
-      for (let i = 0; i < spec.capacity; i++) {
-        if (!gs.alive[i]) continue;
-        if (vs > 0) b.view.set(gs.view.subarray(i * vs, (i + 1) * vs), n * vs);
-        if (fs > 0) b.features.set(gs.features.subarray(i * fs, (i + 1) * fs), n * fs);
-        (b.mean as Float32Array).set(this.groupMean[g], n * A);
-        this.slots[g][n++] = i;
-      }
-      b.n = n;
+      const n = gatherLive(groups[g], gs, this.groupMean[g], this.staging[g], this.slots[g]);
       const acts = this.actions[g];
-      acts.fill(0);
       const mp = this.meanPolicy[g];
-      mp.fill(0);
-      let ent = 0;
-      if (n > 0) {
-        await act(this.agents[g], b, this.temps[g], this.rng, this.liveActions[g], this.probs[g]);
-        const p = this.probs[g];
-        for (let k = 0; k < n; k++) {
-          acts[this.slots[g][k]] = this.liveActions[g][k];
-          ent += entropy(p, k * A, A);
-          for (let a = 0; a < A; a++) mp[a] += p[k * A + a];
-        }
-        for (let a = 0; a < A; a++) mp[a] /= n;
-      }
+      const ent = await actGroup(
+        this.agents[g],
+        this.staging[g],
+        this.slots[g],
+        this.temps[g],
+        this.rng,
+        this.liveActions[g],
+        this.probs[g],
+        acts,
+        mp,
+      );
       this.aliveBefore[g].set(gs.alive);
       const st = this.stepStats[g];
       st.entropy = n > 0 ? ent / n : 0;
@@ -358,16 +339,8 @@ export class SelfPlay {
       this.roundStats[g].entropySum += ent;
       // The learner's experience: (s, abar, a) now; r and the successor after the step.
       if (g === L && this.cfg.train) {
-        const mem = this.learner.memory;
         const mean = this.learner.meanField ? this.groupMean[g] : null;
-        this.curRow.fill(-1);
-        for (let k = 0; k < n; k++) {
-          const i = this.slots[g][k];
-          const row = mem.write(gs.view, gs.features, i, mean, acts[i]);
-          if (this.prevRow[i] >= 0) mem.link(this.prevRow[i], this.pendingReward[i], row);
-          this.prevRow[i] = -1;
-          this.curRow[i] = row;
-        }
+        this.writer.store(this.learner.memory, gs, this.slots[g], n, mean, acts);
       }
     }
 
@@ -382,17 +355,7 @@ export class SelfPlay {
     }
     for (let g = 0; g < 2; g++) {
       const o = 1 - g;
-      const gs = next.groups[g];
-      let alive = 0;
-      let reward = 0;
-      let acted = 0;
-      for (let i = 0; i < groups[g].capacity; i++) {
-        if (gs.alive[i]) alive++;
-        if (this.aliveBefore[g][i]) {
-          reward += gs.reward[i];
-          acted++;
-        }
-      }
+      const { alive, reward, acted } = countStep(next.groups[g], this.aliveBefore[g]);
       let deaths = 0;
       const go = next.groups[o];
       for (let i = 0; i < groups[o].capacity; i++)
@@ -411,23 +374,8 @@ export class SelfPlay {
 
     // Close the learner's rows: terminal, cut by the time limit, or waiting for the next step.
     if (!this.cfg.train) return;
-    const mem = this.learner.memory;
-    const gs = next.groups[L];
     const mean = this.learner.meanField ? this.groupMean[L] : null;
-    for (let i = 0; i < this.curRow.length; i++) {
-      const row = this.curRow[i];
-      if (row < 0) continue;
-      const r = gs.reward[i];
-      if (gs.terminated[i] || !gs.alive[i]) mem.finish(row, r);
-      else if (gs.truncated[i] || next.done) {
-        // Keep the last observation so the row can bootstrap from it; the tail row has no action.
-        const tail = mem.write(gs.view, gs.features, i, mean, 0);
-        mem.link(row, r, tail);
-      } else {
-        this.prevRow[i] = row;
-        this.pendingReward[i] = r;
-      }
-    }
+    this.writer.close(this.learner.memory, next.groups[L], next.done, mean);
   }
 
   private async endRound(): Promise<void> {
@@ -474,14 +422,7 @@ export class SelfPlay {
   }
 
   private trainValues(): Record<string, number> {
-    const t = this.lastTrain;
-    const v: Record<string, number> = {};
-    if (!t) return v;
-    if (Number.isFinite(t.loss)) v.loss = t.loss;
-    if (Number.isFinite(t.meanQ)) v.mean_q = t.meanQ;
-    if (Number.isFinite(t.ess)) v.ess = t.ess;
-    v.updates = t.updates;
-    return v;
+    return trainStatsValues(this.lastTrain);
   }
 
   metrics(): MetricRecord {
