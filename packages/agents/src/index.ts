@@ -11,3 +11,4 @@ export * from './policy.ts';
 export * from './pool/index.ts';
 export * from './replay.ts';
 export * from './selfplay.ts';
+export * from './trainer.ts';
