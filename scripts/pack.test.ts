@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { allocActions, Rng } from '@gibbs/core';
 import { environments } from '@gibbs/env';
+import { cleanEnv } from '@gibbs/test-support/child';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -26,16 +27,6 @@ const dirOf = (p: string) =>
 const work = mkdtempSync(join(tmpdir(), 'gibbs-pack-'));
 const packs = join(work, 'packs');
 const app = join(work, 'app');
-
-/** The environment of a child process, less tsx's loader and what pnpm says of itself. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(NODE_OPTIONS|npm_config_user_agent|npm_lifecycle_.*|npm_package_.*)$/.test(k))
-      env[k] = v;
-  }
-  return env;
-}
 
 /** Run a command; a failure throws with the end of what it printed on both streams. */
 async function sh(cmd: string, args: string[], cwd: string, timeout = 240_000): Promise<string> {

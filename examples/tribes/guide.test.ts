@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@gibbs/cli/repo';
+import { cleanEnv } from '@gibbs/test-support/child';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -29,16 +30,6 @@ function block(name: string): string {
   const b = BLOCKS.get(name);
   if (b === undefined) throw new Error(`docs/custom-environments.md has no block "${name}"`);
   return b;
-}
-
-/** The environment of a child process, less tsx's loader and what pnpm says of itself. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(NODE_OPTIONS|npm_config_user_agent|npm_lifecycle_.*|npm_package_.*)$/.test(k))
-      env[k] = v;
-  }
-  return env;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'gibbs-guide-'));
