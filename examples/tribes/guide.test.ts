@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@gibbs/cli/repo';
 import { cleanEnv } from '@gibbs/test-support/child';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const GUIDE = readFileSync(join(REPO_ROOT, 'docs/custom-environments.md'), 'utf8');
@@ -32,8 +32,13 @@ function block(name: string): string {
   return b;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'gibbs-guide-'));
-const folder = join(work, 'my-world');
+// The temporary folder: `gibbs` (a link to this checkout) and `my-world` beside it.
+let work = '';
+let folder = '';
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'gibbs-guide-'));
+  folder = join(work, 'my-world');
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Run a block of the guide with bash (-e: the first failing line fails it); its output. */
