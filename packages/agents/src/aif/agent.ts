@@ -3,27 +3,22 @@
  * leading batch axis as in pymdp 1.x's `batch_size`). Every agent has its own beliefs and, when it
  * learns, its own Dirichlet counts; policies are enumerated once for the batch.
  *
+ * This file orchestrates: the model's arrays are prepared once for the batch (model.ts's
+ * prepareModel), and the maths lives in the modules named below and in maths.ts.
+ *
  * One step of the perception-action loop, for every agent n:
  *   1. q(s) = argmin F given o and the empirical prior (D at the first step, else
  *      B[:, :, a(t-1)] q(s)(t-1));                                  inference.ts / mmp.ts
  *   2. -G(pi) and its parts, q(pi) = softmax(gamma (-G) + ln E), action marginals;  control.ts
- *   3. an action per factor (argmax, or a draw at precision alpha);
+ *   3. an action per factor (argmax, or a draw at precision alpha), and the next empirical prior
+ *      B[:, :, a] q(s);                                               control.ts / maths.ts
  *   4. learning of pA, pB (and pD at the end of an episode), if enabled.  learning.ts
  *
  * All state lives in flat typed arrays, agent-major: beliefs [agent][packed factor states],
  * policy quantities [agent][policy], actions [agent][factor].
  */
 import { GibbsError, Rng } from '@gibbs/core';
-import {
-  allocEfeOutputs,
-  type EfeOutputs,
-  type EfeParams,
-  type Layout,
-  makeLayout,
-  PolicyEvaluator,
-  selectActions,
-  sparseColumns,
-} from './control.ts';
+import { allocEfeOutputs, type EfeOutputs, PolicyEvaluator, selectActions } from './control.ts';
 import { FixedPointInference } from './inference.ts';
 import {
   deriveFromCounts,
@@ -31,9 +26,15 @@ import {
   updateLikelihoodCounts,
   updateTransitionCounts,
 } from './learning.ts';
-import { EXP_M16, LOG_EPS, softmax } from './maths.ts';
-import { runMmp } from './mmp.ts';
-import { type AgentConfig, type GenerativeModel, numPoliciesOf, validateModel } from './model.ts';
+import { jointPosterior, LOG_EPS, negEntropyColumns, predictStates } from './maths.ts';
+import { MmpState } from './mmp.ts';
+import {
+  type AgentConfig,
+  type GenerativeModel,
+  type Layout,
+  type ModelArrays,
+  prepareModel,
+} from './model.ts';
 
 export interface AifAgentsOptions {
   readonly model: GenerativeModel;
@@ -65,20 +66,16 @@ export class AifAgents {
   /** Steps since the agent's last reset (0 before its first inference). */
   readonly t: Int32Array;
 
-  private readonly params: EfeParams & {
-    A: Float64Array[];
-    lnA: Float64Array[];
-    negH: Float64Array[];
-    B: Float64Array[];
-  };
-  private readonly D: Float64Array[];
-  private readonly dStride: number[];
-  private readonly pA: Float64Array[] | null;
-  private readonly pA0: Float64Array[] | null;
-  private readonly pB: Float64Array[] | null;
-  private readonly pB0: Float64Array[] | null;
-  private readonly pD: Float64Array[] | null;
-  private readonly pD0: Float64Array[] | null;
+  /** The model's arrays (model.ts): shared, or one block per agent where learned. */
+  private readonly params: ModelArrays;
+  private readonly D: readonly Float64Array[];
+  private readonly dStride: readonly number[];
+  private readonly pA: readonly Float64Array[] | null;
+  private readonly pA0: readonly Float64Array[] | null;
+  private readonly pB: readonly Float64Array[] | null;
+  private readonly pB0: readonly Float64Array[] | null;
+  private readonly pD: readonly Float64Array[] | null;
+  private readonly pD0: readonly Float64Array[] | null;
   /** Posterior at each agent's first step since reset (for learning pD). */
   private readonly qs0: Float64Array;
   /** Posterior before the last inference (for learning pB). */
@@ -92,146 +89,21 @@ export class AifAgents {
 
   constructor(opts: AifAgentsOptions) {
     const { model, config, count } = opts;
-    if (!Number.isInteger(count) || count < 1)
-      throw GibbsError.invalid('count', count, 'a positive integer (agents in the batch)');
-    if (!Number.isInteger(config.policyLen) || config.policyLen < 1) {
-      throw GibbsError.invalid('policyLen', config.policyLen, 'a positive integer');
-    }
-    const shape = validateModel(model, numPoliciesOf(model.B, config.policyLen), config.policyLen);
-    this.layout = makeLayout(shape, config.policyLen);
+    const prepared = prepareModel(model, config, count);
+    this.layout = prepared.layout;
     this.count = count;
     this.config = config;
+    this.params = prepared.params;
+    this.D = prepared.D;
+    this.dStride = prepared.dStride;
+    this.pA = prepared.pA;
+    this.pA0 = prepared.pA0;
+    this.pB = prepared.pB;
+    this.pB0 = prepared.pB0;
+    this.pD = prepared.pD;
+    this.pD0 = prepared.pD0;
     const lay = this.layout;
-    const { Q, S, F, M, P } = lay;
-    if (P > 1_000_000)
-      throw GibbsError.invalid('policies', P, 'at most 1e6 policies (shorten policyLen)');
-    const lr = config.learning ?? {};
-    const learnA = (lr.lrA ?? 0) > 0 && !!model.pA;
-    const learnB = (lr.lrB ?? 0) > 0 && !!model.pB;
-    const learnD = (lr.lrD ?? 0) > 0 && !!model.pD;
-    const wantNovelty = config.useParamInfoGain;
-
-    // Likelihood: from pA when given (pymdp sets A = normalised pA), one block per agent if learned.
-    const A: Float64Array[] = [];
-    const lnA: Float64Array[] = [];
-    const negH: Float64Array[] = [];
-    const aStride: number[] = [];
-    const wA: (Float64Array | null)[] = [];
-    this.pA = learnA ? [] : null;
-    this.pA0 = learnA ? [] : null;
-    for (let m = 0; m < M; m++) {
-      const no = lay.numObs[m];
-      const size = no * S;
-      const blocks = learnA ? count : 1;
-      aStride.push(learnA ? size : 0);
-      const src = model.pA ? model.pA[m].data : model.A[m].data;
-      const counts = new Float64Array(blocks * size);
-      for (let b = 0; b < blocks; b++) counts.set(src, b * size);
-      const a = new Float64Array(blocks * size);
-      const l = new Float64Array(blocks * size);
-      const w = model.pA && wantNovelty ? new Float64Array(blocks * size) : null;
-      for (let b = 0; b < blocks; b++) {
-        if (model.pA) deriveFromCounts(counts, b * size, no, S, a, l, w);
-        else {
-          a.set(src, b * size);
-          for (let i = 0; i < size; i++) l[b * size + i] = Math.log(src[i] + LOG_EPS);
-        }
-      }
-      A.push(a);
-      lnA.push(l);
-      wA.push(w);
-      negH.push(new Float64Array(blocks * S));
-      for (let b = 0; b < blocks; b++) computeNegH(a, b * size, no, S, negH[m], b * S);
-      if (learnA && this.pA && this.pA0) {
-        this.pA.push(counts);
-        this.pA0.push(Float64Array.from(src));
-      }
-    }
-    const B: Float64Array[] = [];
-    const bStride: number[] = [];
-    const wB: (Float64Array | null)[] = [];
-    this.pB = learnB ? [] : null;
-    this.pB0 = learnB ? [] : null;
-    for (let f = 0; f < F; f++) {
-      const ns = lay.numStates[f];
-      const nu = lay.numControls[f];
-      const size = ns * ns * nu;
-      const blocks = learnB ? count : 1;
-      bStride.push(learnB ? size : 0);
-      const src = model.pB ? model.pB[f].data : model.B[f].data;
-      const counts = new Float64Array(blocks * size);
-      for (let b = 0; b < blocks; b++) counts.set(src, b * size);
-      const bArr = new Float64Array(blocks * size);
-      const w = model.pB && wantNovelty ? new Float64Array(blocks * size) : null;
-      for (let b = 0; b < blocks; b++) {
-        if (model.pB) deriveFromCounts(counts, b * size, ns, ns * nu, bArr, null, w);
-        else bArr.set(src, b * size);
-      }
-      B.push(bArr);
-      wB.push(w);
-      if (learnB && this.pB && this.pB0) {
-        this.pB.push(counts);
-        this.pB0.push(Float64Array.from(src));
-      }
-    }
-    this.D = [];
-    this.dStride = [];
-    this.pD = learnD ? [] : null;
-    this.pD0 = learnD ? [] : null;
-    for (let f = 0; f < F; f++) {
-      const ns = lay.numStates[f];
-      const blocks = learnD ? count : 1;
-      this.dStride.push(learnD ? ns : 0);
-      const d = new Float64Array(blocks * ns);
-      if (learnD && model.pD && this.pD && this.pD0) {
-        const counts = new Float64Array(blocks * ns);
-        for (let b = 0; b < blocks; b++) counts.set(model.pD[f], b * ns);
-        for (let b = 0; b < blocks; b++) deriveFromCounts(counts, b * ns, ns, 1, d, null, null);
-        this.pD.push(counts);
-        this.pD0.push(Float64Array.from(model.pD[f]));
-      } else d.set(model.D[f]);
-      this.D.push(d);
-    }
-    // ln(softmax(C) + 1e-16) for each future step: a 1-D C is the same at every step, a 2-D C
-    // ([outcome, step]) gives one column per step (pymdp tiles / indexes C the same way).
-    const lnC = model.C.map((c, m) => {
-      const no = lay.numObs[m];
-      const out = new Float64Array(config.policyLen * no);
-      const data = c instanceof Float64Array ? c : c.data;
-      const cols = data.length / no;
-      for (let tau = 0; tau < config.policyLen; tau++) {
-        const col = Float64Array.from(
-          { length: no },
-          (_, o) => data[o * cols + (cols === 1 ? 0 : tau)],
-        );
-        const p = softmax(col);
-        for (let o = 0; o < no; o++) out[tau * no + o] = Math.log(p[o] + LOG_EPS);
-      }
-      return out;
-    });
-    this.params = {
-      A,
-      aStride,
-      lnA,
-      negH,
-      lnC,
-      wA: wA.some((w) => w) ? wA : null,
-      B,
-      bStride,
-      wB: wB.some((w) => w) ? wB : null,
-      // Shared (not learned) arrays that are mostly zeros get column-sparse copies.
-      sparseA: A.map((a, m) =>
-        aStride[m] === 0 ? sparseColumns(a, lay.numObs[m], S, (r, c) => r * S + c) : null,
-      ),
-      sparseB: B.map((b, f) => {
-        const ns = lay.numStates[f];
-        const nu = lay.numControls[f];
-        // Column a * ns + prev holds B[:, prev, a] at flat (next * ns + prev) * nu + a.
-        return bStride[f] === 0
-          ? sparseColumns(b, ns, ns * nu, (r, c) => (r * ns + (c % ns)) * nu + Math.floor(c / ns))
-          : null;
-      }),
-    };
+    const { Q, S, F } = lay;
     this.qs = new Float64Array(count * Q);
     this.prior = new Float64Array(count * Q);
     this.qs0 = new Float64Array(count * Q);
@@ -388,18 +260,13 @@ export class AifAgents {
         this.rng,
         this.scratch,
       );
+      // The empirical prior of the next step, B[:, :, a] q(s), factor by factor.
+      const { B, bStride } = this.params;
       for (let f = 0; f < F; f++) {
-        const ns = lay.numStates[f];
-        const nu = lay.numControls[f];
-        const a = this.actions[n * F + f];
-        const Bf = this.params.B[f];
-        const bBase = n * this.params.bStride[f];
         const off = n * Q + lay.qsOffset[f];
-        for (let i = 0; i < ns; i++) {
-          let s = 0;
-          for (let j = 0; j < ns; j++) s += Bf[bBase + (i * ns + j) * nu + a] * this.qs[off + j];
-          this.prior[off + i] = s;
-        }
+        const a = this.actions[n * F + f];
+        const [ns, nu] = [lay.numStates[f], lay.numControls[f]];
+        predictStates(B[f], n * bStride[f], ns, nu, a, this.qs, off, this.prior, off);
       }
     }
     return this.actions;
@@ -462,19 +329,7 @@ export class AifAgents {
     const lay = this.layout;
     const { S, M, F, Q } = lay;
     if (this.pA && this.pA0 && lrA > 0) {
-      // Joint posterior q(s) = prod_f q_f(s_f).
-      const qx = this.qx;
-      qx[0] = 1;
-      let len = 1;
-      for (let f = 0; f < F; f++) {
-        const ns = lay.numStates[f];
-        const off = n * Q + lay.qsOffset[f];
-        for (let i = len - 1; i >= 0; i--) {
-          const a = qx[i];
-          for (let j = ns - 1; j >= 0; j--) qx[i * ns + j] = a * this.qs[off + j];
-        }
-        len *= ns;
-      }
+      const qx = jointPosterior(this.qs, n * Q, lay.qsOffset, lay.numStates, this.qx);
       for (let m = 0; m < M; m++) {
         const no = lay.numObs[m];
         const base = n * no * S;
@@ -491,7 +346,7 @@ export class AifAgents {
         );
         const w = this.params.wA ? this.params.wA[m] : null;
         deriveFromCounts(this.pA[m], base, no, S, this.params.A[m], this.params.lnA[m], w);
-        computeNegH(this.params.A[m], base, no, S, this.params.negH[m], n * S);
+        negEntropyColumns(this.params.A[m], base, no, S, this.params.negH[m], n * S);
       }
     }
     if (this.pB && this.pB0 && lrB > 0 && this.t[n] > 0) {
@@ -530,135 +385,5 @@ export class AifAgents {
         fn(which);
       }
     } else for (let n = 0; n < this.count; n++) if (which[n]) fn(n);
-  }
-}
-
-/** negH[s] = sum_o A[o, s] ln(A[o, s] + e^-16) (spm_MDP_G's guard). */
-function computeNegH(
-  A: Float64Array,
-  base: number,
-  no: number,
-  S: number,
-  out: Float64Array,
-  outBase: number,
-): void {
-  for (let s = 0; s < S; s++) {
-    let h = 0;
-    for (let o = 0; o < no; o++) {
-      const p = A[base + o * S + s];
-      h += p * Math.log(p + EXP_M16);
-    }
-    out[outBase + s] = h;
-  }
-}
-
-/**
- * Per-agent window for marginal message passing over the past: the joint likelihoods of the last
- * W + 1 time points, the W actions between them, and the prior of the window's first point
- * (D at the start of an episode, then B[:, :, a] applied to the smoothed posterior of the point
- * that left the window).
- */
-class MmpState {
-  private readonly lik: Float64Array;
-  private readonly acts: Int32Array;
-  private readonly startPrior: Float64Array;
-  private readonly len: Int32Array;
-
-  constructor(
-    readonly layout: Layout,
-    readonly count: number,
-    readonly window: number,
-    readonly numIter: number,
-  ) {
-    if (!Number.isInteger(window) || window < 1) {
-      throw GibbsError.invalid(
-        'inference.window',
-        window,
-        'an integer >= 1 (past time points kept)',
-      );
-    }
-    const { S, F, Q } = layout;
-    this.lik = new Float64Array(count * (window + 1) * S);
-    this.acts = new Int32Array(count * window * F);
-    this.startPrior = new Float64Array(count * Q);
-    this.len = new Int32Array(count);
-  }
-
-  reset(n: number, prior: Float64Array): void {
-    const Q = this.layout.Q;
-    this.startPrior.set(prior.subarray(n * Q, (n + 1) * Q), n * Q);
-    this.len[n] = 0;
-  }
-
-  /** Add the new point (ln L), smooth over the window, write the current posterior to qs; returns F. */
-  infer(
-    n: number,
-    lnL: Float64Array,
-    B: readonly Float64Array[],
-    bStride: readonly number[],
-    actions: Int32Array,
-    qs: Float64Array,
-  ): number {
-    const { S, F, Q, numStates, numControls, qsOffset } = this.layout;
-    const W = this.window;
-    const lb = n * (W + 1) * S;
-    const ab = n * W * F;
-    let len = this.len[n];
-    if (len > 0) {
-      // The action taken at the previous point links it to this one.
-      if (len === W + 1) {
-        // Slide: the first point leaves; the prior of its successor was set at the end of the
-        // last run.
-        this.lik.copyWithin(lb, lb + S, lb + (W + 1) * S);
-        this.acts.copyWithin(ab, ab + F, ab + W * F);
-        len--;
-      }
-      for (let f = 0; f < F; f++) this.acts[ab + (len - 1) * F + f] = actions[n * F + f];
-    }
-    for (let s = 0; s < S; s++) this.lik[lb + len * S + s] = Math.exp(lnL[s]);
-    len++;
-    this.len[n] = len;
-    const Bt = B.map((b, f) => {
-      const ns = numStates[f];
-      const size = ns * ns * numControls[f];
-      return {
-        shape: [ns, ns, numControls[f]],
-        data: b.subarray(n * bStride[f], n * bStride[f] + size),
-      };
-    });
-    const t = len - 1;
-    const res = runMmp({
-      likelihoods: Array.from({ length: len }, (_, j) =>
-        this.lik.subarray(lb + j * S, lb + (j + 1) * S),
-      ),
-      B: Bt,
-      transitions: Array.from({ length: len - 1 }, (_, j) =>
-        Array.from(this.acts.subarray(ab + j * F, ab + (j + 1) * F)),
-      ),
-      D: numStates.map((ns, f) =>
-        this.startPrior.subarray(n * Q + qsOffset[f], n * Q + qsOffset[f] + ns),
-      ),
-      t,
-      start: 0,
-      last: t,
-      numIter: this.numIter,
-      tau: 0.25,
-    });
-    for (let f = 0; f < F; f++) qs.set(res.x[f][t], n * Q + qsOffset[f]);
-    if (len === W + 1 && W >= 1) {
-      // Next step the first point leaves: its successor's prior is B[:, :, a_0] x_0.
-      for (let f = 0; f < F; f++) {
-        const ns = numStates[f];
-        const nu = numControls[f];
-        const a = this.acts[ab + f];
-        const x0 = res.x[f][0];
-        for (let i = 0; i < ns; i++) {
-          let s = 0;
-          for (let j = 0; j < ns; j++) s += Bt[f].data[(i * ns + j) * nu + a] * x0[j];
-          this.startPrior[n * Q + qsOffset[f] + i] = s;
-        }
-      }
-    }
-    return res.F;
   }
 }

@@ -18,105 +18,12 @@
  * the policy tree (K + K^2 + ... + K^L nodes instead of L K^L) and summed along each path.
  */
 import type { Rng } from '@gibbs/core';
-import { EXP_M16, LOG_EPS, type Tensor } from './maths.ts';
+import { EXP_M16, jointPosterior, LOG_EPS, predictStates, type Tensor } from './maths.ts';
+import type { Layout, ModelArrays } from './model.ts';
 
-/** The shape of a generative model, shared by every agent of a batch. */
-export interface ModelShape {
-  readonly numStates: readonly number[];
-  readonly numControls: readonly number[];
-  readonly numObs: readonly number[];
-}
-
-/** Index tables derived from a ModelShape and a policy length, computed once per batch. */
-export interface Layout extends ModelShape {
-  readonly F: number;
-  readonly M: number;
-  /** Joint states S = prod numStates; joint index with factor 0 most significant. */
-  readonly S: number;
-  readonly stateStride: Int32Array;
-  /** Offset of factor f in a packed belief vector (length Q = sum numStates). */
-  readonly qsOffset: Int32Array;
-  readonly Q: number;
-  /** Offset of factor f in a packed action-marginal vector (length U = sum numControls). */
-  readonly uOffset: Int32Array;
-  readonly U: number;
-  /** Joint actions per step K = prod numControls; jointAction[k * F + f] = action of f. */
-  readonly K: number;
-  readonly jointAction: Int32Array;
-  readonly policyLen: number;
-  /** Number of policies K^L. */
-  readonly P: number;
-  /** policies[(p * L + tau) * F + f]: action of factor f at step tau of policy p. */
-  readonly policies: Int32Array;
-}
-
-export function makeLayout(shape: ModelShape, policyLen: number): Layout {
-  const F = shape.numStates.length;
-  const M = shape.numObs.length;
-  const stateStride = new Int32Array(F);
-  let S = 1;
-  for (let f = F - 1; f >= 0; f--) {
-    stateStride[f] = S;
-    S *= shape.numStates[f];
-  }
-  const qsOffset = new Int32Array(F);
-  let Q = 0;
-  const uOffset = new Int32Array(F);
-  let U = 0;
-  for (let f = 0; f < F; f++) {
-    qsOffset[f] = Q;
-    Q += shape.numStates[f];
-    uOffset[f] = U;
-    U += shape.numControls[f];
-  }
-  const K = shape.numControls.reduce((a, b) => a * b, 1);
-  const jointAction = new Int32Array(K * F);
-  for (let k = 0; k < K; k++) {
-    let r = k;
-    for (let f = F - 1; f >= 0; f--) {
-      jointAction[k * F + f] = r % shape.numControls[f];
-      r = Math.floor(r / shape.numControls[f]);
-    }
-  }
-  const policies = enumeratePolicies(shape.numControls, policyLen);
-  return {
-    ...shape,
-    F,
-    M,
-    S,
-    stateStride,
-    qsOffset,
-    Q,
-    uOffset,
-    U,
-    K,
-    jointAction,
-    policyLen,
-    P: K ** policyLen,
-    policies,
-  };
-}
-
-/**
- * pymdp's construct_policies: itertools.product over range(numControls[f]) for every factor,
- * repeated policyLen times, (step 0, factor 0) most significant; uncontrolled factors (one
- * control state) always take 0. Flat [policy][step][factor].
- */
-export function enumeratePolicies(numControls: readonly number[], policyLen: number): Int32Array {
-  const F = numControls.length;
-  const digits = policyLen * F;
-  const radix = Array.from({ length: digits }, (_, i) => numControls[i % F]);
-  const P = radix.reduce((a, b) => a * b, 1);
-  const out = new Int32Array(P * digits);
-  for (let p = 0; p < P; p++) {
-    let r = p;
-    for (let i = digits - 1; i >= 0; i--) {
-      out[p * digits + i] = r % radix[i];
-      r = Math.floor(r / radix[i]);
-    }
-  }
-  return out;
-}
+// Kept reachable from here, where they were first defined.
+export { type SparseColumns, sparseColumns } from './maths.ts';
+export { enumeratePolicies, type Layout, type ModelShape, makeLayout } from './model.ts';
 
 /**
  * spm_MDP_G as pymdp uses it, summed per modality: sum_m [ sum_{s: q(s) > e^-16} q(s) sum_o
@@ -126,7 +33,11 @@ export function enumeratePolicies(numControls: readonly number[], policyLen: num
 export function spmMdpG(A: readonly Tensor[], x: readonly ArrayLike<number>[]): number {
   const ns = x.map((v) => v.length);
   const S = ns.reduce((a, b) => a * b, 1);
-  const qx = jointOf(x, ns, S);
+  // The joint q(s) of the marginals, packed one factor after another.
+  const offsets = Int32Array.from(ns, (_, f) => ns.slice(0, f).reduce((a, b) => a + b, 0));
+  const packed = new Float64Array(ns.reduce((a, b) => a + b, 0));
+  for (let f = 0; f < x.length; f++) packed.set(x[f], offsets[f]);
+  const qx = jointPosterior(packed, 0, offsets, ns, new Float64Array(S));
   let G = 0;
   for (const Am of A) {
     const no = Am.shape[0];
@@ -146,21 +57,6 @@ export function spmMdpG(A: readonly Tensor[], x: readonly ArrayLike<number>[]): 
   return G;
 }
 
-function jointOf(x: readonly ArrayLike<number>[], ns: readonly number[], S: number): Float64Array {
-  const qx = new Float64Array(S);
-  qx[0] = 1;
-  let len = 1;
-  for (let f = 0; f < x.length; f++) {
-    const n = ns[f];
-    for (let i = len - 1; i >= 0; i--) {
-      const a = qx[i];
-      for (let j = n - 1; j >= 0; j--) qx[i * n + j] = a * x[f][j];
-    }
-    len *= n;
-  }
-  return qx;
-}
-
 /** Which parts of -G are computed. */
 export interface EfeTerms {
   readonly utility: boolean;
@@ -169,68 +65,8 @@ export interface EfeTerms {
   readonly paramInfoGain: boolean;
 }
 
-/**
- * Parameters the policy evaluator reads, each a flat array holding one block per agent (stride =
- * block size) or a single shared block (stride 0).
- */
-export interface EfeParams {
-  /** A_m flat [o, joint state]. */
-  readonly A: readonly Float64Array[];
-  readonly aStride: readonly number[];
-  /** negH_m[s] = sum_o A_m[o, s] ln(A_m[o, s] + e^-16), same stride as A_m / numObs. */
-  readonly negH: readonly Float64Array[];
-  /** ln(softmax(C_m) + 1e-16) per future step, shared: flat [step tau = 1..L][outcome]. */
-  readonly lnC: readonly Float64Array[];
-  /** Novelty weights W_A,m * (pA_m > 0), like A; null without pA. */
-  readonly wA: readonly (Float64Array | null)[] | null;
-  /** B_f flat [next, prev, action]. */
-  readonly B: readonly Float64Array[];
-  readonly bStride: readonly number[];
-  /** Novelty weights W_B,f * (pB_f > 0), like B; null without pB. */
-  readonly wB: readonly (Float64Array | null)[] | null;
-  /** Column-sparse copies of shared (stride 0) A_m, columns = joint states; null where dense. */
-  readonly sparseA?: readonly (SparseColumns | null)[];
-  /** Column-sparse copies of shared B_f, column a * ns + prev; null where dense. */
-  readonly sparseB?: readonly (SparseColumns | null)[];
-}
-
-/** Nonzeros of each column of a matrix: rows row[start[c] .. start[c+1]) with values val. */
-export interface SparseColumns {
-  readonly start: Int32Array;
-  readonly row: Int32Array;
-  readonly val: Float64Array;
-}
-
-/**
- * Column-sparse form of a flat row-major [rows, cols] matrix, `colOf(r, c)` giving the flat
- * index of entry (r, c); null when more than half the entries are nonzero (dense loops win).
- */
-export function sparseColumns(
-  data: Float64Array,
-  rows: number,
-  cols: number,
-  index: (r: number, c: number) => number,
-): SparseColumns | null {
-  let nnz = 0;
-  for (let i = 0; i < rows * cols; i++) if (data[i] !== 0) nnz++;
-  if (nnz > (rows * cols) / 2) return null;
-  const start = new Int32Array(cols + 1);
-  const row = new Int32Array(nnz);
-  const val = new Float64Array(nnz);
-  let k = 0;
-  for (let c = 0; c < cols; c++) {
-    start[c] = k;
-    for (let r = 0; r < rows; r++) {
-      const v = data[index(r, c)];
-      if (v !== 0) {
-        row[k] = r;
-        val[k++] = v;
-      }
-    }
-  }
-  start[cols] = k;
-  return { start, row, val };
-}
+/** The model arrays the policy evaluator reads (model.ts's ModelArrays; ln A is inference's). */
+export type EfeParams = Omit<ModelArrays, 'lnA'>;
 
 /** Output buffers of a batch, agent-major: [agent][policy] and [agent][packed marginal]. */
 export interface EfeOutputs {
@@ -348,14 +184,7 @@ export class PolicyEvaluator {
               for (let k = sp.start[col]; k < sp.start[col + 1]; k++)
                 curQs[co + sp.row[k]] += sp.val[k] * w;
             }
-          } else {
-            for (let i = 0; i < n_f; i++) {
-              let s = 0;
-              const row = bBase + i * n_f * nuf + a;
-              for (let j = 0; j < n_f; j++) s += Bf[row + j * nuf] * parentQs[pOff + off + j];
-              curQs[cOff + off + i] = s;
-            }
-          }
+          } else predictStates(Bf, bBase, n_f, nuf, a, parentQs, pOff + off, curQs, cOff + off);
           const wBf = novB ? (params.wB as (Float64Array | null)[])[f] : null;
           if (wBf) {
             // - qs_pi(tau)_f . (W_B[:, :, a] qs_pi(tau-1)_f)
@@ -368,17 +197,7 @@ export class PolicyEvaluator {
           }
         }
         // Joint expected state (factor 0 most significant), and its copy without entries <= e^-16.
-        qx[0] = 1;
-        let len = 1;
-        for (let f = 0; f < F; f++) {
-          const n_f = ns[f];
-          const off = cOff + lay.qsOffset[f];
-          for (let i = len - 1; i >= 0; i--) {
-            const a = qx[i];
-            for (let j = n_f - 1; j >= 0; j--) qx[i * n_f + j] = a * curQs[off + j];
-          }
-          len *= n_f;
-        }
+        jointPosterior(curQs, cOff, lay.qsOffset, ns, qx);
         // spm_MDP_G sums only over states with q(s) > e^-16; usually none is below.
         let filtered = false;
         for (let s = 0; s < S; s++) {

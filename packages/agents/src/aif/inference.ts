@@ -13,8 +13,9 @@
  * all factors from the previous iterate (Jacobi), until num_iter iterations or |dF| < dF_tol,
  * where the first reference F is that of the uniform start without the accuracy term (pymdp).
  */
-import type { Layout } from './control.ts';
+
 import { LOG_EPS } from './maths.ts';
+import type { Layout } from './model.ts';
 
 export interface FpiResult {
   F: number;

@@ -3,7 +3,8 @@
  *
  * Tensors are dense row-major `Float64Array`s with a shape. The general routines here (`spmCross`,
  * `spmDot`, `spmWnorm`, `betaln`) serve conformance and model set-up; the hot paths of the batched
- * agent (inference.ts, control.ts) use flat loops over the same layout with a leading agent axis.
+ * agent (inference.ts, control.ts) use flat loops over the same layout with a leading agent axis,
+ * and the flat kernels below (joint posterior, B·q, ambiguity, column-sparse matrices).
  *
  * Two log guards appear, and they are not interchangeable (see conformance/spm/README.md):
  *   - `spmLog(x) = ln(x + 1e-16)`, used for likelihoods, priors and marginals;
@@ -143,6 +144,119 @@ export function entropy(p: ArrayLike<number>, off = 0, n = p.length - off): numb
   let h = 0;
   for (let i = 0; i < n; i++) h -= p[off + i] * Math.log(p[off + i] + LOG_EPS);
   return h;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flat kernels of the batched agent: packed beliefs, flat [next, prev, action] transitions.
+
+/**
+ * The joint of a mean-field posterior, q(s) = prod_f q_f(s_f) (pymdp's spm_cross of the factor
+ * marginals; Da Costa et al. 2020, eq. 9's q(s)), over the S = prod ns[f] joint states with
+ * factor 0 most significant. Factor f's marginal is q[off + offsets[f] .. + ns[f]); writes
+ * out[0 .. S) and returns it.
+ */
+export function jointPosterior(
+  q: ArrayLike<number>,
+  off: number,
+  offsets: ArrayLike<number>,
+  ns: readonly number[],
+  out: Float64Array,
+): Float64Array {
+  out[0] = 1;
+  let len = 1;
+  for (let f = 0; f < ns.length; f++) {
+    const n = ns[f];
+    const qf = off + offsets[f];
+    for (let i = len - 1; i >= 0; i--) {
+      const a = out[i];
+      for (let j = n - 1; j >= 0; j--) out[i * n + j] = a * q[qf + j];
+    }
+    len *= n;
+  }
+  return out;
+}
+
+/**
+ * B·q: the states expected after action a, out[i] = sum_j B[i, j, a] q[j] (pymdp's
+ * get_expected_states, SPM's B{f}(:, :, u) * x), for one factor of ns states and nu actions
+ * whose B is flat [next, prev, action] at bOff. Writes out[outOff .. + ns).
+ */
+export function predictStates(
+  B: ArrayLike<number>,
+  bOff: number,
+  ns: number,
+  nu: number,
+  a: number,
+  q: ArrayLike<number>,
+  qOff: number,
+  out: Float64Array,
+  outOff: number,
+): void {
+  for (let i = 0; i < ns; i++) {
+    let s = 0;
+    for (let j = 0; j < ns; j++) s += B[bOff + (i * ns + j) * nu + a] * q[qOff + j];
+    out[outOff + i] = s;
+  }
+}
+
+/**
+ * The negative entropy of each column of a likelihood, negH[s] = sum_o A[o, s] ln(A[o, s] + e^-16)
+ * (the ambiguity term of spm_MDP_G, with its guard), for the block [no, S] of A at `base`.
+ */
+export function negEntropyColumns(
+  A: Float64Array,
+  base: number,
+  no: number,
+  S: number,
+  out: Float64Array,
+  outBase: number,
+): void {
+  for (let s = 0; s < S; s++) {
+    let h = 0;
+    for (let o = 0; o < no; o++) {
+      const p = A[base + o * S + s];
+      h += p * Math.log(p + EXP_M16);
+    }
+    out[outBase + s] = h;
+  }
+}
+
+/** Nonzeros of each column of a matrix: rows row[start[c] .. start[c+1]) with values val. */
+export interface SparseColumns {
+  readonly start: Int32Array;
+  readonly row: Int32Array;
+  readonly val: Float64Array;
+}
+
+/**
+ * Column-sparse form of a flat row-major [rows, cols] matrix, `index(r, c)` giving the flat
+ * index of entry (r, c); null when more than half the entries are nonzero (dense loops win).
+ */
+export function sparseColumns(
+  data: Float64Array,
+  rows: number,
+  cols: number,
+  index: (r: number, c: number) => number,
+): SparseColumns | null {
+  let nnz = 0;
+  for (let i = 0; i < rows * cols; i++) if (data[i] !== 0) nnz++;
+  if (nnz > (rows * cols) / 2) return null;
+  const start = new Int32Array(cols + 1);
+  const row = new Int32Array(nnz);
+  const val = new Float64Array(nnz);
+  let k = 0;
+  for (let c = 0; c < cols; c++) {
+    start[c] = k;
+    for (let r = 0; r < rows; r++) {
+      const v = data[index(r, c)];
+      if (v !== 0) {
+        row[k] = r;
+        val[k++] = v;
+      }
+    }
+  }
+  start[cols] = k;
+  return { start, row, val };
 }
 
 /**

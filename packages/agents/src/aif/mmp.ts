@@ -15,7 +15,8 @@
  * other factors' current marginals, and Bt[:, :, u] = norm_cols(B[:, :, u]^T).
  */
 import { GibbsError } from '@gibbs/core';
-import { LOG_EPS, normCols, type Tensor } from './maths.ts';
+import { LOG_EPS, normCols, predictStates, type Tensor } from './maths.ts';
+import type { Layout } from './model.ts';
 
 export interface MmpProblem {
   /** Per time point j (0-based, absolute): the joint likelihood L_j over factors (shape ns_0 x ... ns_F-1) as a flat array, for j <= t. */
@@ -71,13 +72,9 @@ export function backwardTransitions(B: Tensor): Tensor {
   return { shape: [ns2, ns, nu], data: out };
 }
 
+/** B[:, :, u] x (B square, [next, prev, action]): maths.ts's predictStates on a tensor. */
 function matVec(B: Tensor, u: number, x: ArrayLike<number>, out: Float64Array): Float64Array {
-  const [n, m, nu] = B.shape;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < m; j++) s += B.data[(i * m + j) * nu + u] * x[j];
-    out[i] = s;
-  }
+  predictStates(B.data, 0, B.shape[0], B.shape[2], u, x, 0, out, 0);
   return out;
 }
 
@@ -168,4 +165,123 @@ export function runMmp(p: MmpProblem, init?: Float64Array[][]): MmpResult {
     }
   }
   return { x, F: Ftot };
+}
+
+/**
+ * Marginal message passing for a batch, as pymdp's Agent runs it with an inference horizon: each
+ * agent keeps a sliding window over its past, the joint likelihoods L_j = prod_m A_m[o_m, :] of
+ * the last W + 1 time points, the W actions between them, and the prior of the window's first
+ * point (D at the start of an episode, then B[:, :, a] x applied to the smoothed posterior x of
+ * the point that left the window, as SPM's spm_MDP_VB_X carries the past forward). Each step
+ * runs `runMmp` (the marginal update above) over the window and keeps the marginal of the
+ * current point.
+ */
+export class MmpState {
+  private readonly lik: Float64Array;
+  private readonly acts: Int32Array;
+  private readonly startPrior: Float64Array;
+  private readonly len: Int32Array;
+
+  constructor(
+    readonly layout: Layout,
+    readonly count: number,
+    readonly window: number,
+    readonly numIter: number,
+  ) {
+    if (!Number.isInteger(window) || window < 1) {
+      throw GibbsError.invalid(
+        'inference.window',
+        window,
+        'an integer >= 1 (past time points kept)',
+      );
+    }
+    const { S, F, Q } = layout;
+    this.lik = new Float64Array(count * (window + 1) * S);
+    this.acts = new Int32Array(count * window * F);
+    this.startPrior = new Float64Array(count * Q);
+    this.len = new Int32Array(count);
+  }
+
+  reset(n: number, prior: Float64Array): void {
+    const Q = this.layout.Q;
+    this.startPrior.set(prior.subarray(n * Q, (n + 1) * Q), n * Q);
+    this.len[n] = 0;
+  }
+
+  /** Add the new point (ln L), smooth over the window, write the current posterior to qs; returns F. */
+  infer(
+    n: number,
+    lnL: Float64Array,
+    B: readonly Float64Array[],
+    bStride: readonly number[],
+    actions: Int32Array,
+    qs: Float64Array,
+  ): number {
+    const { S, F, Q, numStates, numControls, qsOffset } = this.layout;
+    const W = this.window;
+    const lb = n * (W + 1) * S;
+    const ab = n * W * F;
+    let len = this.len[n];
+    if (len > 0) {
+      // The action taken at the previous point links it to this one.
+      if (len === W + 1) {
+        // Slide: the first point leaves; the prior of its successor was set at the end of the
+        // last run.
+        this.lik.copyWithin(lb, lb + S, lb + (W + 1) * S);
+        this.acts.copyWithin(ab, ab + F, ab + W * F);
+        len--;
+      }
+      for (let f = 0; f < F; f++) this.acts[ab + (len - 1) * F + f] = actions[n * F + f];
+    }
+    for (let s = 0; s < S; s++) this.lik[lb + len * S + s] = Math.exp(lnL[s]);
+    len++;
+    this.len[n] = len;
+    const Bt = B.map((b, f) => {
+      const ns = numStates[f];
+      const size = ns * ns * numControls[f];
+      return {
+        shape: [ns, ns, numControls[f]],
+        data: b.subarray(n * bStride[f], n * bStride[f] + size),
+      };
+    });
+    const t = len - 1;
+    const res = runMmp({
+      likelihoods: Array.from({ length: len }, (_, j) =>
+        this.lik.subarray(lb + j * S, lb + (j + 1) * S),
+      ),
+      B: Bt,
+      transitions: Array.from({ length: len - 1 }, (_, j) =>
+        Array.from(this.acts.subarray(ab + j * F, ab + (j + 1) * F)),
+      ),
+      D: numStates.map((ns, f) =>
+        this.startPrior.subarray(n * Q + qsOffset[f], n * Q + qsOffset[f] + ns),
+      ),
+      t,
+      start: 0,
+      last: t,
+      numIter: this.numIter,
+      tau: 0.25,
+    });
+    for (let f = 0; f < F; f++) qs.set(res.x[f][t], n * Q + qsOffset[f]);
+    if (len === W + 1 && W >= 1) {
+      // Next step the first point leaves: its successor's prior is B[:, :, a_0] x_0.
+      for (let f = 0; f < F; f++) {
+        const ns = numStates[f];
+        const nu = numControls[f];
+        const a = this.acts[ab + f];
+        predictStates(
+          Bt[f].data,
+          0,
+          ns,
+          nu,
+          a,
+          res.x[f][0],
+          0,
+          this.startPrior,
+          n * Q + qsOffset[f],
+        );
+      }
+    }
+    return res.F;
+  }
 }

@@ -10,10 +10,23 @@
  *
  * `validateModel` checks every shape, that every distribution sums to one, and that counts are
  * non-negative, with a GibbsError naming the array, the index and the expected shape.
+ * `makeLayout` derives a batch's index tables from the model's shape, and `prepareModel` the
+ * arrays a batch computes with (A from pA, ln A, ln softmax(C), novelty weights, sparse copies).
  */
 import { GibbsError } from '@gibbs/core';
-import type { ModelShape } from './control.ts';
-import { fmtShape, fromNested, numel, type Tensor } from './maths.ts';
+import { deriveFromCounts } from './learning.ts';
+import {
+  fmtShape,
+  fromNested,
+  LOG_EPS,
+  negEntropyColumns,
+  normCols,
+  numel,
+  type SparseColumns,
+  softmax,
+  sparseColumns,
+  type Tensor,
+} from './maths.ts';
 
 export interface GenerativeModel {
   readonly A: readonly Tensor[];
@@ -253,17 +266,325 @@ export function validateModel(
   return { numStates, numControls, numObs };
 }
 
-/** Dirichlet counts normalised over axis 0 (an all-zero column becomes uniform). */
-export function normaliseCounts(p: Tensor): Tensor {
-  const n0 = p.shape[0];
-  const cols = p.data.length / n0;
-  const out = new Float64Array(p.data.length);
-  for (let c = 0; c < cols; c++) {
-    let s = 0;
-    for (let i = 0; i < n0; i++) s += p.data[i * cols + c];
-    for (let i = 0; i < n0; i++) out[i * cols + c] = s > 0 ? p.data[i * cols + c] / s : 1 / n0;
+/** Dirichlet counts normalised over axis 0 (an all-zero column becomes uniform): maths.ts's normCols. */
+export const normaliseCounts: (p: Tensor) => Tensor = normCols;
+
+// ---------------------------------------------------------------------------------------------
+// The model's shape and the index tables of a batch.
+
+/** The shape of a generative model, shared by every agent of a batch. */
+export interface ModelShape {
+  readonly numStates: readonly number[];
+  readonly numControls: readonly number[];
+  readonly numObs: readonly number[];
+}
+
+/** Index tables derived from a ModelShape and a policy length, computed once per batch. */
+export interface Layout extends ModelShape {
+  readonly F: number;
+  readonly M: number;
+  /** Joint states S = prod numStates; joint index with factor 0 most significant. */
+  readonly S: number;
+  readonly stateStride: Int32Array;
+  /** Offset of factor f in a packed belief vector (length Q = sum numStates). */
+  readonly qsOffset: Int32Array;
+  readonly Q: number;
+  /** Offset of factor f in a packed action-marginal vector (length U = sum numControls). */
+  readonly uOffset: Int32Array;
+  readonly U: number;
+  /** Joint actions per step K = prod numControls; jointAction[k * F + f] = action of f. */
+  readonly K: number;
+  readonly jointAction: Int32Array;
+  readonly policyLen: number;
+  /** Number of policies K^L. */
+  readonly P: number;
+  /** policies[(p * L + tau) * F + f]: action of factor f at step tau of policy p. */
+  readonly policies: Int32Array;
+}
+
+/**
+ * The index tables of a batch: joint-state strides (factor 0 most significant, as pymdp's
+ * spm_cross orders the joint), packed offsets of beliefs and action marginals, the joint actions
+ * of one step and the policies (enumeratePolicies).
+ */
+export function makeLayout(shape: ModelShape, policyLen: number): Layout {
+  const F = shape.numStates.length;
+  const M = shape.numObs.length;
+  const stateStride = new Int32Array(F);
+  let S = 1;
+  for (let f = F - 1; f >= 0; f--) {
+    stateStride[f] = S;
+    S *= shape.numStates[f];
   }
-  return { shape: p.shape, data: out };
+  const qsOffset = new Int32Array(F);
+  let Q = 0;
+  const uOffset = new Int32Array(F);
+  let U = 0;
+  for (let f = 0; f < F; f++) {
+    qsOffset[f] = Q;
+    Q += shape.numStates[f];
+    uOffset[f] = U;
+    U += shape.numControls[f];
+  }
+  const K = shape.numControls.reduce((a, b) => a * b, 1);
+  const jointAction = new Int32Array(K * F);
+  for (let k = 0; k < K; k++) {
+    let r = k;
+    for (let f = F - 1; f >= 0; f--) {
+      jointAction[k * F + f] = r % shape.numControls[f];
+      r = Math.floor(r / shape.numControls[f]);
+    }
+  }
+  const policies = enumeratePolicies(shape.numControls, policyLen);
+  return {
+    ...shape,
+    F,
+    M,
+    S,
+    stateStride,
+    qsOffset,
+    Q,
+    uOffset,
+    U,
+    K,
+    jointAction,
+    policyLen,
+    P: K ** policyLen,
+    policies,
+  };
+}
+
+/**
+ * pymdp's construct_policies: itertools.product over range(numControls[f]) for every factor,
+ * repeated policyLen times, (step 0, factor 0) most significant; uncontrolled factors (one
+ * control state) always take 0. Flat [policy][step][factor].
+ */
+export function enumeratePolicies(numControls: readonly number[], policyLen: number): Int32Array {
+  const F = numControls.length;
+  const digits = policyLen * F;
+  const radix = Array.from({ length: digits }, (_, i) => numControls[i % F]);
+  const P = radix.reduce((a, b) => a * b, 1);
+  const out = new Int32Array(P * digits);
+  for (let p = 0; p < P; p++) {
+    let r = p;
+    for (let i = digits - 1; i >= 0; i--) {
+      out[p * digits + i] = r % radix[i];
+      r = Math.floor(r / radix[i]);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model prepared for a batch of agents.
+
+/**
+ * A generative model's arrays as a batch holds them: each a flat array of one block per agent
+ * (stride = block size) where the agents learn it, else one block that all share (stride 0).
+ */
+export interface ModelArrays {
+  /** A_m flat [o, joint state]. */
+  readonly A: readonly Float64Array[];
+  readonly aStride: readonly number[];
+  /** ln(A_m + 1e-16), like A (the accuracy term of state inference). */
+  readonly lnA: readonly Float64Array[];
+  /** negH_m[s] = sum_o A_m[o, s] ln(A_m[o, s] + e^-16), same stride as A_m / numObs. */
+  readonly negH: readonly Float64Array[];
+  /** ln(softmax(C_m) + 1e-16) per future step, shared: flat [step tau = 1..L][outcome]. */
+  readonly lnC: readonly Float64Array[];
+  /** Novelty weights W_A,m * (pA_m > 0), like A; null without pA. */
+  readonly wA: readonly (Float64Array | null)[] | null;
+  /** B_f flat [next, prev, action]. */
+  readonly B: readonly Float64Array[];
+  readonly bStride: readonly number[];
+  /** Novelty weights W_B,f * (pB_f > 0), like B; null without pB. */
+  readonly wB: readonly (Float64Array | null)[] | null;
+  /** Column-sparse copies of shared (stride 0) A_m, columns = joint states; null where dense. */
+  readonly sparseA: readonly (SparseColumns | null)[];
+  /** Column-sparse copies of shared B_f, column a * ns + prev; null where dense. */
+  readonly sparseB: readonly (SparseColumns | null)[];
+}
+
+/** What `prepareModel` gives a batch: its layout, arrays, priors D and Dirichlet counts. */
+export interface PreparedModel {
+  readonly layout: Layout;
+  readonly params: ModelArrays;
+  /** D_f, one block per agent (stride ns_f) where pD is learned, else shared (stride 0). */
+  readonly D: readonly Float64Array[];
+  readonly dStride: readonly number[];
+  /** Dirichlet counts, one block per agent, and their initial values; null where not learned. */
+  readonly pA: readonly Float64Array[] | null;
+  readonly pA0: readonly Float64Array[] | null;
+  readonly pB: readonly Float64Array[] | null;
+  readonly pB0: readonly Float64Array[] | null;
+  readonly pD: readonly Float64Array[] | null;
+  readonly pD0: readonly Float64Array[] | null;
+}
+
+/** `blocks` copies of src, one after another. */
+function tile(src: ArrayLike<number>, blocks: number): Float64Array {
+  const out = new Float64Array(blocks * src.length);
+  for (let b = 0; b < blocks; b++) out.set(src, b * src.length);
+  return out;
+}
+
+/**
+ * Check a model for a batch of `count` agents and prepare its arrays, as pymdp's Agent does on
+ * construction:
+ *   A = pA normalised over outcomes where pA is given (pymdp: A = norm_dist(pA)), with
+ *       ln(A + 1e-16), negH (spm_MDP_G's ambiguity) and the novelty weights
+ *       W_A = spm_wnorm(pA) * (pA > 0) (Friston et al. 2017, "Active inference, curiosity and
+ *       insight", the novelty term);
+ *   B = pB normalised over next states likewise, with W_B; D = pD normalised;
+ *   ln C = ln(softmax(C) + 1e-16) per future step (pymdp's calc_expected_utility: a 1-D C is
+ *       the same at every step, a 2-D C [outcome, step] gives one column per step).
+ * An array the agents learn (a positive learning rate and its counts given) gets one block per
+ * agent; the others one shared block, with a column-sparse copy where mostly zeros.
+ */
+export function prepareModel(
+  model: GenerativeModel,
+  config: AgentConfig,
+  count: number,
+): PreparedModel {
+  if (!Number.isInteger(count) || count < 1)
+    throw GibbsError.invalid('count', count, 'a positive integer (agents in the batch)');
+  if (!Number.isInteger(config.policyLen) || config.policyLen < 1) {
+    throw GibbsError.invalid('policyLen', config.policyLen, 'a positive integer');
+  }
+  const P = numPoliciesOf(model.B, config.policyLen);
+  const shape = validateModel(model, P, config.policyLen);
+  // Checked before the policies are enumerated (P x policyLen x factors entries).
+  if (P > 1_000_000)
+    throw GibbsError.invalid('policies', P, 'at most 1e6 policies (shorten policyLen)');
+  const layout = makeLayout(shape, config.policyLen);
+  const { S, F, M } = layout;
+  const lr = config.learning ?? {};
+  const learnA = (lr.lrA ?? 0) > 0 && !!model.pA;
+  const learnB = (lr.lrB ?? 0) > 0 && !!model.pB;
+  const learnD = (lr.lrD ?? 0) > 0 && !!model.pD;
+  const wantNovelty = config.useParamInfoGain;
+
+  // Likelihood: from pA when given (pymdp sets A = normalised pA), one block per agent if learned.
+  const A: Float64Array[] = [];
+  const lnA: Float64Array[] = [];
+  const negH: Float64Array[] = [];
+  const aStride: number[] = [];
+  const wA: (Float64Array | null)[] = [];
+  const pA: Float64Array[] | null = learnA ? [] : null;
+  const pA0: Float64Array[] | null = learnA ? [] : null;
+  for (let m = 0; m < M; m++) {
+    const no = layout.numObs[m];
+    const size = no * S;
+    const blocks = learnA ? count : 1;
+    aStride.push(learnA ? size : 0);
+    const src = model.pA ? model.pA[m].data : model.A[m].data;
+    const counts = tile(src, blocks);
+    const a = new Float64Array(blocks * size);
+    const l = new Float64Array(blocks * size);
+    const w = model.pA && wantNovelty ? new Float64Array(blocks * size) : null;
+    for (let b = 0; b < blocks; b++) {
+      if (model.pA) deriveFromCounts(counts, b * size, no, S, a, l, w);
+      else {
+        a.set(src, b * size);
+        for (let i = 0; i < size; i++) l[b * size + i] = Math.log(src[i] + LOG_EPS);
+      }
+    }
+    A.push(a);
+    lnA.push(l);
+    wA.push(w);
+    negH.push(new Float64Array(blocks * S));
+    for (let b = 0; b < blocks; b++) negEntropyColumns(a, b * size, no, S, negH[m], b * S);
+    if (pA && pA0) {
+      pA.push(counts);
+      pA0.push(Float64Array.from(src));
+    }
+  }
+  // Transitions: from pB likewise.
+  const B: Float64Array[] = [];
+  const bStride: number[] = [];
+  const wB: (Float64Array | null)[] = [];
+  const pB: Float64Array[] | null = learnB ? [] : null;
+  const pB0: Float64Array[] | null = learnB ? [] : null;
+  for (let f = 0; f < F; f++) {
+    const ns = layout.numStates[f];
+    const nu = layout.numControls[f];
+    const size = ns * ns * nu;
+    const blocks = learnB ? count : 1;
+    bStride.push(learnB ? size : 0);
+    const src = model.pB ? model.pB[f].data : model.B[f].data;
+    const counts = tile(src, blocks);
+    const bArr = new Float64Array(blocks * size);
+    const w = model.pB && wantNovelty ? new Float64Array(blocks * size) : null;
+    for (let b = 0; b < blocks; b++) {
+      if (model.pB) deriveFromCounts(counts, b * size, ns, ns * nu, bArr, null, w);
+      else bArr.set(src, b * size);
+    }
+    B.push(bArr);
+    wB.push(w);
+    if (pB && pB0) {
+      pB.push(counts);
+      pB0.push(Float64Array.from(src));
+    }
+  }
+  // Initial states: from pD when it is learned.
+  const D: Float64Array[] = [];
+  const dStride: number[] = [];
+  const pD: Float64Array[] | null = learnD ? [] : null;
+  const pD0: Float64Array[] | null = learnD ? [] : null;
+  for (let f = 0; f < F; f++) {
+    const ns = layout.numStates[f];
+    const blocks = learnD ? count : 1;
+    dStride.push(learnD ? ns : 0);
+    const d = new Float64Array(blocks * ns);
+    if (learnD && model.pD && pD && pD0) {
+      const counts = tile(model.pD[f], blocks);
+      for (let b = 0; b < blocks; b++) deriveFromCounts(counts, b * ns, ns, 1, d, null, null);
+      pD.push(counts);
+      pD0.push(Float64Array.from(model.pD[f]));
+    } else d.set(model.D[f]);
+    D.push(d);
+  }
+  // ln(softmax(C) + 1e-16) for each future step: a 1-D C is the same at every step, a 2-D C
+  // ([outcome, step]) gives one column per step (pymdp tiles / indexes C the same way).
+  const lnC = model.C.map((c, m) => {
+    const no = layout.numObs[m];
+    const out = new Float64Array(config.policyLen * no);
+    const data = c instanceof Float64Array ? c : c.data;
+    const cols = data.length / no;
+    for (let tau = 0; tau < config.policyLen; tau++) {
+      const col = Float64Array.from(
+        { length: no },
+        (_, o) => data[o * cols + (cols === 1 ? 0 : tau)],
+      );
+      const p = softmax(col);
+      for (let o = 0; o < no; o++) out[tau * no + o] = Math.log(p[o] + LOG_EPS);
+    }
+    return out;
+  });
+  const params: ModelArrays = {
+    A,
+    aStride,
+    lnA,
+    negH,
+    lnC,
+    wA: wA.some((w) => w) ? wA : null,
+    B,
+    bStride,
+    wB: wB.some((w) => w) ? wB : null,
+    // Shared (not learned) arrays that are mostly zeros get column-sparse copies.
+    sparseA: A.map((a, m) =>
+      aStride[m] === 0 ? sparseColumns(a, layout.numObs[m], S, (r, c) => r * S + c) : null,
+    ),
+    sparseB: B.map((b, f) => {
+      const ns = layout.numStates[f];
+      const nu = layout.numControls[f];
+      // Column a * ns + prev holds B[:, prev, a] at flat (next * ns + prev) * nu + a.
+      return bStride[f] === 0
+        ? sparseColumns(b, ns, ns * nu, (r, c) => (r * ns + (c % ns)) * nu + Math.floor(c / ns))
+        : null;
+    }),
+  };
+  return { layout, params, D, dStride, pA, pA0, pB, pB0, pD, pD0 };
 }
 
 // ---------------------------------------------------------------------------------------------
