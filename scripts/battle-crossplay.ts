@@ -4,7 +4,7 @@
  *
  *   pnpm tsx scripts/battle-crossplay.ts --root runs/study --round 120 [--battles 200]
  *       [--parallel 32] [--threads 2] [--seed 1] [--out docs/results/battle-crossplay.json]
- *       [--extra label=path[,label=path...]] [--untrained true]
+ *       [--extra label=path[,label=path...]] [--untrained]
  *
  * `--root` holds battle-study.sh's runs (<algo>-s<seed>/r<NNNN>/, the checkpoint of round NNNN).
  * For each pair of algorithms A, B every seed of A meets every seed of B (the same seed excluded
@@ -12,7 +12,7 @@
  * battles and blue in the other half. The side with more kills wins (equal kills: a draw).
  * Q-learners act at temperature 0.1, actor-critics sample their policy (as battle-eval does).
  * `--extra` adds single checkpoints as players of their own (a run, round or network directory),
- * `--untrained true` a freshly initialised actor-critic (a near-uniform policy), as battle-eval's
+ * `--untrained` a freshly initialised actor-critic (a near-uniform policy), as battle-eval's
  * reference. Writes the counts, win rates with 95% Wilson intervals and mean kills to `--out`,
  * and prints a Markdown table: the row player's win rate against the column's.
  */
@@ -28,7 +28,8 @@ import {
   ThreadPool,
 } from '@gibbs/agents';
 import { loadPlayer } from '@gibbs/agents/checkpoint';
-import { Rng } from '@gibbs/core';
+import { scriptArgs, takeFlag, takeInt, takeString } from '@gibbs/cli/args';
+import { GibbsError, Rng } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
 import { writeJsonAtomic } from '@gibbs/core/node';
 import { environments } from '@gibbs/env';
@@ -37,51 +38,41 @@ import { wilson } from '@gibbs/experiments/battle-eval';
 const USAGE =
   'Usage: pnpm tsx scripts/battle-crossplay.ts [--root DIR --round N] [--battles 200] [--parallel 32]\n' +
   '                                            [--threads 2] [--seed 1] [--out FILE]\n' +
-  '                                            [--extra label=path[,label=path]] [--untrained true]';
-const argv = process.argv.slice(2);
-if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const VALUED = [
-  'root',
-  'round',
-  'battles',
-  'parallel',
-  'threads',
-  'seed',
-  'out',
-  'extra',
-  'untrained',
-];
-const opts: Record<string, string> = {};
-for (let i = 0; i < argv.length; i += 2) {
-  const k = argv[i].replace(/^--/, '');
-  if (!argv[i].startsWith('--') || !VALUED.includes(k) || i + 1 >= argv.length) {
-    console.error(
-      `battle-crossplay: got "${argv[i]}", expected one of --${VALUED.join(' --')}\n${USAGE}`,
-    );
-    process.exit(2);
-  }
-  opts[k] = argv[i + 1];
-}
-function num(name: string, fallback: number | null): number {
-  const v = opts[name] === undefined ? fallback : Number(opts[name]);
-  if (v === null || !Number.isInteger(v) || v < 0) {
-    console.error(
-      `battle-crossplay: --${name}: got ${opts[name]}, expected an integer >= 0\n${USAGE}`,
-    );
-    process.exit(2);
-  }
-  return v;
-}
-const root = opts.root ?? null;
-const round = root ? num('round', null) : 0;
-const battles = num('battles', 200);
-const parallel = num('parallel', 32);
-const threads = num('threads', 2);
-const seed = num('seed', 1);
-const outFile = opts.out ?? 'docs/results/battle-crossplay.json';
+  '                                            [--extra label=path[,label=path]] [--untrained]';
+const opts = scriptArgs(
+  'battle-crossplay',
+  USAGE,
+  {
+    options: {
+      root: { type: 'string' },
+      round: { type: 'string' },
+      battles: { type: 'string' },
+      parallel: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      extra: { type: 'string' },
+      untrained: { type: 'boolean' },
+    },
+  },
+  (args) => {
+    const root = takeString(args, 'root') ?? null;
+    if (root && !args.options.has('round'))
+      throw GibbsError.invalid('--round', 'nothing', 'the round of the checkpoints under --root');
+    return {
+      root,
+      round: root ? takeInt(args, 'round', 0, 0) : 0,
+      battles: takeInt(args, 'battles', 200, 0),
+      parallel: takeInt(args, 'parallel', 32, 0),
+      threads: takeInt(args, 'threads', 2, 0),
+      seed: takeInt(args, 'seed', 1, 0),
+      outFile: takeString(args, 'out') ?? 'docs/results/battle-crossplay.json',
+      extra: takeString(args, 'extra'),
+      untrained: takeFlag(args, 'untrained'),
+    };
+  },
+);
+const { root, round, battles, parallel, threads, seed, outFile } = opts;
 
 await initBackend();
 const entry = environments.battle;
@@ -128,7 +119,7 @@ for (const item of opts.extra ? opts.extra.split(',') : []) {
   await pool.register(player);
   add(label, { seed: 0, agent: player, temperature: temp(algo) });
 }
-if (opts.untrained === 'true') {
+if (opts.untrained) {
   const agent = createPlayer('ac', shape, {}, rng.fork());
   await pool.register(agent);
   add('untrained', { seed: 0, agent, temperature: 1 });

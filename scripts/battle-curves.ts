@@ -16,31 +16,31 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plotSvg, type Series } from '@gibbs/cli';
+import { scriptArgs, takeInt, takeString } from '@gibbs/cli/args';
 import { writeJsonAtomic } from '@gibbs/core/node';
 
-const argv = process.argv.slice(2);
 const USAGE =
   'Usage: pnpm tsx scripts/battle-curves.ts [--root runs/study] [--window 10] [--every 5] [--rounds N] [--out docs/results/battle]';
-const opts: Record<string, string> = {};
-for (let i = 0; i < argv.length; i += 2) {
-  const k = argv[i].replace(/^--/, '');
-  if (!['root', 'window', 'every', 'rounds', 'out'].includes(k) || i + 1 >= argv.length) {
-    console.error(`battle-curves: got "${argv[i]}"\n${USAGE}`);
-    process.exit(2);
-  }
-  opts[k] = argv[i + 1];
-}
-const root = opts.root ?? 'runs/study';
-const window = Number(opts.window ?? 10);
-const every = Number(opts.every ?? 5);
-const out = opts.out ?? 'docs/results/battle';
-const maxRounds = opts.rounds === undefined ? Number.POSITIVE_INFINITY : Number(opts.rounds);
-if (!(maxRounds > 0)) {
-  console.error(
-    `battle-curves: --rounds: got ${opts.rounds}, expected a positive number\n${USAGE}`,
-  );
-  process.exit(2);
-}
+const { root, window, every, out, maxRounds } = scriptArgs(
+  'battle-curves',
+  USAGE,
+  {
+    options: {
+      root: { type: 'string' },
+      window: { type: 'string' },
+      every: { type: 'string' },
+      rounds: { type: 'string' },
+      out: { type: 'string' },
+    },
+  },
+  (args) => ({
+    root: takeString(args, 'root') ?? 'runs/study',
+    window: takeInt(args, 'window', 10, 1),
+    every: takeInt(args, 'every', 5, 1),
+    out: takeString(args, 'out') ?? 'docs/results/battle',
+    maxRounds: takeInt(args, 'rounds', Number.MAX_SAFE_INTEGER, 1),
+  }),
+);
 
 interface Round {
   episode: number;

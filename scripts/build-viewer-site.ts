@@ -3,12 +3,17 @@
 // with any static file server; see docs/viewer.md. `--out DIR` builds elsewhere (the tests).
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scriptArgs, takeString } from '@gibbs/cli/args';
 import { browserExperiments, builtinExperimentPath } from '@gibbs/cli/repo';
 import { buildStaticViewer } from '@gibbs/viewer/build-static';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const at = process.argv.indexOf('--out');
-const outDir = at > 0 ? resolve(process.argv[at + 1] ?? '') : resolve(ROOT, 'packages/viewer/dist');
+const outDir = scriptArgs(
+  'build-viewer-site',
+  'Usage: pnpm tsx scripts/build-viewer-site.ts [--out DIR]   (default packages/viewer/dist)',
+  { options: { out: { type: 'string' } } },
+  (args) => resolve(takeString(args, 'out') ?? resolve(ROOT, 'packages/viewer/dist')),
+);
 const names = browserExperiments();
 const t0 = performance.now();
 const out = await buildStaticViewer({

@@ -18,7 +18,7 @@ describe('scripts/ising-phase.ts options', () => {
     const r = phase('--seed', '5');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('got "--seed"');
-    expect(r.stderr).toContain('--seeds N');
+    expect(r.stderr).toContain('expected one of --size, --seeds,');
     expect(r.stdout).toBe('');
   });
 });

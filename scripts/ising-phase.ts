@@ -12,46 +12,43 @@
  * agents; one MCMC step is one sweep. `--variants` adds the two synchronous MF-Q variants (mfrl's
  * code and the paper's indexing under synchronous play).
  */
-import { parseParams, type Simulation } from '@gibbs/core';
+import { scriptArgs, takeFlag, takeInt } from '@gibbs/cli/args';
+import { GibbsError, parseParams, type Simulation } from '@gibbs/core';
 import { CRITICAL_TEMPERATURE, onsagerEnergy, onsagerMagnetisation } from '@gibbs/env/ising-mcmc';
 import ising from '@gibbs/experiments/ising';
 import isingMcmc from '@gibbs/experiments/ising-mcmc';
 
-const argv = process.argv.slice(2);
 const USAGE =
   'Usage: pnpm tsx scripts/ising-phase.ts [--size 20] [--seeds 3] [--steps 6000] [--window 3000]\n' +
   '                                      [--coolSteps 1000] [--variants]';
-if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(USAGE);
-  process.exit(0);
-}
 // A mistyped option (--seed for --seeds) is an error, not a silently ignored word.
-const VALUED = ['size', 'seeds', 'steps', 'window', 'coolSteps'];
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === '--variants') continue;
-  if (a.startsWith('--') && VALUED.includes(a.slice(2))) {
-    i++;
-    continue;
-  }
-  console.error(
-    `ising-phase: got "${a}", expected one of ${[...VALUED.map((n) => `--${n} N`), '--variants'].join(', ')}\n${USAGE}`,
-  );
-  process.exit(2);
-}
-function opt(name: string, fallback: number): number {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(argv[i + 1]);
-  if (!Number.isFinite(v)) throw new Error(`--${name}: got ${argv[i + 1]}, expected a number`);
-  return v;
-}
-const size = opt('size', 20);
-const seeds = opt('seeds', 3);
-const steps = opt('steps', 6000);
-const window = opt('window', 3000);
-const coolSteps = opt('coolSteps', 1000);
-const variants = argv.includes('--variants');
+const { size, seeds, steps, window, coolSteps, variants } = scriptArgs(
+  'ising-phase',
+  USAGE,
+  {
+    options: {
+      size: { type: 'string' },
+      seeds: { type: 'string' },
+      steps: { type: 'string' },
+      window: { type: 'string' },
+      coolSteps: { type: 'string' },
+      variants: { type: 'boolean' },
+    },
+  },
+  (args) => {
+    const o = {
+      size: takeInt(args, 'size', 20, 1),
+      seeds: takeInt(args, 'seeds', 3, 1),
+      steps: takeInt(args, 'steps', 6000, 1),
+      window: takeInt(args, 'window', 3000, 1),
+      coolSteps: takeInt(args, 'coolSteps', 1000, 0),
+      variants: takeFlag(args, 'variants'),
+    };
+    if (o.window > o.steps)
+      throw GibbsError.invalid('--window', o.window, `at most --steps (${o.steps})`);
+    return o;
+  },
+);
 const temps = [0.5, 0.75, 1.0, 1.1, 1.15, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5];
 
 async function measure(sim: Simulation): Promise<{ order: number; energy: number }> {

@@ -11,23 +11,42 @@
  */
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
+import { scriptArgs, takeNumber, takeString } from '@gibbs/cli/args';
+import { GibbsError } from '@gibbs/core';
 import { serveRun } from '@gibbs/core/node';
 import { startSimulation } from '@gibbs/core/runtime';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = args[i + 1];
-  args.splice(i, 2);
-  return v;
-};
-const minutes = Number(opt('minutes', '10'));
-const every = Number(opt('every', '10'));
-const maxGrowth = Number(opt('max-growth', '64'));
-const experiment = opt('experiment', '');
-const params: Record<string, string> = {};
-for (let i = 0; i + 1 < args.length; i += 2) params[args[i].replace(/^--/, '')] = args[i + 1];
+const USAGE =
+  'Usage: npx tsx scripts/soak.ts [--minutes 10] [--every 10] [--max-growth 64]\n' +
+  '                               [--experiment experiments/battle.ts] [--<param> value ...]';
+const { minutes, every, maxGrowth, experiment, params } = scriptArgs(
+  'soak',
+  USAGE,
+  {
+    params: true,
+    options: {
+      minutes: { type: 'string' },
+      every: { type: 'string' },
+      'max-growth': { type: 'string' },
+      experiment: { type: 'string' },
+    },
+  },
+  (args) => {
+    const o = {
+      minutes: takeNumber(args, 'minutes', 10, 0),
+      every: takeNumber(args, 'every', 10, 0.1),
+      maxGrowth: takeNumber(args, 'max-growth', 64, 0),
+      experiment: takeString(args, 'experiment') ?? '',
+      params: {} as Record<string, string>,
+    };
+    // What is left are the experiment's parameters.
+    for (const [k, v] of args.options) {
+      if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
+      o.params[k] = v;
+    }
+    return o;
+  },
+);
 const module = experiment
   ? resolve(experiment)
   : resolve(import.meta.dirname, '../packages/core/test/fixtures/walkers.ts');

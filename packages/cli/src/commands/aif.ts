@@ -24,7 +24,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, { command: 'gibbs aif', options: { seed: { type: 'string' } } });
   if (args.options.has('help')) {
     console.log(usage());
     return 0;
@@ -35,8 +35,6 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const seed = takeInt(args, 'seed', 0, 0, 2 ** 32 - 1);
-  for (const k of args.options.keys())
-    throw GibbsError.invalid(`--${k}`, args.options.get(k), 'no other option (only --seed)');
   const path = resolve(process.cwd(), file);
   let text: string;
   try {

@@ -155,7 +155,20 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, {
+    command: 'gibbs bench learn',
+    options: {
+      algo: { type: 'string' },
+      net: { type: 'string' },
+      agents: { type: 'string' },
+      map: { type: 'string' },
+      threads: { type: 'string' },
+      batch: { type: 'string' },
+      steps: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
   if (args.options.has('help')) {
     console.log(usage());
     return 0;
@@ -178,14 +191,12 @@ export async function main(argv: string[]): Promise<number> {
     seed: takeInt(args, 'seed', 1, 0, 2 ** 32 - 1),
   };
   const json = takeFlag(args, 'json');
-  const left = [...args.options.keys()];
-  if (left.length > 0 || args.positionals.length > 0) {
+  if (args.positionals.length > 0)
     throw GibbsError.invalid(
-      left.length > 0 ? `--${left[0]}` : 'argument',
-      left.length > 0 ? String(args.options.get(left[0])) : args.positionals[0],
-      'one of --algo --agents --map --net --threads --batch --steps --seed --json',
+      'argument',
+      args.positionals[0],
+      'options only (gibbs bench learn --help)',
     );
-  }
   const r = await benchLearn(o);
   if (json) {
     console.log(JSON.stringify(r));

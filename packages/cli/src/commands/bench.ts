@@ -156,7 +156,16 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, {
+    command: 'gibbs bench',
+    params: true,
+    options: {
+      steps: { type: 'string' },
+      warmup: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
   if (args.positionals[0] === 'learn') {
     const rest = [...argv];
     rest.splice(argv.indexOf('learn'), 1);

@@ -60,7 +60,16 @@ export function formatReport(run: CheckRun): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, {
+    command: 'gibbs check',
+    params: true,
+    options: {
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      'episode-steps': { type: 'string' },
+      stochastic: { type: 'string' },
+    },
+  });
   if (args.options.has('help')) {
     console.log(usage());
     return 0;

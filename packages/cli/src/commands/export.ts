@@ -25,7 +25,15 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, {
+    command: 'gibbs export',
+    options: {
+      'actor-only': { type: 'boolean' },
+      overwrite: { type: 'boolean' },
+      json: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
+  });
   if (args.options.has('help')) {
     console.log(usage());
     return 0;
@@ -34,14 +42,6 @@ export async function main(argv: string[]): Promise<number> {
   const overwrite = takeFlag(args, 'overwrite');
   const json = takeFlag(args, 'json');
   const backend = takeBackend(args) ?? process.env.GIBBS_BACKEND;
-  const unknown = [...args.options.keys()][0];
-  if (unknown !== undefined) {
-    throw GibbsError.invalid(
-      'option',
-      `--${unknown}`,
-      'one of --actor-only, --overwrite, --json, --backend (gibbs export --help)',
-    );
-  }
   const [checkpoint, outDir, ...rest] = args.positionals;
   if (checkpoint === undefined) {
     throw GibbsError.invalid(

@@ -2,7 +2,15 @@
 import { join } from 'node:path';
 import { GibbsError, type Simulation } from '@gibbs/core';
 import { parseServeAddress, serveEnvironment, serveLiveRun } from '@gibbs/core/node';
-import { type ParsedArgs, parseArgs, takeBackend, takeFlag, takeInt, takeString } from '../args.ts';
+import {
+  type ArgSpec,
+  type ParsedArgs,
+  parseArgs,
+  takeBackend,
+  takeFlag,
+  takeInt,
+  takeString,
+} from '../args.ts';
 import { resolveEnvironment } from '../env-module.ts';
 import { Progress } from '../progress.ts';
 import { FrameRecorder } from '../record.ts';
@@ -45,8 +53,29 @@ function usage(): string {
   ].join('\n');
 }
 
+/** run's own options; any other `--name value` is a parameter of the experiment. */
+export const RUN_ARGS: ArgSpec = {
+  command: 'gibbs run',
+  params: true,
+  options: {
+    steps: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    'log-every': { type: 'string' },
+    backend: { type: 'string' },
+    serve: { type: 'string' },
+    origin: { type: 'string' },
+    'record-every': { type: 'string' },
+    external: { type: 'boolean' },
+    'serve-public': { type: 'boolean' },
+    paused: { type: 'boolean' },
+    record: { type: 'boolean' },
+    overwrite: { type: 'boolean' },
+  },
+};
+
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, RUN_ARGS);
   if (args.options.has('help')) {
     const ref = args.positionals[0];
     console.log(usage());

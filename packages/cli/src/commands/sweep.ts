@@ -9,7 +9,15 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
 import { removeStaleFiles, writeFileAtomic } from '@gibbs/core/node';
-import { type ParsedArgs, parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
+import {
+  type ArgSpec,
+  type ParsedArgs,
+  parseArgs,
+  takeFlag,
+  takeInt,
+  takeList,
+  takeString,
+} from '../args.ts';
 import { loadExperiment } from '../repo.ts';
 import { SweepProgress } from '../sweep/display.ts';
 import { type GridAxis, parseGridOption, parseSeeds } from '../sweep/grid.ts';
@@ -49,31 +57,67 @@ function usage(): string {
   ].join('\n');
 }
 
-/** `--grid` may be repeated, which parseArgs refuses: take every occurrence out first. */
-function takeGrids(argv: string[]): { grids: GridAxis[]; rest: string[] } {
-  const grids: GridAxis[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const w = argv[i];
-    if (w === '--grid') {
-      if (i + 1 >= argv.length) throw GibbsError.invalid('--grid', 'no value', 'param=v1,v2,...');
-      grids.push(parseGridOption(argv[++i]));
-    } else if (w.startsWith('--grid=')) grids.push(parseGridOption(w.slice(7)));
-    else rest.push(w);
-  }
-  return { grids, rest };
-}
+const QUEUE_OPTIONS = { queue: { type: 'string' }, 'queue-name': { type: 'string' } } as const;
+
+/** sweep's own options; any other `--name value` is a fixed parameter of the experiment. */
+const SWEEP_ARGS: ArgSpec = {
+  command: 'gibbs sweep',
+  params: true,
+  options: {
+    grid: { type: 'string', multiple: true },
+    seeds: { type: 'string' },
+    steps: { type: 'string' },
+    'log-every': { type: 'string' },
+    backend: { type: 'string' },
+    out: { type: 'string' },
+    concurrency: { type: 'string' },
+    'runs-per-process': { type: 'string' },
+    ...QUEUE_OPTIONS,
+    'no-wait': { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  },
+};
+
+const SUBCOMMANDS: Record<string, ArgSpec> = {
+  status: {
+    command: 'gibbs sweep status',
+    options: { all: { type: 'boolean' }, ...QUEUE_OPTIONS },
+  },
+  report: {
+    command: 'gibbs sweep report',
+    options: {
+      metrics: { type: 'string' },
+      confidence: { type: 'string' },
+      csv: { type: 'boolean' },
+      ...QUEUE_OPTIONS,
+    },
+  },
+  plot: {
+    command: 'gibbs sweep plot',
+    options: {
+      x: { type: 'string' },
+      y: { type: 'string' },
+      svg: { type: 'string' },
+      confidence: { type: 'string' },
+      ...QUEUE_OPTIONS,
+    },
+  },
+};
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
     console.log(usage());
     return argv.length === 0 ? 2 : 0;
   }
-  if (argv[0] === 'status') return status(parseArgs(argv.slice(1)));
-  if (argv[0] === 'report') return report(parseArgs(argv.slice(1)));
-  if (argv[0] === 'plot') return plot(parseArgs(argv.slice(1)));
-  const { grids, rest } = takeGrids(argv);
-  const args = parseArgs(rest);
+  const sub = SUBCOMMANDS[argv[0]];
+  if (sub) {
+    const args = parseArgs(argv.slice(1), sub);
+    if (argv[0] === 'status') return status(args);
+    if (argv[0] === 'report') return report(args);
+    return plot(args);
+  }
+  const args = parseArgs(argv, SWEEP_ARGS);
+  const grids: GridAxis[] = takeList(args, 'grid').map(parseGridOption);
   const ref = args.positionals[0];
   if (!ref || args.positionals.length > 1) {
     console.error(usage());

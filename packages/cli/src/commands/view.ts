@@ -93,7 +93,22 @@ async function writeStatic(
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, {
+    command: 'gibbs view',
+    params: true,
+    options: {
+      static: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      attach: { type: 'string' },
+      replay: { type: 'string' },
+      thread: { type: 'string' },
+      seed: { type: 'string' },
+      runs: { type: 'string' },
+      'serve-public': { type: 'boolean' },
+      open: { type: 'boolean' },
+    },
+  });
   if (args.options.has('help')) {
     console.log(usage());
     return 0;

@@ -16,7 +16,18 @@ import { DEFAULT_RUNS_PER_PROCESS } from '../sweep/spawn.ts';
 export const describe = 'take sweep runs from a Redis queue (BullMQ) and run them';
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, {
+    command: 'gibbs worker',
+    options: {
+      queue: { type: 'string' },
+      concurrency: { type: 'string' },
+      'queue-name': { type: 'string' },
+      out: { type: 'string' },
+      'lock-duration': { type: 'string' },
+      'stalled-interval': { type: 'string' },
+      'runs-per-process': { type: 'string' },
+    },
+  });
   if (args.options.has('help')) {
     console.log(
       [
@@ -41,14 +52,12 @@ export async function main(argv: string[]): Promise<number> {
   const lockDuration = takeInt(args, 'lock-duration', 30_000, 1000);
   const stalledInterval = takeInt(args, 'stalled-interval', 30_000, 500);
   const runsPerProcess = takeInt(args, 'runs-per-process', DEFAULT_RUNS_PER_PROCESS, 1);
-  const unknown = [...args.options.keys()];
-  if (unknown.length > 0 || args.positionals.length > 0) {
+  if (args.positionals.length > 0)
     throw GibbsError.invalid(
       'worker',
-      [...args.positionals, ...unknown.map((k) => `--${k}`)].join(' '),
-      '--queue, --concurrency, --queue-name, --out, --lock-duration, --stalled-interval, --runs-per-process',
+      args.positionals.join(' '),
+      'options only (gibbs worker --help)',
     );
-  }
   const worker = await startWorker({
     target,
     queueName,
