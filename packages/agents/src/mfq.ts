@@ -48,37 +48,80 @@ import { Replay } from './replay.ts';
 
 /** Every hyperparameter of MF-Q (and IL), with mfrl's values where they fit a short budget. */
 export const MFQConfig = z.object({
-  /** Network architecture: mlii/mfrl's (fidelity) or the population network (speed), nets.ts. */
-  net: z.enum(NETS).default('mfrl'),
-  /** Adam step size (mfrl: 1e-4; larger here because our budgets are hundreds of rounds shorter). */
-  lr: z.number().positive().default(3e-4),
-  gamma: z.number().min(0).max(1).default(0.95),
-  batchSize: z.number().int().positive().default(128),
-  /** Rows the replay holds (rounded up to a power of two). */
+  net: z
+    .enum(NETS)
+    .default('mfrl')
+    .describe("network: mlii/mfrl's (fidelity) or population (speed)"),
+  /** mfrl: 1e-4; larger here because our budgets are hundreds of rounds shorter. */
+  lr: z.number().positive().default(3e-4).describe('Adam step size'),
+  gamma: z.number().min(0).max(1).default(0.95).describe('discount factor'),
+  batchSize: z.number().int().positive().default(128).describe('rows per gradient step'),
   replayCapacity: z
     .number()
     .int()
     .min(2)
-    .default(1 << 15),
-  /** Gradient updates per round = ceil(new rows x replayRatio / batchSize), at most maxUpdates. */
-  replayRatio: z.number().positive().default(1),
-  maxUpdatesPerRound: z.number().int().positive().default(200),
-  /** No update before this many ready rows. */
-  learningStarts: z.number().int().nonnegative().default(256),
-  /** Soft target update per gradient step: phi- <- tau phi + (1 - tau) phi-. */
-  tau: z.number().gt(0).max(1).default(0.05),
-  /** Value of s' in the target: 'double-q' (mfrl) or 'mean-field' (the paper's v^MF). */
-  target: z.enum(['double-q', 'mean-field']).default('double-q'),
-  /** Prioritised replay: alpha = 0 is uniform. beta anneals linearly to 1 over betaRounds. */
-  priorityAlpha: z.number().min(0).max(1).default(0),
-  priorityBeta: z.number().min(0).max(1).default(0.4),
-  betaRounds: z.number().int().positive().default(200),
-  /** Global gradient-norm clip (0 = none). */
-  gradClip: z.number().nonnegative().default(10),
-  /** Boltzmann temperature per round: simulated annealing by default. */
-  temperature: TemperatureSchedule.default({ kind: 'anneal', start: 1, decay: 0.97, floor: 0.1 }),
-  /** Rows per forward pass when acting (bounds the im2col memory of huge groups). */
-  actChunk: z.number().int().positive().default(1024),
+    .default(1 << 15)
+    .describe('rows the replay holds (rounded up to a power of two)'),
+  replayRatio: z
+    .number()
+    .positive()
+    .default(1)
+    .describe('gradient steps per round: ceil(new rows x replayRatio / batchSize)'),
+  maxUpdatesPerRound: z
+    .number()
+    .int()
+    .positive()
+    .default(200)
+    .describe('at most this many gradient steps a round'),
+  learningStarts: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(256)
+    .describe('no update before this many ready rows'),
+  tau: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.05)
+    .describe('soft target update per gradient step: phi- <- tau phi + (1 - tau) phi-'),
+  target: z
+    .enum(['double-q', 'mean-field'])
+    .default('double-q')
+    .describe("value of s' in the target: double-q (mfrl) or mean-field (the paper's v^MF)"),
+  priorityAlpha: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('prioritised replay exponent (0: uniform replay)'),
+  priorityBeta: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.4)
+    .describe('importance-weight exponent, annealed linearly to 1 over betaRounds'),
+  betaRounds: z
+    .number()
+    .int()
+    .positive()
+    .default(200)
+    .describe('rounds for priorityBeta to reach 1'),
+  gradClip: z.number().nonnegative().default(10).describe('global gradient-norm clip (0: none)'),
+  temperature: TemperatureSchedule.default({
+    kind: 'anneal',
+    start: 1,
+    decay: 0.97,
+    floor: 0.1,
+  }).describe(
+    'Boltzmann temperature per round k: {"kind":"anneal","start","decay","floor"} (max(floor, start decay^k)), {"kind":"constant","value"} or {"kind":"linear","points":[[k,T],...]}',
+  ),
+  actChunk: z
+    .number()
+    .int()
+    .positive()
+    .default(1024)
+    .describe('rows per forward pass when acting (bounds the memory of huge groups)'),
 });
 export type MFQConfig = z.infer<typeof MFQConfig>;
 
