@@ -17,8 +17,10 @@
  * latest checkpoint (Simulation.checkpoint, a tar of its round directory) and loads one back
  * (ExperimentContext.restore), and the runtime continues from it on another tfjs backend when
  * this one fails.
- * Algorithm hyperparameters: `--config '{"lr":1e-3,"priorityAlpha":0.6}'` (keys of MFQConfig,
- * MFACConfig or ACConfig in @gibbs/agents).
+ * Algorithm hyperparameters (MFQConfig, MFACConfig or ACConfig in @gibbs/agents, by `algo`): each
+ * is a flag of the CLI (`--lr 1e-3 --priorityAlpha 0.6`), folded into the `config` JSON
+ * (`--config '{"lr":1e-3}'`, e.g. from a file) with the flag winning; `run battle-train --help`
+ * lists them with their types and defaults.
  *
  * Logged each step: values loss, mean_q, ess (of the last training round), temperature,
  * policy_entropy (per live agent), round, learner_won, win_rate (of the last 10 rounds); per
@@ -26,6 +28,7 @@
  * mean_policy_entropy (entropy of the group's average policy).
  */
 import {
+  ALGO_CONFIGS,
   ALGOS,
   createLearner,
   createPlayer,
@@ -121,7 +124,10 @@ export const battleTrainParams = z.object({
   checkpointEvery: z.number().int().positive().default(5).describe('rounds between checkpoints'),
   keepCheckpoints: z.number().int().positive().default(2).describe('newest checkpoints kept'),
   resume: z.string().default('').describe('run directory or checkpoint to continue from'),
-  config: z.string().default('{}').describe('JSON of algorithm hyperparameters to override'),
+  config: z
+    .string()
+    .default('{}')
+    .describe('JSON object of algorithm hyperparameters (each is a flag too; a flag wins)'),
   threads: learnerThreadsParam,
   envThreads: envThreadsParam,
 });
@@ -131,6 +137,7 @@ export default defineExperiment({
   description:
     'Self-play training of MF-Q, MF-AC, IL or AC on Battle (mfrl setting: 64 vs 64, 40x40, 400 steps)',
   params: battleTrainParams,
+  hyperparameters: { param: 'config', by: 'algo', schemas: ALGO_CONFIGS },
   defaultSteps: 20 * 400,
   async create({ params, seed, outDir, backend: forced, restore, log, flush }) {
     const backend = await initBackend(forced);

@@ -115,11 +115,28 @@ export interface Experiment<S extends z.ZodObject = z.ZodObject> {
   /** Steps a run takes when `--steps` is not given. */
   readonly defaultSteps?: number;
   /**
+   * The schema of hyperparameters that a string parameter holds as a JSON object (battle-train's
+   * `config`), by the value of another parameter (`algo`). The CLI makes each hyperparameter a
+   * flag of its own (`--lr 1e-3`, shown with its type, default and description by `run <name>
+   * --help`) and folds those flags into that JSON, over its keys, before the parameters are parsed.
+   */
+  readonly hyperparameters?: HyperparameterSpec;
+  /**
    * About how many bytes a simulation of these parameters allocates: a run is refused before
    * `create` when it exceeds the machine's free memory.
    */
   estimateBytes?(params: z.infer<S>): number;
   create(ctx: ExperimentContext<z.infer<S>>): Simulation | Promise<Simulation>;
+}
+
+/** Where an experiment's algorithm hyperparameters live (Experiment.hyperparameters). */
+export interface HyperparameterSpec {
+  /** The string parameter holding a JSON object of hyperparameters (`config`). */
+  readonly param: string;
+  /** The parameter whose value picks the schema (`algo`). */
+  readonly by: string;
+  /** One object schema per value of `by`: its keys, types, defaults and descriptions. */
+  readonly schemas: Readonly<Record<string, z.ZodObject>>;
 }
 
 export function defineExperiment<S extends z.ZodObject>(e: Experiment<S>): Experiment<S> {

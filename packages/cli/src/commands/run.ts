@@ -1,6 +1,6 @@
 /** `pnpm gibbs run <experiment> [--steps N] [--seed S] [--out DIR] [--log-every K] [--<param> v]` */
 import { join } from 'node:path';
-import { GibbsError, type Simulation } from '@gibbs/core';
+import { type Experiment, GibbsError, type Simulation } from '@gibbs/core';
 import { parseServeAddress, serveEnvironment, serveLiveRun } from '@gibbs/core/node';
 import {
   type ArgSpec,
@@ -12,6 +12,13 @@ import {
   takeString,
 } from '../args.ts';
 import { resolveEnvironment } from '../env-module.ts';
+import {
+  describeSchema,
+  foldHyperparameters,
+  formatParams,
+  hyperparameterKeys,
+  hyperparameterSchema,
+} from '../params.ts';
 import { Progress } from '../progress.ts';
 import { FrameRecorder } from '../record.ts';
 import { builtinExperiments, loadExperiment } from '../repo.ts';
@@ -79,13 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.options.has('help')) {
     const ref = args.positionals[0];
     console.log(usage());
-    if (ref) {
-      const exp = await loadExperiment(ref);
-      console.log(`\n${exp.name}: ${exp.description}\nParameters:`);
-      for (const [k, f] of Object.entries(exp.params.shape)) {
-        console.log(`  --${k}  ${(f as { description?: string }).description ?? ''}`);
-      }
-    }
+    if (ref) console.log(`\n${experimentHelp(await loadExperiment(ref), args)}`);
     return 0;
   }
   const ref = args.positionals[0];
@@ -115,11 +116,12 @@ export async function main(argv: string[]): Promise<number> {
     resumeRunDir(args.options.get('resume')) ??
     `runs/${experiment.name}-s${seed}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   if (out.trim() === '') throw GibbsError.invalid('--out', out, 'a directory path');
-  const rawParams: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
   for (const [k, v] of args.options) {
     if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
-    rawParams[k] = v;
+    given[k] = v;
   }
+  const rawParams = foldHyperparameters(experiment, given);
   if (address) await probePort(address);
   if (servePublic && !address)
     throw GibbsError.invalid('--serve-public', 'no --serve', '--serve HOST:PORT with it');
@@ -225,6 +227,32 @@ export async function main(argv: string[]): Promise<number> {
     `wrote ${outcome.outDir}/config.json and metrics.jsonl${rec.file ? ` and frames.bin (${rec.file.frames} frames)` : ''}`,
   );
   return 0;
+}
+
+/**
+ * What `run <experiment> --help` prints after the usage: each parameter with its type, default
+ * and description, then the algorithm hyperparameters (for the `--algo` given, or the default).
+ */
+export function experimentHelp(exp: Experiment, args: ParsedArgs): string {
+  const lines = [`${exp.name}: ${exp.description}`];
+  if (exp.defaultSteps !== undefined) lines.push(`--steps defaults to ${exp.defaultSteps}.`);
+  const params = describeSchema(exp.params);
+  const h = exp.hyperparameters;
+  const given = Object.fromEntries([...args.options].filter(([k]) => k === h?.by));
+  const chosen = hyperparameterSchema(exp, given);
+  const keys = chosen ? hyperparameterKeys(exp, chosen.schema) : [];
+  const hyper = chosen ? describeSchema(chosen.schema).filter((r) => keys.includes(r.name)) : [];
+  lines.push('Parameters:', ...formatParams(params, hyper));
+  if (h && chosen) {
+    const others = Object.keys(h.schemas).filter((k) => k !== chosen.choice);
+    lines.push(
+      '',
+      `Hyperparameters of --${h.by} ${chosen.choice}: flags, or keys of the --${h.param} JSON (a flag wins)`,
+      `(--${h.by} ${others.join('|')} --help: another's):`,
+      ...formatParams(hyper, params),
+    );
+  }
+  return lines.join('\n');
 }
 
 /**

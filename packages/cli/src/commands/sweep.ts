@@ -18,6 +18,7 @@ import {
   takeList,
   takeString,
 } from '../args.ts';
+import { foldHyperparameters } from '../params.ts';
 import { loadExperiment } from '../repo.ts';
 import { SweepProgress } from '../sweep/display.ts';
 import { type GridAxis, parseGridOption, parseSeeds } from '../sweep/grid.ts';
@@ -136,11 +137,13 @@ export async function main(argv: string[]): Promise<number> {
   const queueName = checkQueueName(takeString(args, 'queue-name') ?? DEFAULT_QUEUE);
   const noWait = takeFlag(args, 'no-wait');
   const quiet = takeFlag(args, 'quiet');
-  const fixed: Record<string, unknown> = {};
+  const given: Record<string, unknown> = {};
   for (const [k, v] of args.options) {
     if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
-    fixed[k] = v;
+    given[k] = v;
   }
+  // Hyperparameter flags (battle-train's --lr ...) go into its --config JSON, as in `run`.
+  const fixed = foldHyperparameters(experiment, given);
   // Everything that can be wrong is found before a run starts: the Redis first, then the grid.
   const target = queueUrl ? parseRedisUrl(queueUrl) : null;
   if (target) await checkRedis(target);

@@ -12,6 +12,7 @@ import { GibbsError, parseParams } from '@gibbs/core';
 import { buildStaticViewer } from '@gibbs/viewer/build-static';
 import { FRAMES_FILE, startViewerServer } from '@gibbs/viewer/server';
 import { parseArgs, takeFlag, takeInt, takeString } from '../args.ts';
+import { foldHyperparameters } from '../params.ts';
 import {
   browserExperiments,
   builtinExperimentPath,
@@ -145,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const name of builtinExperiments()) experiments[name] = builtinExperimentPath(name);
   const ref = args.positionals[0];
   let experiment: string | undefined;
-  const rawParams: Record<string, string> = {};
+  let rawParams: Record<string, string> = {};
   if (ref) {
     const exp = await loadExperiment(ref);
     experiment = exp.name;
@@ -156,6 +157,8 @@ export async function main(argv: string[]): Promise<number> {
       if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the parameter');
       rawParams[k] = v;
     }
+    // Hyperparameter flags (battle-train's --lr ...) go into its --config JSON, as in `run`.
+    rawParams = foldHyperparameters(exp, rawParams);
     // Check the parameters here, where the error is easiest to read.
     parseParams(exp.params, rawParams, `experiment "${exp.name}"`);
   } else if (args.options.size > 0) {
