@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { forwardFlops } from '@gibbs/agents';
 import { environments } from '@gibbs/env';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -56,6 +57,33 @@ describe('gibbs bench', () => {
       expect(r[k]).toBeGreaterThan(0);
     expect(r.train_agent_steps_per_s).toBeLessThan(r.acting_agent_steps_per_s);
     await expect(main(['learn', '--net', 'huge'])).rejects.toThrow(/--net: got "huge"/);
+  });
+
+  it('takes the path of a module exporting an environment (an entry with a config, or a factory)', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((s: unknown) => {
+      lines.push(String(s));
+    });
+    const fixture = (name: string) => resolve(import.meta.dirname, 'fixtures', name);
+    expect(await main([fixture('ticker-env.ts'), '--bug', 'none', '--steps', '4', '--json'])).toBe(
+      0,
+    );
+    expect(JSON.parse(lines[0])).toMatchObject({
+      env: 'ticker',
+      config: { bug: 'none' },
+      steps: 4,
+    });
+    expect(await main([fixture('ticker-factory.ts'), '--steps', '3'])).toBe(0);
+    expect(lines[1]).toMatch(/^ticker: 3 steps after 1 warm-up/);
+    await expect(main([fixture('ticker-env.ts'), '--bug', 'sometimes'])).rejects.toThrow(
+      /environment ticker: parameter --bug: got "sometimes"/,
+    );
+    await expect(main([fixture('ticker-factory.ts'), '--size', '3'])).rejects.toThrow(
+      /^--size: got "3", expected no config options/,
+    );
+    await expect(main(['./no-such-world.ts'])).rejects.toThrow(
+      /^environment module: got "\.\/no-such-world\.ts", expected the path of an existing module/,
+    );
   });
 
   it('rejects an unknown environment and an ill-typed config value', async () => {

@@ -2,8 +2,10 @@
  * `pnpm gibbs bench <environment> [--steps T] [--warmup W] [--seed S] [--json]
  *  [--<config key> value ...]`, e.g.
  *   pnpm gibbs bench battle --agents 10000 --map 500 --steps 100 --placement random --threads 2
+ *   pnpm gibbs bench ./my-world.ts --size 64
  *
- * Steps a registered environment with uniform random actions for every slot and reports
+ * Steps an environment (a registered name, or the path of a module exporting one, found as
+ * `gibbs check` finds it: env-module.ts) with uniform random actions for every slot and reports
  * agent-steps per second (live agents stepped, observations included) and, for an environment
  * that reports its own phases (`phaseMs()`, as Battle does: observations and step), milliseconds
  * per step of each. Everything after the environment name that is not a bench option is the
@@ -14,15 +16,15 @@ import {
   type Environment,
   type EnvironmentEntry,
   GibbsError,
-  parseParams,
   Rng,
   type StepOutput,
 } from '@gibbs/core';
 import { environments } from '@gibbs/env';
 import { parseArgs, takeFlag, takeInt } from '../args.ts';
+import { resolveEnvironment } from '../env-module.ts';
 
 export const describe =
-  'benchmark a registered environment (random actions): agent-steps/s and ms per phase';
+  'benchmark an environment (registered name or module path; random actions): agent-steps/s, ms per phase';
 
 /** An environment that times its own phases: milliseconds per phase, summed over its steps. */
 interface Phased {
@@ -72,7 +74,7 @@ function live(out: StepOutput): number {
 
 /** Benchmark one environment instance; it is disposed afterwards if it can be. */
 export async function benchEnvironment(
-  entry: EnvironmentEntry,
+  entry: Pick<EnvironmentEntry, 'create'> & { name?: string },
   config: Record<string, unknown>,
   opts: BenchOptions,
 ): Promise<BenchResult> {
@@ -125,7 +127,7 @@ export async function benchEnvironment(
       alive[g.name] = n;
     });
     return {
-      env: entry.name,
+      env: entry.name ?? env.spec.name,
       config,
       seed: opts.seed,
       steps: opts.steps,
@@ -149,7 +151,8 @@ function usage(): string {
   return [
     'Usage: pnpm gibbs bench <environment> [--steps T] [--warmup W] [--seed S] [--json]',
     '                        [--<config key> <value> ...]',
-    `Environments: ${Object.keys(environments).join(', ')}`,
+    `<environment> is a registered name (${Object.keys(environments).join(', ')})`,
+    'or the path of a module exporting one, as for `pnpm gibbs check` (./my-world.ts).',
     'Example: pnpm gibbs bench battle --agents 10000 --map 500 --steps 100 --placement random',
     'The learners: pnpm gibbs bench learn --help',
   ].join('\n');
@@ -180,13 +183,6 @@ export async function main(argv: string[]): Promise<number> {
     console.error(usage());
     return 2;
   }
-  const entry = environments[name];
-  if (!entry)
-    throw GibbsError.invalid(
-      'environment',
-      name,
-      `a registered environment (${Object.keys(environments).join(', ')})`,
-    );
   const steps = takeInt(args, 'steps', 100, 1);
   const warmup = takeInt(args, 'warmup', Math.min(10, Math.ceil(steps / 5)), 0);
   const seed = takeInt(args, 'seed', 1, 0, 2 ** 32 - 1);
@@ -196,8 +192,13 @@ export async function main(argv: string[]): Promise<number> {
     if (v === true) throw GibbsError.invalid(`--${k}`, 'no value', 'a value after the option');
     raw[k] = v;
   }
-  const config = parseParams(entry.config, raw, `environment "${name}"`) as Record<string, unknown>;
-  const r = await benchEnvironment(entry, config, { steps, warmup, seed });
+  // A registered name or a module path, resolved (and its config checked) as `gibbs check` does.
+  const resolved = await resolveEnvironment(name, raw);
+  const config = resolved.config ?? {};
+  const { factory } = resolved;
+  const make = () => (typeof factory === 'function' ? factory() : factory);
+  const label = environments[name] ? name : undefined; // a module's: its spec's name
+  const r = await benchEnvironment({ name: label, create: make }, config, { steps, warmup, seed });
   if (json) {
     console.log(JSON.stringify(r));
     return 0;
@@ -207,7 +208,7 @@ export async function main(argv: string[]): Promise<number> {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const lines = [
-    `${name} (${shown}): ${steps} steps after ${warmup} warm-up, ${r.episodes} reset(s)`,
+    `${r.env}${shown ? ` (${shown})` : ''}: ${steps} steps after ${warmup} warm-up, ${r.episodes} reset(s)`,
     `  agent-steps/s   ${Math.round(r.agent_steps_per_s).toLocaleString('en-US')}`,
     `  ms per step     ${r.ms_per_step.toFixed(3)}`,
   ];
