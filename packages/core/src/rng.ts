@@ -123,6 +123,9 @@ export class Rng {
     if (state.length !== 4 || state.some((v) => !Number.isInteger(v))) {
       throw new RangeError(`Rng state must be 4 integers, got ${JSON.stringify(state)}`);
     }
+    if (state.every((v) => (v | 0) === 0)) {
+      throw new RangeError('Rng state must not be all zero: xoshiro128** would output 0 forever');
+    }
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v | 0);
   }
 }
