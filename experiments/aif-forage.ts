@@ -16,7 +16,7 @@ import { AifAgents } from '@gibbs/agents/aif/agent';
 import { aifSummary } from '@gibbs/agents/aif/inspect';
 import { type Tensor, tensor } from '@gibbs/agents/aif/maths';
 import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
-import { defineExperiment, type EpisodeSummary, type MetricRecord, Rng } from '@gibbs/core';
+import { defineExperiment, EpisodeLoop, type EpisodeSummary, type MetricRecord } from '@gibbs/core';
 import { AifForageEnv, FORAGE_MOVES, smellLevel } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
 import {
@@ -158,16 +158,14 @@ export function forageAgentConfig(p: AifForageParams): AgentConfig {
 export class AifForageSimulation {
   readonly env: AifForageEnv;
   readonly agents: AifAgents;
+  /** Core's episode loop: episode e starts from episodeSeed(seed, e). */
+  readonly loop: EpisodeLoop;
   foodGathered = 0;
   private readonly obs: Int32Array;
-  private readonly actions: Int32Array[];
-  private readonly rng: Rng;
-  private step = 0;
-  private episode = 0;
+  /** The episode the agents' beliefs belong to. */
+  private agentsEpisode = 0;
   private lastFood = 0;
-  private episodeFood = 0;
   private budget: Record<string, number> = {};
-  private readonly finished: EpisodeSummary[] = [];
 
   constructor(
     readonly params: AifForageParams,
@@ -195,52 +193,42 @@ export class AifForageSimulation {
       count: p.agents,
       seed: seed + 1,
     });
-    this.rng = new Rng(seed);
     this.obs = new Int32Array(p.agents * 2);
-    this.actions = [new Int32Array(p.agents)];
-    this.read(this.env.reset(this.rng.u32()).groups[0].features);
-  }
-
-  private read(features: Float32Array): void {
-    for (let i = 0; i < this.obs.length; i++) this.obs[i] = features[i];
+    this.loop = new EpisodeLoop(this.env, seed);
   }
 
   advance(): void {
-    const N = this.params.agents;
-    this.actions[0].set(this.agents.step(this.obs));
-    this.budget = aifSummary(this.agents);
-    const out = this.env.step(this.actions);
-    this.lastFood = out.info.food_eaten;
+    this.loop.advance((out, actions) => {
+      // A new episode: beliefs start again from the priors (a learned A is kept).
+      if (this.agentsEpisode !== this.loop.episode) {
+        this.agents.reset();
+        this.agentsEpisode = this.loop.episode;
+      }
+      const f = out.groups[0].features;
+      for (let i = 0; i < this.obs.length; i++) this.obs[i] = f[i];
+      actions[0].set(this.agents.step(this.obs));
+      this.budget = aifSummary(this.agents);
+    });
+    this.lastFood = this.loop.out.info.food_eaten;
     this.foodGathered += this.lastFood;
-    this.episodeFood += this.lastFood;
-    this.step++;
-    if (out.done) {
-      this.finished.push({
-        episode: this.episode,
-        step: this.step,
-        length: this.params.episodeLength,
-        values: { food_per_agent: this.episodeFood / N },
-        groups: { foragers: { reward_mean: this.episodeFood / N } },
-      });
-      this.episode++;
-      this.episodeFood = 0;
-      this.agents.reset();
-      this.read(this.env.reset(this.rng.u32()).groups[0].features);
-    } else this.read(out.groups[0].features);
   }
 
   metrics(): MetricRecord {
     const N = this.params.agents;
     return {
-      step: this.step,
-      episode: this.episode,
+      step: this.loop.step,
+      episode: this.loop.episode,
       values: { ...this.budget, food_rate: this.lastFood / N, food_gathered: this.foodGathered },
       groups: { foragers: { reward_mean: this.lastFood / N, food_gathered: this.foodGathered } },
     };
   }
 
   drainEpisodes(): EpisodeSummary[] {
-    return this.finished.splice(0);
+    const N = this.params.agents;
+    return this.loop.drainEpisodes().map((e) => ({
+      ...e,
+      values: { ...e.values, food_per_agent: (e.values.food_eaten ?? 0) / N },
+    }));
   }
 
   inspect(group: number, slot: number) {

@@ -29,6 +29,17 @@ describe('aif-mixed experiment', () => {
     expect(m.values.rivals_loss).toBeGreaterThan(0);
     const eps = sim.drainEpisodes?.() ?? [];
     expect(eps).toHaveLength(2);
+    // Each episode's food rates: a forager or rival that finds food gets reward 1, so the rate is
+    // the group's total reward over its agent-steps.
+    for (const e of eps) {
+      expect(e.length).toBe(12);
+      expect(e.values.food_rate_foragers).toBeCloseTo(
+        e.groups.foragers.reward_total / (12 * 12),
+        12,
+      );
+      expect(e.values.food_rate_rivals).toBeCloseTo(e.groups.rivals.reward_total / (24 * 12), 12);
+    }
+    expect(eps[0].groups.rivals.loss).toBeGreaterThan(0);
     expect(sim.inspect?.(0, 3)?.distributions['q(pi)']).toHaveLength(25);
     expect(sim.inspect?.(1, 23)?.distributions.policy).toHaveLength(5);
     expect(sim.inspect?.(1, 24)).toBeNull();

@@ -13,21 +13,20 @@
  * far), the foragers' free-energy budget (free_energy, efe and its parts, belief_entropy), the
  * learners' loss, mean Q and temperature; per group: reward_mean.
  */
+
+import { type GroupPolicy, PopulationTrainer } from '@gibbs/agents';
 import { AifAgents } from '@gibbs/agents/aif/agent';
 import { aifSummary } from '@gibbs/agents/aif/inspect';
-import type { ObsBatch } from '@gibbs/agents/nets';
-import { act, type Learner, type TrainStats } from '@gibbs/agents/policy';
-import { createLearner, groupShape } from '@gibbs/agents/selfplay';
+import type { Learner } from '@gibbs/agents/policy';
 import {
+  type AgentInspection,
   defineExperiment,
   type EpisodeSummary,
-  groupMeanAction,
   type MetricRecord,
-  Rng,
   type StepOutput,
 } from '@gibbs/core';
 import { initBackend } from '@gibbs/core/backend';
-import { AifForageEnv, FORAGE_ACTIONS } from '@gibbs/env/aif-forage';
+import { AifForageEnv } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
 import {
   aifAgentConfig,
@@ -59,38 +58,32 @@ export const aifMixedParams = z.object({
 });
 export type AifMixedParams = z.infer<typeof aifMixedParams>;
 
+/**
+ * The foragers are a fixed policy (a function) and the rivals a learning group of core's
+ * PopulationTrainer, which plays the episodes (episodeSeed), gathers the rivals' experience with
+ * their group's mean action and trains them after every episode.
+ */
 export class AifMixedSimulation {
   readonly env: AifForageEnv;
   readonly aif: AifAgents;
+  readonly trainer: PopulationTrainer;
   readonly learner: Learner;
-  private out: StepOutput;
-  private readonly rng: Rng;
   private readonly obs: Int32Array;
-  private readonly actions: Int32Array[];
-  private readonly batch: ObsBatch;
-  private readonly probs: Float32Array;
-  private readonly live: Int32Array;
-  private readonly mean: Float32Array;
-  private readonly allAlive: Uint8Array;
-  private readonly prevRow: Int32Array;
-  private readonly curRow: Int32Array;
-  private readonly pendingReward: Float32Array;
-  private step = 0;
-  private episode = 0;
-  private round = 0;
+  /** The episode the foragers' beliefs belong to. */
+  private aifEpisode = 0;
   private episodeStep = 0;
   private foodAif = 0;
   private foodRivals = 0;
-  private lastTrain: TrainStats = { loss: 0, meanQ: 0, ess: 0, updates: 0 };
+  private lastRates: Record<string, number> = { food_rate_foragers: 0, food_rate_rivals: 0 };
   private budget: Record<string, number> = {};
-  private readonly finished: EpisodeSummary[] = [];
+  /** The food rates of each episode finished since the last drainEpisodes. */
+  private readonly episodeRates: Record<string, number>[] = [];
 
   constructor(
     readonly params: AifMixedParams,
     seed: number,
   ) {
     const p = params;
-    this.rng = new Rng(seed);
     this.env = new AifForageEnv({
       width: p.width,
       height: p.height,
@@ -123,91 +116,43 @@ export class AifMixedSimulation {
       count: p.agents,
       seed: seed + 1,
     });
-    this.learner = createLearner(p.algo, groupShape(this.env, 1), {}, this.rng.fork());
     this.obs = new Int32Array(p.agents * 2);
-    this.actions = [new Int32Array(p.agents), new Int32Array(p.rivals)];
-    this.batch = {
-      n: p.rivals,
-      view: new Float32Array(0),
-      features: new Float32Array(p.rivals * 2),
-      mean: this.learner.meanField ? new Float32Array(p.rivals * 5) : null,
+    // Foragers: infer, plan, act. A new episode starts their beliefs again from the priors.
+    const forage: GroupPolicy = (gs, actions, ctx) => {
+      if (ctx.episode !== this.aifEpisode) {
+        this.aif.reset();
+        this.aifEpisode = ctx.episode;
+      }
+      for (let i = 0; i < this.obs.length; i++) this.obs[i] = gs.features[i];
+      actions.set(this.aif.step(this.obs));
+      this.budget = aifSummary(this.aif);
     };
-    this.probs = new Float32Array(p.rivals * 5);
-    this.live = new Int32Array(p.rivals);
-    this.mean = new Float32Array(5);
-    this.allAlive = new Uint8Array(p.rivals).fill(1);
-    this.prevRow = new Int32Array(p.rivals).fill(-1);
-    this.curRow = new Int32Array(p.rivals);
-    this.pendingReward = new Float32Array(p.rivals);
-    this.out = this.env.reset(this.rng.u32());
+    this.trainer = new PopulationTrainer(
+      this.env,
+      {
+        groups: [{ play: forage }, { learn: p.algo }],
+        // The run's step budget ends it, not a number of episodes.
+        episodes: Number.MAX_SAFE_INTEGER,
+      },
+      seed,
+    );
+    this.learner = this.trainer.learnerOf(1) as Learner;
   }
 
   async advance(): Promise<void> {
-    const p = this.params;
-    // Foragers: infer, plan, act.
-    const f0 = this.out.groups[0].features;
-    for (let i = 0; i < this.obs.length; i++) this.obs[i] = f0[i];
-    this.actions[0].set(this.aif.step(this.obs));
-    this.budget = aifSummary(this.aif);
-    // Rivals: one forward pass for the group, Boltzmann actions; experience into the replay.
-    const g1 = this.out.groups[1];
-    this.batch.features.set(g1.features);
-    if (this.batch.mean) for (let i = 0; i < p.rivals; i++) this.batch.mean.set(this.mean, i * 5);
-    const temperature = this.learner.temperatureAt(this.round);
-    await act(this.learner, this.batch, temperature, this.rng, this.live, this.probs);
-    this.actions[1].set(this.live);
-    const mem = this.learner.memory;
-    const meanRow = this.learner.meanField ? this.mean : null;
-    const rows = this.curRow;
-    for (let i = 0; i < p.rivals; i++) {
-      rows[i] = mem.write(g1.view, g1.features, i, meanRow, this.live[i]);
-      if (this.prevRow[i] >= 0) mem.link(this.prevRow[i], this.pendingReward[i], rows[i]);
-    }
-    const next = this.env.step(this.actions);
-    groupMeanAction(this.actions[1], this.allAlive, 5, this.mean);
-    this.step++;
+    await this.trainer.advance();
+    const out = this.trainer.output as StepOutput;
     this.episodeStep++;
-    this.foodAif += next.info.food_eaten;
-    this.foodRivals += next.info.food_eaten_rivals ?? 0;
-    const n1 = next.groups[1];
-    const meanNext = this.learner.meanField ? this.mean : null;
-    for (let i = 0; i < p.rivals; i++) {
-      if (next.done) {
-        // Cut by the time limit: bootstrap from the last observation (a tail row without action).
-        const tail = mem.write(n1.view, n1.features, i, meanNext, 0);
-        mem.link(rows[i], n1.reward[i], tail);
-        this.prevRow[i] = -1;
-      } else {
-        this.prevRow[i] = rows[i];
-        this.pendingReward[i] = n1.reward[i];
-      }
-    }
-    this.out = next;
-    if (next.done) {
-      this.lastTrain = await this.learner.train(this.round, temperature, this.rng);
+    this.foodAif += out.info.food_eaten;
+    this.foodRivals += out.info.food_eaten_rivals ?? 0;
+    if (out.done) {
       this.lastRates = this.rates();
-      this.finished.push({
-        episode: this.episode,
-        step: this.step,
-        length: this.episodeStep,
-        values: this.rates(),
-        groups: {
-          foragers: { reward_mean: this.foodAif / (p.agents * this.episodeStep) },
-          rivals: { reward_mean: this.foodRivals / (p.rivals * this.episodeStep) },
-        },
-      });
-      this.round++;
-      this.episode++;
+      this.episodeRates.push(this.lastRates);
       this.episodeStep = 0;
       this.foodAif = 0;
       this.foodRivals = 0;
-      this.mean.fill(0);
-      this.aif.reset();
-      this.out = this.env.reset(this.rng.u32());
     }
   }
-
-  private lastRates: Record<string, number> = { food_rate_foragers: 0, food_rate_rivals: 0 };
 
   /** Food per agent-step of each group over the episode so far (the last episode's at its end). */
   private rates(): Record<string, number> {
@@ -221,15 +166,16 @@ export class AifMixedSimulation {
 
   metrics(): MetricRecord {
     const r = this.rates();
+    const rivals = this.trainer.metrics().groups.rivals;
     return {
-      step: this.step,
-      episode: this.episode,
+      step: this.trainer.step,
+      episode: this.trainer.episode,
       values: {
         ...r,
         ...this.budget,
-        rivals_loss: this.lastTrain.loss,
-        rivals_mean_q: this.lastTrain.meanQ,
-        rivals_temperature: this.learner.temperatureAt(this.round),
+        rivals_loss: rivals.loss,
+        rivals_mean_q: rivals.mean_q,
+        rivals_temperature: rivals.temperature,
       },
       groups: {
         foragers: { reward_mean: r.food_rate_foragers },
@@ -239,30 +185,25 @@ export class AifMixedSimulation {
   }
 
   drainEpisodes(): EpisodeSummary[] {
-    return this.finished.splice(0);
+    // The trainer's summaries and the rates are of the same finished episodes, in order.
+    const rates = this.episodeRates.splice(0);
+    return this.trainer
+      .drainEpisodes()
+      .map((e, i) => ({ ...e, values: { ...e.values, ...rates[i] } }));
   }
 
-  inspect(group: number, slot: number) {
+  inspect(group: number, slot: number): AgentInspection | null {
     if (group === 0 && slot >= 0 && slot < this.params.agents)
       return inspectForager(this.aif, this.env, slot, 2);
-    if (group === 1 && slot >= 0 && slot < this.params.rivals) {
-      const i = this.params.agents + slot;
-      return {
-        group: 'rivals',
-        slot,
-        values: { x: this.env.x[i], y: this.env.y[i], food_eaten: this.env.eaten[i] },
-        distributions: {
-          policy: Array.from(this.probs.subarray(slot * 5, slot * 5 + 5)),
-          mean_action: Array.from(this.mean),
-        },
-        labels: { policy: [...FORAGE_ACTIONS], mean_action: [...FORAGE_ACTIONS] },
-      };
-    }
-    return null;
+    const rival = group === 1 ? this.trainer.inspect(1, slot) : null;
+    if (!rival) return null;
+    const i = this.params.agents + slot;
+    const place = { x: this.env.x[i], y: this.env.y[i], food_eaten: this.env.eaten[i] };
+    return { ...rival, values: { ...place, ...rival.values } };
   }
 
-  dispose(): void {
-    this.learner.dispose();
+  dispose(): Promise<void> {
+    return this.trainer.dispose();
   }
 }
 

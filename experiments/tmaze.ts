@@ -17,7 +17,7 @@ import { AifAgents } from '@gibbs/agents/aif/agent';
 import { aifSummary, inspectAif } from '@gibbs/agents/aif/inspect';
 import { tensor } from '@gibbs/agents/aif/maths';
 import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
-import { defineExperiment, type EpisodeSummary, type MetricRecord, Rng } from '@gibbs/core';
+import { defineExperiment, EpisodeLoop, type EpisodeSummary, type MetricRecord } from '@gibbs/core';
 import { TMAZE_LOCATIONS, TmazeEnv } from '@gibbs/env/tmaze';
 import { z } from 'zod';
 import { aifAgentConfig, aifSimulation } from './_aif.ts';
@@ -114,18 +114,19 @@ export function tmazeAgentConfig(p: TmazeParams): AgentConfig {
 export class TmazeSimulation {
   readonly env: TmazeEnv;
   readonly agents: AifAgents;
+  /** Core's episode loop: trial e starts from episodeSeed(seed, e). */
+  readonly loop: EpisodeLoop;
   trials = 0;
   successes = 0;
   lastShare = 0;
   private readonly obs: Int32Array;
-  private readonly actions: Int32Array[];
-  private readonly rng: Rng;
-  private step = 0;
-  private episode = 0;
+  /** The trial the agents' beliefs belong to. */
+  private agentsEpisode = 0;
   private rewardSum = 0;
   private rewardSteps = 0;
   private budget: Record<string, number> = {};
-  private readonly finished: EpisodeSummary[] = [];
+  /** cue_then_reward of each trial finished since the last drainEpisodes. */
+  private readonly shares: number[] = [];
 
   constructor(
     readonly params: TmazeParams,
@@ -143,50 +144,43 @@ export class TmazeSimulation {
       count: p.agents,
       seed: seed + 1,
     });
-    this.rng = new Rng(seed);
     this.obs = new Int32Array(p.agents * 3);
-    this.actions = [new Int32Array(p.agents)];
-    this.read(this.env.reset(this.rng.u32()).groups[0].features);
-  }
-
-  private read(features: Float32Array): void {
-    for (let i = 0; i < this.obs.length; i++) this.obs[i] = features[i];
+    this.loop = new EpisodeLoop(this.env, seed);
   }
 
   advance(): void {
     const N = this.params.agents;
-    const act = this.agents.step(this.obs);
-    // Factor 0 (location) is the controlled one; factor 1 (context) has a single null action.
-    for (let i = 0; i < N; i++) this.actions[0][i] = act[i * 2];
-    this.budget = aifSummary(this.agents);
-    const out = this.env.step(this.actions);
+    this.loop.advance((out, actions) => {
+      // A new trial: new contexts, and beliefs start again from the priors.
+      if (this.agentsEpisode !== this.loop.episode) {
+        this.agents.reset();
+        this.agentsEpisode = this.loop.episode;
+      }
+      const f = out.groups[0].features;
+      for (let i = 0; i < this.obs.length; i++) this.obs[i] = f[i];
+      const act = this.agents.step(this.obs);
+      // Factor 0 (location) is the controlled one; factor 1 (context) has a single null action.
+      for (let i = 0; i < N; i++) actions[0][i] = act[i * 2];
+      this.budget = aifSummary(this.agents);
+    });
+    const out = this.loop.out;
     const g = out.groups[0];
     for (let i = 0; i < N; i++) this.rewardSum += g.reward[i];
     this.rewardSteps += N;
-    this.step++;
     if (out.done) {
       let ok = 0;
       for (let i = 0; i < N; i++) if (this.env.cueThenReward(i)) ok++;
       this.successes += ok;
       this.trials += N;
       this.lastShare = ok / N;
-      this.finished.push({
-        episode: this.episode,
-        step: this.step,
-        length: this.params.trialLength,
-        values: { cue_then_reward: this.lastShare },
-        groups: {},
-      });
-      this.episode++;
-      this.agents.reset();
-      this.read(this.env.reset(this.rng.u32()).groups[0].features);
-    } else this.read(g.features);
+      this.shares.push(this.lastShare);
+    }
   }
 
   metrics(): MetricRecord {
     return {
-      step: this.step,
-      episode: this.episode,
+      step: this.loop.step,
+      episode: this.loop.episode,
       values: {
         cue_then_reward: this.trials > 0 ? this.successes / this.trials : 0,
         cue_then_reward_last: this.lastShare,
@@ -201,7 +195,12 @@ export class TmazeSimulation {
   }
 
   drainEpisodes(): EpisodeSummary[] {
-    return this.finished.splice(0);
+    // The loop's summaries and the shares are of the same finished trials, in order.
+    const shares = this.shares.splice(0);
+    return this.loop.drainEpisodes().map((e, i) => ({
+      ...e,
+      values: { ...e.values, cue_then_reward: shares[i] },
+    }));
   }
 
   inspect(group: number, slot: number) {

@@ -304,6 +304,11 @@ export class PopulationTrainer {
     return this.episode >= this.episodes;
   }
 
+  /** The world's output of the last step (or reset): what an experiment reads besides metrics. */
+  get output(): StepOutput | null {
+    return this.out;
+  }
+
   /** The learning network of group g, or null for a group that plays a fixed policy. */
   learnerOf(g: number): Learner | null {
     const p = this.players[g];
