@@ -6,11 +6,18 @@
  * and does lives in flat typed arrays owned by the environment (struct of arrays), overwritten in
  * place on every step: no object or dictionary per agent per step.
  *
- *   const out = env.reset(seed);               // observations of the first step
+ *   await env.ready?.();                       // a world with workers or wasm: set up
+ *   const actions = allocActions(env.spec);    // one Int32Array per group, length = capacity
+ *   let out = env.reset(seed);                 // observations of the first step
  *   while (!out.done) {
- *     fill(actions);                           // one Int32Array per group, length = capacity
+ *     fill(actions);                           // an action in [0, actions) per live slot
  *     out = env.step(actions);                 // observations, rewards, alive, terminations...
  *   }
+ *   await env.dispose?.();                     // free its workers
+ *
+ * `step` checks its actions (`validateActions`: a GibbsError naming the group, slot, value and
+ * range) and throws a GibbsError after `done` until the next `reset` (`stepAfterDone`): a loop that
+ * misses the end of an episode fails at once instead of playing on in a finished world.
  *
  * Observation of agent i of group g:
  *   view      out.groups[g].view.subarray(i * viewSize, (i + 1) * viewSize)
@@ -18,6 +25,7 @@
  *             when the group has no spatial view;
  *   features  out.groups[g].features.subarray(i * F, (i + 1) * F).
  */
+import { describeValue, GibbsError } from './errors.ts';
 import type { RenderFrame } from './frame.ts';
 
 /** The spatial part of an observation: a window of the world around the agent. */
@@ -91,11 +99,19 @@ export interface Environment {
   /**
    * Advance one step. `actions[g]` is an Int32Array of length `spec.groups[g].capacity`; entries of
    * dead slots are ignored, entries of live slots must lie in [0, actions). Throws a GibbsError
-   * naming the group, slot and value otherwise.
+   * naming the group, slot and value otherwise (`validateActions`), and a GibbsError saying to call
+   * reset when the last output was `done` (`stepAfterDone`).
    */
   step(actions: readonly Int32Array[]): StepOutput;
   /** A picture of the current state for the viewer (fresh buffers: safe to transfer). */
   render(): RenderFrame;
+  /**
+   * Resolves when the world's workers or wasm are set up, for a world that starts them in its
+   * constructor (Battle with threads). Callers await it, when present, before the first reset.
+   */
+  ready?(): Promise<void>;
+  /** Frees the world's workers or threads; the environment is not used afterwards. */
+  dispose?(): Promise<void>;
 }
 
 /** Floats in one agent's view (0 without a view). */
@@ -119,4 +135,74 @@ export function allocGroupStep(group: GroupSpec): GroupStep {
 /** Allocate one Int32Array of actions per group, sized to the spec. */
 export function allocActions(spec: EnvSpec): Int32Array[] {
   return spec.groups.map((g) => new Int32Array(g.capacity));
+}
+
+/**
+ * The contract's check of `step`'s actions, for a world to call first thing in `step`: one
+ * Int32Array per group, each of the group's capacity, and on every live slot an integer in
+ * [0, actions). Dead slots' entries are ignored. `alive[g]` is group g's alive mask of the last
+ * output (before this step); `alive` null, or `alive[g]` null, means every slot is live. Throws a
+ * GibbsError naming the group, the slot, the value and the range:
+ *
+ *   battle: actions[red][17] = 21: expected an integer in [0, 21) for a live slot
+ *
+ * One pass over the arrays and no allocation unless it throws: Battle calls it for every step of
+ * millions of agents.
+ */
+export function validateActions(
+  spec: EnvSpec,
+  actions: readonly Int32Array[],
+  alive: readonly (Uint8Array | null)[] | null,
+): void {
+  const groups = spec.groups;
+  if (!Array.isArray(actions) || actions.length !== groups.length)
+    throw new GibbsError(
+      `${spec.name}: actions: got ${Array.isArray(actions) ? `${actions.length} array(s)` : describeValue(actions)}, expected ${groups.length} Int32Array(s), one per group (${groups.map((g) => g.name).join(', ')})`,
+      'actions',
+      Array.isArray(actions) ? actions.length : actions,
+      `${groups.length} Int32Arrays`,
+    );
+  for (let g = 0; g < groups.length; g++) {
+    const a = actions[g];
+    const n = groups[g].actions;
+    const live = alive === null ? null : alive[g];
+    if (!(a instanceof Int32Array) || a.length !== groups[g].capacity)
+      throw new GibbsError(
+        `${spec.name}: actions[${groups[g].name}]: got ${describeValue(a)}, expected an Int32Array of length ${groups[g].capacity} (the group's capacity)`,
+        `actions[${groups[g].name}]`,
+        a,
+        `an Int32Array of length ${groups[g].capacity}`,
+      );
+    // An Int32Array holds integers: one unsigned comparison finds both v < 0 and v >= n.
+    if (live === null) {
+      for (let i = 0; i < a.length; i++) if (a[i] >>> 0 >= n) throw badAction(spec, g, i, a[i]);
+    } else {
+      for (let i = 0; i < a.length; i++)
+        if (a[i] >>> 0 >= n && live[i] !== 0) throw badAction(spec, g, i, a[i]);
+    }
+  }
+}
+
+function badAction(spec: EnvSpec, g: number, slot: number, value: number): GibbsError {
+  const field = `actions[${spec.groups[g].name}][${slot}]`;
+  const expected = `an integer in [0, ${spec.groups[g].actions}) for a live slot`;
+  return new GibbsError(
+    `${spec.name}: ${field} = ${value}: expected ${expected}`,
+    field,
+    value,
+    expected,
+  );
+}
+
+/**
+ * The error of `step` called after the episode ended (`done`) and before the next reset: a world
+ * throws it instead of playing on. `step` is the step at which the episode ended.
+ */
+export function stepAfterDone(spec: EnvSpec, step: number): GibbsError {
+  return new GibbsError(
+    `${spec.name}: step after the episode ended (done at step ${step}); call reset(seed) first`,
+    'step',
+    step,
+    'reset(seed) after done',
+  );
 }
