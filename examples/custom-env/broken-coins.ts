@@ -16,6 +16,7 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -119,6 +120,7 @@ export class BrokenCoins implements Environment {
   step(actions: readonly Int32Array[]): StepOutput {
     const { width: W, height: H } = this.c;
     const o = this.out;
+    if (this.done) throw stepAfterDone(this.spec, this.t);
     // The contract: wrong shapes and out-of-range actions of live agents are errors, not no-ops.
     if (actions.length !== 1 || actions[0].length !== this.c.walkers)
       throw GibbsError.invalid(

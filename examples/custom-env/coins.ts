@@ -24,6 +24,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -49,6 +51,7 @@ export class Coins implements Environment {
   private readonly rng = new Rng(0);
   private readonly out: GroupStep;
   private readonly groups: GroupStep[];
+  private readonly alive: Uint8Array[]; // for validateActions, allocated once
   // Struct of arrays: one typed array per attribute, indexed by slot or by cell (y * width + x).
   private readonly x: Int32Array;
   private readonly y: Int32Array;
@@ -91,6 +94,7 @@ export class Coins implements Environment {
     };
     this.out = allocGroupStep(this.spec.groups[0]);
     this.groups = [this.out];
+    this.alive = [this.out.alive];
     this.x = new Int32Array(c.walkers);
     this.y = new Int32Array(c.walkers);
     this.energy = new Int32Array(c.walkers);
@@ -127,21 +131,11 @@ export class Coins implements Environment {
   step(actions: readonly Int32Array[]): StepOutput {
     const { width: W, height: H } = this.c;
     const o = this.out;
-    // The contract: wrong shapes and out-of-range actions of live agents are errors, not no-ops.
-    if (actions.length !== 1 || actions[0].length !== this.c.walkers)
-      throw GibbsError.invalid(
-        'coins step: actions',
-        actions.length === 1 ? actions[0].length : actions.length,
-        `one Int32Array of length ${this.c.walkers}`,
-      );
+    // The contract: no step after done until reset; wrong shapes and out-of-range actions of live
+    // agents are GibbsErrors, not no-ops (core's validateActions names group, slot and value).
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.alive);
     const a = actions[0];
-    for (let i = 0; i < this.c.walkers; i++)
-      if (o.alive[i] && !(a[i] >= 0 && a[i] < 5))
-        throw GibbsError.invalid(
-          `coins step: walkers slot ${i} action`,
-          a[i],
-          'an integer in [0, 5)',
-        );
     this.t++;
     this.info.coins = 0;
     this.info.deaths = 0;

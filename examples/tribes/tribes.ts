@@ -26,6 +26,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -51,6 +53,7 @@ export class Tribes implements Environment {
   private readonly c: TribesConfig;
   private readonly rng = new Rng(0);
   private readonly out: GroupStep[];
+  private readonly alive: Uint8Array[]; // for validateActions, allocated once
   // Struct of arrays over all walkers: walker k is slot k % walkers of tribe floor(k / walkers).
   private readonly x: Int32Array;
   private readonly y: Int32Array;
@@ -88,6 +91,7 @@ export class Tribes implements Environment {
       })),
     };
     this.out = this.spec.groups.map((g) => allocGroupStep(g));
+    this.alive = this.out.map((o) => o.alive);
     this.x = new Int32Array(n);
     this.y = new Int32Array(n);
     this.energy = new Int32Array(n);
@@ -125,17 +129,10 @@ export class Tribes implements Environment {
 
   step(actions: readonly Int32Array[]): StepOutput {
     const { size: W, walkers: N } = this.c;
-    // The contract: wrong shapes and out-of-range actions of live agents are errors, not no-ops.
-    if (actions.length !== this.out.length)
-      throw GibbsError.invalid('tribes step: actions', actions.length, `${this.out.length} arrays`);
-    this.out.forEach((o, g) => {
-      const name = this.spec.groups[g].name;
-      if (actions[g].length !== N)
-        throw GibbsError.invalid(`tribes step: ${name} actions`, actions[g].length, `length ${N}`);
-      for (let i = 0; i < N; i++)
-        if (o.alive[i] && !(actions[g][i] >= 0 && actions[g][i] < 5))
-          throw GibbsError.invalid(`tribes step: ${name} slot ${i} action`, actions[g][i], '0..4');
-    });
+    // The contract: no step after done until reset; wrong shapes and out-of-range actions of live
+    // agents are GibbsErrors, not no-ops (core's validateActions names group, slot and value).
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.alive);
     this.t++;
     this.clearInfo();
     for (const o of this.out) {

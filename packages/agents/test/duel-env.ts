@@ -13,6 +13,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 
 export interface DuelOptions {
@@ -27,6 +29,9 @@ export class DuelEnv implements Environment {
   readonly spec: EnvSpec;
   private readonly pos: Int32Array[];
   private readonly out: GroupStep[];
+  private readonly alive: Uint8Array[];
+  /** The contract: the trainers under test must never step a finished episode. */
+  private done = false;
   private rng = new Rng(0);
   private t = 0;
   private episode = -1;
@@ -50,11 +55,13 @@ export class DuelEnv implements Environment {
     };
     this.pos = [new Int32Array(o.agents), new Int32Array(o.agents)];
     this.out = this.spec.groups.map((g) => allocGroupStep(g));
+    this.alive = this.out.map((o) => o.alive);
   }
 
   reset(seed: number): StepOutput {
     this.rng = new Rng(seed);
     this.t = 0;
+    this.done = false;
     this.episode++;
     for (let g = 0; g < 2; g++) {
       const o = this.out[g];
@@ -69,6 +76,8 @@ export class DuelEnv implements Environment {
   }
 
   step(actions: readonly Int32Array[]): StepOutput {
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.alive);
     this.t++;
     const n = this.o.cells;
     const kills = [0, 0];
@@ -100,6 +109,7 @@ export class DuelEnv implements Environment {
     }
     const wiped = this.out.some((o) => !o.alive.some((x) => x === 1));
     const done = wiped || this.t >= this.o.maxSteps;
+    this.done = done;
     for (let g = 0; g < 2; g++) {
       const o = this.out[g];
       for (let i = 0; i < this.o.agents; i++) {

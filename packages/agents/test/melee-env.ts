@@ -12,6 +12,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 
 export interface MeleeOptions {
@@ -27,6 +29,9 @@ export class MeleeEnv implements Environment {
   readonly spec: EnvSpec;
   private readonly pos: Int32Array[];
   private readonly out: GroupStep[];
+  private readonly alive: Uint8Array[];
+  /** The contract: the trainers under test must never step a finished episode. */
+  private done = false;
   private rng = new Rng(0);
   private t = 0;
   private info: Record<string, number> = {};
@@ -47,11 +52,13 @@ export class MeleeEnv implements Environment {
     };
     this.pos = this.spec.groups.map(() => new Int32Array(o.agents));
     this.out = this.spec.groups.map((g) => allocGroupStep(g));
+    this.alive = this.out.map((o) => o.alive);
   }
 
   reset(seed: number): StepOutput {
     this.rng = new Rng(seed);
     this.t = 0;
+    this.done = false;
     this.out.forEach((o, g) => {
       o.alive.fill(1);
       o.reward.fill(0);
@@ -65,6 +72,8 @@ export class MeleeEnv implements Environment {
   }
 
   step(actions: readonly Int32Array[]): StepOutput {
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.alive);
     this.t++;
     const n = this.o.cells;
     const G = this.out.length;
@@ -103,6 +112,7 @@ export class MeleeEnv implements Environment {
     }
     const standing = this.out.filter((o) => o.alive.includes(1)).length;
     const done = standing <= 1 || this.t >= this.o.maxSteps;
+    this.done = done;
     for (const o of this.out) {
       for (let i = 0; i < this.o.agents; i++) {
         if (!o.alive[i]) continue;

@@ -26,6 +26,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -88,6 +90,8 @@ export class AifForageEnv implements Environment {
   /** Agents in all groups (foragers, then rivals). */
   readonly total: number;
   private readonly outs: GroupStep[];
+  /** The outs' alive masks, as validateActions takes them. */
+  private readonly alive: readonly Uint8Array[];
   private readonly lastAction: Int16Array;
   private readonly queue: Int32Array;
   private readonly rng = new Rng(0);
@@ -137,6 +141,7 @@ export class AifForageEnv implements Environment {
     this.distance = new Int32Array(width * height);
     this.eaten = new Int32Array(total);
     this.outs = this.spec.groups.map(allocGroupStep);
+    this.alive = this.outs.map((o) => o.alive);
     this.lastAction = new Int16Array(total);
     this.queue = new Int32Array(width * height);
   }
@@ -168,27 +173,9 @@ export class AifForageEnv implements Environment {
   step(actions: readonly Int32Array[]): StepOutput {
     if (this.episode < 0)
       throw GibbsError.invalid('aif-forage.step', 'before reset', 'reset() first');
+    if (this.steps >= this.config.maxSteps) throw stepAfterDone(this.spec, this.steps);
+    validateActions(this.spec, actions, this.alive);
     const { width, height } = this.config;
-    this.spec.groups.forEach((g, gi) => {
-      const a = actions[gi];
-      if (!a || a.length !== g.capacity) {
-        throw GibbsError.invalid(
-          `actions[${gi}] (group "${g.name}")`,
-          a,
-          `an Int32Array of length ${g.capacity}`,
-        );
-      }
-      for (let i = 0; i < g.capacity; i++) {
-        const v = a[i];
-        if (!(v >= 0 && v < 5 && Number.isInteger(v))) {
-          throw GibbsError.invalid(
-            `actions[${gi}][${i}] (group "${g.name}")`,
-            v,
-            'an action in 0..4 (stay, up, right, down, left)',
-          );
-        }
-      }
-    });
     for (let i = 0; i < this.total; i++) {
       const gi = i < this.config.agents ? 0 : 1;
       const act = actions[gi][gi === 0 ? i : i - this.config.agents];

@@ -74,6 +74,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
@@ -384,6 +386,8 @@ export class Battle implements Environment {
   private readonly py: Int32Array;
   private readonly hp: Float32Array;
   private readonly alive: Uint8Array;
+  /** `alive` per group (views of it), for validateActions. */
+  private readonly aliveByGroup: readonly Uint8Array[];
   private readonly reward: Float32Array;
   private readonly terminated: Uint8Array;
   private readonly truncated: Uint8Array;
@@ -562,6 +566,7 @@ export class Battle implements Environment {
     for (const k of ['alive', 'kills', 'attacks', 'hits', 'moves'])
       for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
     this.out = { groups: outGroups, step: 0, done: false, info: this.info };
+    this.aliveByGroup = outGroups.map((o) => o.alive);
     this.pool = shared ? new ObsPool(cfg.threads - 1, source, this.ctrl, this.rewards) : null;
   }
 
@@ -787,14 +792,8 @@ export class Battle implements Environment {
         'not reset',
         'reset(seed) first',
       );
-    if (this.out.done)
-      throw new GibbsError(
-        `battle: step after the episode ended (step ${this.out.step}); call reset(seed)`,
-        'step',
-        this.out.step,
-        'reset(seed) after done',
-      );
-    this.validate(actions);
+    if (this.out.done) throw stepAfterDone(this.spec, this.out.step);
+    validateActions(this.spec, actions, this.aliveByGroup);
     const timed = this.timed;
     const t0 = timed ? performance.now() : 0;
     const t = ++this.out.step;
@@ -964,40 +963,6 @@ export class Battle implements Environment {
   private observe(): void {
     if (this.pool) this.pool.runObserve(this.kernels);
     else this.kernels.observe(0, this.n);
-  }
-
-  /** Every live slot's action must be an integer in [0, 21); arrays must match the capacities. */
-  private validate(actions: readonly Int32Array[]): void {
-    if (!Array.isArray(actions) || actions.length !== 2)
-      throw GibbsError.invalid(
-        'battle: actions',
-        actions,
-        'an array of 2 Int32Arrays (red, blue), one action per slot',
-      );
-    for (let g = 0; g < 2; g++) {
-      const act = actions[g];
-      const cap = this.caps[g];
-      const name = BATTLE_GROUPS[g];
-      if (act === null || typeof act !== 'object' || act.length !== cap)
-        throw new GibbsError(
-          `battle: actions[${g}] (group ${name}): got ${act?.length === undefined ? String(act) : `length ${act.length}`}, expected an Int32Array of length ${cap} (the group's capacity)`,
-          `actions[${g}]`,
-          act?.length,
-          `length ${cap}`,
-        );
-      const base = g === 0 ? 0 : this.n0;
-      const alive = this.alive;
-      for (let s = 0; s < cap; s++) {
-        const v = act[s];
-        if (alive[base + s] === 1 && !(v >= 0 && v < N_ACTIONS && (v | 0) === v))
-          throw new GibbsError(
-            `battle: actions[${g}] (group ${name}) slot ${s}: got ${v}, expected an integer in [0, ${N_ACTIONS - 1}]`,
-            `actions[${g}][${s}]`,
-            v,
-            `an integer in [0, ${N_ACTIONS - 1}]`,
-          );
-      }
-    }
   }
 
   // ---- inspection and rendering -------------------------------------------------------------

@@ -49,6 +49,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 import { circleOffsets, circleSpans, rowOrder, ViewLayer } from './view-layer.ts';
@@ -167,6 +169,8 @@ export class Gather implements Environment {
   private readonly cap: number;
   private readonly rng = new Rng(0);
   private readonly out: GroupStep;
+  /** The out's alive mask, as validateActions takes it. */
+  private readonly alive: readonly Uint8Array[];
   private readonly groups: GroupStep[];
   /** The views of every slot, then the layer: one buffer, so views are copied with copyWithin. */
   private readonly obs: Float32Array;
@@ -287,6 +291,7 @@ export class Gather implements Environment {
       view: this.obs.subarray(0, views),
     };
     this.groups = [this.out];
+    this.alive = [this.out.alive];
     this.x = new Int32Array(cap);
     this.y = new Int32Array(cap);
     this.hp = new Float32Array(cap);
@@ -340,14 +345,8 @@ export class Gather implements Environment {
   }
 
   step(actions: readonly Int32Array[]): StepOutput {
-    this.validate(actions);
-    if (this.done)
-      throw new GibbsError(
-        'gather: step after the episode ended; call reset',
-        'step',
-        this.t,
-        'reset first',
-      );
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.alive);
     const act = actions[0];
     const o = this.out;
     const c = this.config;
@@ -486,26 +485,6 @@ export class Gather implements Environment {
   /** Food cells left. */
   get food(): number {
     return this.foodLeft;
-  }
-
-  private validate(actions: readonly Int32Array[]): void {
-    if (!Array.isArray(actions) || actions.length !== 1)
-      throw GibbsError.invalid('gather step: actions', actions, 'one Int32Array (group foragers)');
-    const a = actions[0];
-    if (!(a instanceof Int32Array) || a.length !== this.cap)
-      throw GibbsError.invalid(
-        'gather step: actions[0] (foragers)',
-        a,
-        `an Int32Array of length ${this.cap}`,
-      );
-    const alive = this.out.alive;
-    for (let i = 0; i < this.cap; i++)
-      if (alive[i] && !(a[i] >= 0 && a[i] < N_ACTIONS))
-        throw GibbsError.invalid(
-          `gather step: foragers slot ${i} action`,
-          a[i],
-          `an integer in [0, ${N_ACTIONS})`,
-        );
   }
 
   private emptyCell(): number {

@@ -23,10 +23,11 @@ import {
   defineEnvironment,
   type Environment,
   type EnvSpec,
-  GibbsError,
   type GroupStep,
   type RenderFrame,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -112,37 +113,12 @@ export class GaussianSqueeze implements Environment {
     const c = this.config;
     const N = c.agents;
     const K = c.actions;
-    if (!Array.isArray(actions) || actions.length !== 1)
-      throw GibbsError.invalid(
-        'gaussian-squeeze step: actions',
-        actions,
-        'one Int32Array (group agents)',
-      );
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    // Every agent lives the whole episode: no alive mask.
+    validateActions(this.spec, actions, null);
     const a = actions[0];
-    if (!(a instanceof Int32Array) || a.length !== N)
-      throw GibbsError.invalid(
-        'gaussian-squeeze step: actions[0] (agents)',
-        a,
-        `an Int32Array of length ${N}`,
-      );
-    if (this.done)
-      throw new GibbsError(
-        'gaussian-squeeze: step after the episode ended; call reset',
-        'step',
-        this.t,
-        'reset first',
-      );
     let sum = 0;
-    for (let i = 0; i < N; i++) {
-      const k = a[i];
-      if (!(k >= 0 && k < K))
-        throw GibbsError.invalid(
-          `gaussian-squeeze step: agents slot ${i} action`,
-          k,
-          `an integer in [0, ${K})`,
-        );
-      sum += k;
-    }
+    for (let i = 0; i < N; i++) sum += a[i];
     const x = sum * c.unit;
     const G = squeezeReward(x, c.mu, c.sigma);
     const o = this.out;

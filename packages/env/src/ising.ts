@@ -25,6 +25,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -95,6 +97,8 @@ export class IsingEnv implements Environment {
   readonly spins: Int8Array;
   private readonly field: Int8Array;
   private readonly out: GroupStep;
+  /** The out's alive mask, as validateActions takes it. */
+  private readonly alive: readonly Uint8Array[];
   private readonly lastAction: Int16Array;
   private readonly rng = new Rng(0);
   private steps = 0;
@@ -129,6 +133,7 @@ export class IsingEnv implements Environment {
     this.spins = new Int8Array(N);
     this.field = new Int8Array(N);
     this.out = allocGroupStep(this.spec.groups[0]);
+    this.alive = [this.out.alive];
     this.lastAction = new Int16Array(N).fill(-1);
   }
 
@@ -148,15 +153,10 @@ export class IsingEnv implements Environment {
 
   step(actions: readonly Int32Array[]): StepOutput {
     if (this.episode < 0) throw GibbsError.invalid('ising.step', 'before reset', 'reset() first');
+    if (this.steps >= this.config.maxSteps) throw stepAfterDone(this.spec, this.steps);
+    validateActions(this.spec, actions, this.alive);
     const a = actions[0];
     const N = this.spins.length;
-    if (!a || a.length !== N)
-      throw GibbsError.invalid('actions[0] (group "spins")', a, `an Int32Array of length ${N}`);
-    for (let i = 0; i < N; i++) {
-      const v = a[i];
-      if (v !== SPIN_DOWN && v !== SPIN_UP)
-        throw GibbsError.invalid(`actions[0][${i}] (group "spins")`, v, '0 (down) or 1 (up)');
-    }
     for (let i = 0; i < N; i++) {
       this.spins[i] = a[i] === SPIN_UP ? 1 : -1;
       this.lastAction[i] = a[i];

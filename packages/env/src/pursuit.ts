@@ -35,6 +35,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
@@ -46,7 +48,6 @@ import {
   renderGroups,
   resetTwoGroups,
   type TwoGroupGrid,
-  validateActions,
 } from './two-groups.ts';
 import { circleOffsets, type ViewLayer } from './view-layer.ts';
 
@@ -245,7 +246,8 @@ export class Pursuit implements Environment {
   }
 
   private validate(actions: readonly Int32Array[]): void {
-    validateActions('pursuit', this.grid, actions, this.done, this.t);
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.grid.alive);
   }
 
   private readonly relocate = (g: number, i: number, x: number, y: number): void => {

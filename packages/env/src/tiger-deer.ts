@@ -39,6 +39,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
@@ -50,7 +52,6 @@ import {
   renderGroups,
   resetTwoGroups,
   type TwoGroupGrid,
-  validateActions,
 } from './two-groups.ts';
 import { circleOffsets, type ViewLayer } from './view-layer.ts';
 
@@ -318,7 +319,8 @@ export class TigerDeer implements Environment {
   }
 
   private validate(actions: readonly Int32Array[]): void {
-    validateActions('tiger-deer', this.grid, actions, this.done, this.t);
+    if (this.done) throw stepAfterDone(this.spec, this.t);
+    validateActions(this.spec, actions, this.grid.alive);
   }
 
   private setHp(g: number, i: number): void {

@@ -26,6 +26,8 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
+  validateActions,
 } from '@gibbs/core';
 import { z } from 'zod';
 
@@ -70,6 +72,8 @@ export class TmazeEnv implements Environment {
   /** 1 once the agent has stood at the cue this trial. */
   private readonly cueSeen: Uint8Array;
   private readonly out: GroupStep;
+  /** The out's alive mask, as validateActions takes it. */
+  private readonly alive: readonly Uint8Array[];
   private readonly lastAction: Int16Array;
   private readonly rng = new Rng(0);
   private steps = 0;
@@ -99,6 +103,7 @@ export class TmazeEnv implements Environment {
     this.armAfterCue = new Int32Array(N);
     this.cueSeen = new Uint8Array(N);
     this.out = allocGroupStep(this.spec.groups[0]);
+    this.alive = [this.out.alive];
     this.lastAction = new Int16Array(N);
   }
 
@@ -123,20 +128,10 @@ export class TmazeEnv implements Environment {
 
   step(actions: readonly Int32Array[]): StepOutput {
     if (this.episode < 0) throw GibbsError.invalid('tmaze.step', 'before reset', 'reset() first');
+    if (this.steps >= this.config.maxSteps) throw stepAfterDone(this.spec, this.steps);
+    validateActions(this.spec, actions, this.alive);
     const N = this.config.agents;
     const a = actions[0];
-    if (!a || a.length !== N)
-      throw GibbsError.invalid('actions[0] (group "agents")', a, `an Int32Array of length ${N}`);
-    for (let i = 0; i < N; i++) {
-      const v = a[i];
-      if (!(v >= 0 && v < 4 && Number.isInteger(v))) {
-        throw GibbsError.invalid(
-          `actions[0][${i}] (group "agents")`,
-          v,
-          'a location in 0..3 (centre, right, left, cue)',
-        );
-      }
-    }
     for (let i = 0; i < N; i++) {
       const loc = a[i];
       this.location[i] = loc;

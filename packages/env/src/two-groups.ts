@@ -32,6 +32,8 @@ export interface TwoGroupGrid {
   /** True where nobody ever dies: every slot counts as live (`out[g].alive` is not read). */
   immortal: boolean;
   out: GroupStep[];
+  /** The alive masks as validateActions takes them: null when immortal (every slot live). */
+  alive: readonly Uint8Array[] | null;
   /** Per group, per slot. */
   x: Int32Array[];
   y: Int32Array[];
@@ -73,15 +75,17 @@ export function allocTwoGroups(
   const obs = [0, 1].map(
     (g) => new Float32Array(cap[g] * viewSizes[g] + ViewLayer.size(W, W, channels, radius[g])),
   );
+  const out = groups.map((g, gi) => ({
+    ...allocGroupStep({ ...g, view: null }),
+    view: obs[gi].subarray(0, cap[gi] * viewSizes[gi]),
+  }));
   return {
     ...fixed,
     W,
     cap,
     groupNames: groups.map((g) => g.name),
-    out: groups.map((g, gi) => ({
-      ...allocGroupStep({ ...g, view: null }),
-      view: obs[gi].subarray(0, cap[gi] * viewSizes[gi]),
-    })),
+    out,
+    alive: fixed.immortal ? null : out.map((o) => o.alive),
     x: cap.map((n) => new Int32Array(n)),
     y: cap.map((n) => new Int32Array(n)),
     lastAction: cap.map((n) => new Int32Array(n)),
@@ -215,51 +219,6 @@ export function checkLayout(
       if (seen.has(y * W + x)) throw GibbsError.invalid(field, [x, y], 'a cell not used twice');
       seen.add(y * W + x);
     });
-}
-
-/**
- * Throw unless `actions` holds one Int32Array per group, of the group's capacity, with an action
- * in [0, nActions[g]) for every live slot, and the episode has not ended.
- */
-export function validateActions(
-  env: string,
-  s: TwoGroupGrid,
-  actions: readonly Int32Array[],
-  done: boolean,
-  t: number,
-): void {
-  const nActions = s.nActions;
-  if (!Array.isArray(actions) || actions.length !== 2)
-    throw GibbsError.invalid(
-      `${env} step: actions`,
-      actions,
-      `two Int32Arrays (${s.groupNames[0]}, ${s.groupNames[1]})`,
-    );
-  if (done)
-    throw new GibbsError(
-      `${env}: step after the episode ended; call reset`,
-      'step',
-      t,
-      'reset first',
-    );
-  for (let g = 0; g < 2; g++) {
-    const name = s.groupNames[g];
-    const a = actions[g];
-    if (!(a instanceof Int32Array) || a.length !== s.cap[g])
-      throw GibbsError.invalid(
-        `${env} step: actions[${g}] (${name})`,
-        a,
-        `an Int32Array of length ${s.cap[g]}`,
-      );
-    const alive = liveMask(s, g);
-    for (let i = 0; i < a.length; i++)
-      if ((!alive || alive[i]) && !(a[i] >= 0 && a[i] < nActions[g]))
-        throw GibbsError.invalid(
-          `${env} step: ${name} slot ${i} action`,
-          a[i],
-          `an integer in [0, ${nActions[g]})`,
-        );
-  }
 }
 
 /**

@@ -94,7 +94,9 @@ describe('aif-forage environment', () => {
   it('rejects an action out of range and too much food', () => {
     const env = make();
     env.reset(0);
-    expect(() => env.step([Int32Array.of(0, 0, 5, 0, 0, 0, 0, 0)])).toThrow(/actions\[0\]\[2\]/);
+    expect(() => env.step([Int32Array.of(0, 0, 5, 0, 0, 0, 0, 0)])).toThrow(
+      /^aif-forage: actions\[foragers\]\[2\] = 5: expected an integer in \[0, 5\) for a live slot$/,
+    );
     expect(() => make({ food: 120 })).toThrow(/food/);
   });
 });

@@ -555,16 +555,20 @@ describe('battle: bad actions', () => {
       }
       throw new Error('no error');
     };
-    expect(bad(acts(env, [0, 21]))).toMatch(
-      /actions\[0\] \(group red\) slot 1: got 21, expected an integer in \[0, 20\]/,
+    expect(bad(acts(env, [0, 21]))).toBe(
+      'battle: actions[red][1] = 21: expected an integer in [0, 21) for a live slot',
     );
-    expect(bad(acts(env, [], [-1]))).toMatch(/group blue\) slot 0: got -1/);
-    expect(bad([new Int32Array(3), new Int32Array(1)])).toMatch(
-      /actions\[0\] \(group red\).*length 3.*length 2/,
+    expect(bad(acts(env, [], [-1]))).toMatch(/^battle: actions\[blue\]\[0\] = -1: /);
+    expect(bad([new Int32Array(3), new Int32Array(1)])).toBe(
+      "battle: actions[red]: got Int32Array(3), expected an Int32Array of length 2 (the group's capacity)",
     );
-    expect(bad([new Int32Array(2)])).toMatch(/2 Int32Arrays/);
+    expect(bad([new Int32Array(2)])).toBe(
+      'battle: actions: got 1 array(s), expected 2 Int32Array(s), one per group (red, blue)',
+    );
     const floats = [Float64Array.of(0.5, 1), new Int32Array(1)] as unknown as Int32Array[];
-    expect(bad(floats)).toMatch(/slot 0: got 0.5/);
+    expect(bad(floats)).toMatch(
+      /^battle: actions\[red\]: got Float64Array\(2\), expected an Int32Array/,
+    );
     // nothing happened: the step counter did not move
     expect(env.step(acts(env)).step).toBe(1);
   });

@@ -262,9 +262,11 @@ describe('gather', () => {
     const g = world({ agents: [[3, 3]], food: [] });
     g.reset(1);
     expect(() => g.step([Int32Array.of(33)])).toThrow(
-      /foragers slot 0 action: got 33, expected an integer in \[0, 33\)/,
+      /^gather: actions\[foragers\]\[0\] = 33: expected an integer in \[0, 33\) for a live slot$/,
     );
-    expect(() => g.step([new Int32Array(2)])).toThrow(/actions\[0\] \(foragers\)/);
+    expect(() => g.step([new Int32Array(2)])).toThrow(
+      /^gather: actions\[foragers\]: got Int32Array\(2\), expected an Int32Array of length 1/,
+    );
     expect(() => world({ agents: [[12, 0]], food: [] })).toThrow(
       /layout\.agents\[0\]: got array\(2\)/,
     );

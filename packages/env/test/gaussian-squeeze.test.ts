@@ -50,7 +50,7 @@ describe('gaussian squeeze', () => {
     const env = new GaussianSqueeze({ agents: 2, maxSteps: 2 });
     env.reset(0);
     expect(() => env.step([Int32Array.of(0, 10)])).toThrow(
-      /agents slot 1 action: got 10, expected an integer in \[0, 10\)/,
+      /^gaussian-squeeze: actions\[agents\]\[1\] = 10: expected an integer in \[0, 10\) for a live slot$/,
     );
     expect(env.step([Int32Array.of(1, 1)]).done).toBe(false);
     const out = env.step([Int32Array.of(1, 1)]);

@@ -114,10 +114,10 @@ describe('pursuit', () => {
     const p = world({ predators: [[1, 1]], prey: [[8, 8]], walls: [] });
     p.reset(1);
     expect(() => p.step([Int32Array.of(0), Int32Array.of(9)])).toThrow(
-      /prey slot 0 action: got 9, expected an integer in \[0, 9\)/,
+      /^pursuit: actions\[prey\]\[0\] = 9: expected an integer in \[0, 9\) for a live slot$/,
     );
     expect(() => p.step([Int32Array.of(13), Int32Array.of(0)])).toThrow(
-      /predators slot 0 action: got 13/,
+      /actions\[predators\]\[0\] = 13/,
     );
     expect(() => world({ predators: [[1, 1]], prey: [[1, 1]], walls: [] })).toThrow(
       /layout\.prey\[0\].*not used twice/,

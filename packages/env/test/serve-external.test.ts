@@ -133,14 +133,16 @@ describe('external runs', () => {
       kills += (o.info['kills.red'] ?? 0) + (o.info['kills.blue'] ?? 0);
     });
     expect(kills).toBeGreaterThanOrEqual(0);
-    await (env as { dispose?: () => unknown }).dispose?.();
+    await env.dispose?.();
     // Bad actions from Python were refused, naming the field; the run went on.
     expect(out.refusals.length?.field).toBe('actions.red');
     expect(out.refusals.length?.message).toMatch(
       /actions\.red: .*length 31.*expected an array of 30/,
     );
-    expect(out.refusals.range?.field).toMatch(/^actions\.red\.\d+$/);
-    expect(out.refusals.range?.message).toMatch(/got 99, expected an integer in \[0, 20\]/);
+    expect(out.refusals.range?.field).toMatch(/^actions\[red\]\[\d+\]$/);
+    expect(out.refusals.range?.message).toMatch(
+      /actions\[red\]\[\d+\] = 99: expected an integer in \[0, 21\) for a live slot/,
+    );
     expect(out.after).toBe(101);
   }, 90_000);
 
@@ -173,10 +175,10 @@ describe('external runs', () => {
       [{ red: ok.slice(1), blue: ok }, 'actions.red', /expected an array of 30 actions/],
       [
         { red: ok, blue: [...ok.slice(1), 21] },
-        'actions.blue.29',
-        /got 21, expected an integer in \[0, 20\]/,
+        'actions[blue][29]',
+        /^act: battle: actions\[blue\]\[29\] = 21: expected an integer in \[0, 21\) for a live slot$/,
       ],
-      [{ red: ok, blue: [...ok.slice(1), -1] }, 'actions.blue.29', /got -1/],
+      [{ red: ok, blue: [...ok.slice(1), -1] }, 'actions[blue][29]', /= -1: expected/],
       [{ red: ok, blue: ok, green: ok }, 'actions.green', /groups red, blue only/],
       [{ red: ok }, 'actions.blue', /expected an array of 30/],
     ];

@@ -110,9 +110,9 @@ describe('tiger-deer', () => {
     expect([env.x[DEER][0], env.y[DEER][0]]).toEqual([3, 3]);
     expect([env.x[TIGERS][0], env.y[TIGERS][0]]).toEqual([6, 5]);
     expect(() => env.step(acts([5], [0]))).toThrow(
-      /deer slot 0 action: got 5, expected an integer in \[0, 5\)/,
+      /^tiger-deer: actions\[deer\]\[0\] = 5: expected an integer in \[0, 5\) for a live slot$/,
     );
-    expect(() => env.step(acts([0], [9]))).toThrow(/tigers slot 0 action: got 9/);
+    expect(() => env.step(acts([0], [9]))).toThrow(/actions\[tigers\]\[0\] = 9/);
   });
 
   it('passes the checker', () => {

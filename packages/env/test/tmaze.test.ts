@@ -65,6 +65,8 @@ describe('tmaze environment', () => {
   it('rejects an action out of range, naming the slot', () => {
     const env = make(4);
     env.reset(0);
-    expect(() => env.step([Int32Array.of(0, 1, 4, 0)])).toThrow(/actions\[0\]\[2\]/);
+    expect(() => env.step([Int32Array.of(0, 1, 4, 0)])).toThrow(
+      /^tmaze: actions\[agents\]\[2\] = 4: expected an integer in \[0, 4\)/,
+    );
   });
 });

@@ -22,8 +22,14 @@
  *   per group, in spec order: int32 LE [capacity]
  */
 import { z } from 'zod';
-import type { Environment, EnvSpec, StepOutput } from '../env.ts';
-import { describeValue, GibbsError } from '../errors.ts';
+import {
+  allocActions,
+  type Environment,
+  type EnvSpec,
+  type StepOutput,
+  validateActions,
+} from '../env.ts';
+import { GibbsError } from '../errors.ts';
 import { Rng } from '../rng.ts';
 import type { ExternalSpec } from './protocol.ts';
 
@@ -285,7 +291,7 @@ export class ExternalEnvironment {
     this.spec = env.spec;
     this.steps = opts.steps ?? null;
     this.seeds = new Rng(opts.seed ?? 0);
-    this.actions = this.spec.groups.map((g) => new Int32Array(g.capacity));
+    this.actions = allocActions(this.spec);
   }
 
   get state(): ExternalState {
@@ -334,7 +340,12 @@ export class ExternalEnvironment {
       );
     if (actions instanceof Int32Array) this.fromBody(actions, lengths);
     else this.fromRecord(actions);
-    this.checkRange(out);
+    // Ranges here, before the world steps: a refused act changes nothing.
+    validateActions(
+      this.spec,
+      this.actions,
+      out.groups.map((o) => o.alive),
+    );
     this.out = this.env.step(this.actions);
     this.runStep++;
     if (this.steps !== null && this.runStep >= this.steps) this.finished = true;
@@ -399,24 +410,6 @@ export class ExternalEnvironment {
     this.spec.groups.forEach((g, gi) => {
       this.actions[gi].set(body.subarray(off, off + g.capacity));
       off += g.capacity;
-    });
-  }
-
-  /** Live slots' actions must lie in [0, actions); dead slots' entries are ignored. */
-  private checkRange(out: StepOutput): void {
-    this.spec.groups.forEach((g, gi) => {
-      const a = this.actions[gi];
-      const alive = out.groups[gi].alive;
-      for (let i = 0; i < a.length; i++) {
-        const v = a[i];
-        if (alive[i] === 1 && !(v >= 0 && v < g.actions))
-          throw new GibbsError(
-            `actions.${g.name}.${i}: got ${describeValue(v)}, expected an integer in [0, ${g.actions - 1}] (slot ${i} of ${g.name} is alive)`,
-            `actions.${g.name}.${i}`,
-            v,
-            `an integer in [0, ${g.actions - 1}]`,
-          );
-      }
     });
   }
 
