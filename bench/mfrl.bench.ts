@@ -63,7 +63,7 @@ const SIZES = [
 const entry = environments.battle;
 const env = entry.create(entry.config.parse({ map: 40, agents: 64, maxSteps: 4 }));
 const base = groupShape(env, 0);
-(env as { dispose?: () => void }).dispose?.();
+void env.dispose?.();
 const shape = { ...base, meanAction: true };
 const view = shape.view;
 if (!view) throw new Error('mfrl bench: Battle has no view');

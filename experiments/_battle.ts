@@ -85,7 +85,7 @@ export function battleSimulation(
     frame: () => env.render(),
     dispose: async () => {
       await sp.dispose();
-      await (env as { dispose?: () => void | Promise<void> }).dispose?.();
+      await env.dispose?.();
     },
   };
 }

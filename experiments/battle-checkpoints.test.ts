@@ -30,7 +30,7 @@ beforeAll(async () => {
   const g = probe.spec.groups[0];
   if (!g.view) throw new Error('battle has a view');
   shape = { view: g.view, features: g.features, actions: g.actions };
-  await (probe as { dispose?: () => unknown }).dispose?.();
+  await probe.dispose?.();
 });
 
 describe('docs/results/battle-checkpoints', () => {

@@ -11,6 +11,7 @@
  * group's episode return so far, per slot).
  */
 import {
+  allocActions,
   defineExperiment,
   type EpisodeSummary,
   episodeSeed,
@@ -87,7 +88,7 @@ class BattleSimulation implements Simulation {
       threads: params.threads,
     });
     this.policy = new Rng(seed).fork();
-    this.actions = this.env.spec.groups.map((g) => new Int32Array(g.capacity));
+    this.actions = allocActions(this.env.spec);
     this.out = this.env.reset(episodeSeed(seed, 0));
   }
 

@@ -84,7 +84,7 @@ const shape = {
   features: probe.spec.groups[0].features,
   actions: probe.spec.groups[0].actions,
 } as const;
-await (probe as { dispose?: () => unknown }).dispose?.();
+await probe.dispose?.();
 
 // The players, by label: one per algorithm and training seed from the checkpoint of `round`
 // under `root`, then the extras. Q-learners act at temperature 0.1, actor-critics at 1.

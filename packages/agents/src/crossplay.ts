@@ -71,7 +71,7 @@ export async function crossPlay(
   const slots: Slot[] = [];
   for (let k = 0; k < parallel; k++) {
     const env = makeEnv();
-    await (env as { ready?: () => Promise<void> }).ready?.();
+    await env.ready?.();
     const gs = env.spec.groups;
     if (gs.length !== 2)
       throw GibbsError.invalid('environment.groups', gs.length, 'exactly 2 groups for cross-play');
@@ -184,7 +184,7 @@ export async function crossPlay(
       }
     }
   } finally {
-    for (const s of slots) await (s.env as { dispose?: () => unknown }).dispose?.();
+    for (const s of slots) await s.env.dispose?.();
   }
   return results;
 }

@@ -11,6 +11,7 @@
  * so a run is a pure function of its seed.
  */
 import {
+  allocActions,
   type Environment,
   type EpisodeSummary,
   episodeSeed,
@@ -221,7 +222,7 @@ export class SelfPlay {
         );
       }
     }
-    this.actions = groups.map((g) => new Int32Array(g.capacity));
+    this.actions = allocActions(env.spec);
     this.aliveBefore = groups.map((g) => new Uint8Array(g.capacity));
     this.groupMean = groups.map((g) => new Float32Array(g.actions));
     // On shared memory: the pool's workers read the rows and write the policies in place.
@@ -256,7 +257,7 @@ export class SelfPlay {
    */
   ready(): Promise<void> {
     this.starting ??= (async () => {
-      await (this.env as { ready?: () => Promise<void> }).ready?.();
+      await this.env.ready?.();
       if (this.cfg.threads > 1) {
         this.pool = await ThreadPool.create(this.cfg.threads, this.options.pool);
         await this.pool.register(this.learner);

@@ -25,6 +25,7 @@
  */
 import {
   type AgentInspection,
+  allocActions,
   type Environment,
   type EpisodeSummary,
   episodeSeed,
@@ -234,7 +235,7 @@ export class PopulationTrainer {
     const named = new Map<string, Learner>();
     this.players = options.groups.map((role, g) => this.resolve(role, g, named));
     this.temps = new Float64Array(groups.length).fill(1);
-    this.actions = groups.map((g) => new Int32Array(g.capacity));
+    this.actions = allocActions(env.spec);
     this.aliveBefore = groups.map((g) => new Uint8Array(g.capacity));
     this.groupMean = groups.map((g) => new Float32Array(g.actions));
     this.batch = groups.map(allocGroupBatch);
@@ -318,7 +319,7 @@ export class PopulationTrainer {
   /** Start the environment's workers and the thread pool (threads > 1); `advance` calls it. */
   ready(): Promise<void> {
     this.starting ??= (async () => {
-      await (this.env as { ready?: () => Promise<void> }).ready?.();
+      await this.env.ready?.();
       if (this.threads > 1) {
         this.pool = await ThreadPool.create(this.threads, this.options.pool);
         for (const p of this.players) if (p.kind !== 'function') await this.pool.register(p.agent);
@@ -601,7 +602,7 @@ export class PopulationTrainer {
       inspect: (g, s) => this.inspect(g, s),
       dispose: async () => {
         await this.dispose();
-        await (this.env as { dispose?: () => unknown }).dispose?.();
+        await this.env.dispose?.();
       },
     };
   }

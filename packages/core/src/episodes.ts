@@ -5,7 +5,7 @@
  * loops, so a run is a pure function of its config and seed, and a run resumed at episode e needs
  * no random state to get episode e's start.
  */
-import type { Environment, StepOutput } from './env.ts';
+import { allocActions, type Environment, type StepOutput } from './env.ts';
 import type { EpisodeSummary, MetricRecord, Simulation } from './experiment.ts';
 import type { Rng } from './rng.ts';
 
@@ -80,7 +80,7 @@ export class EpisodeLoop {
     readonly seed: number,
   ) {
     const groups = env.spec.groups;
-    this.actions = groups.map((g) => new Int32Array(g.capacity));
+    this.actions = allocActions(env.spec);
     this.wasAlive = groups.map((g) => new Uint8Array(g.capacity));
     this.stepReward = new Float64Array(groups.length);
     this.stepActing = new Float64Array(groups.length);

@@ -1,4 +1,4 @@
-import { Rng } from '@gibbs/core';
+import { allocActions, Rng } from '@gibbs/core';
 import { describe, expect, it } from 'vitest';
 import { Battle, type BattleConfigInput } from '../src/battle.ts';
 
@@ -22,7 +22,7 @@ async function compare(
   try {
     if (wait) await many.ready();
     const rng = new Rng(42);
-    const acts = one.spec.groups.map((g) => new Int32Array(g.capacity));
+    const acts = allocActions(one.spec);
     for (const seed of [7, 8]) {
       let a = one.reset(seed);
       let b = many.reset(seed);

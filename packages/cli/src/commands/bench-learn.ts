@@ -142,7 +142,7 @@ export async function benchLearn(o: LearnBenchOptions): Promise<LearnBenchResult
     };
   } finally {
     await sp.dispose();
-    await (env as { dispose?: () => unknown }).dispose?.();
+    await env.dispose?.();
   }
 }
 

@@ -13,6 +13,7 @@
  * `--json` prints one JSON object (agent_steps_per_s, ms_per_step, phases_ms, ...).
  */
 import {
+  allocActions,
   type Environment,
   type EnvironmentEntry,
   GibbsError,
@@ -79,12 +80,10 @@ export async function benchEnvironment(
   opts: BenchOptions,
 ): Promise<BenchResult> {
   const env = entry.create(config);
-  const withReady = env as Environment & { ready?: () => Promise<void> };
-  const withDispose = env as Environment & { dispose?: () => unknown };
   try {
-    if (typeof withReady.ready === 'function') await withReady.ready();
+    await env.ready?.();
     const rng = new Rng(opts.seed);
-    const acts = env.spec.groups.map((g) => new Int32Array(g.capacity));
+    const acts = allocActions(env.spec);
     const sizes = env.spec.groups.map((g) => g.actions);
     let episodes = 0;
     let out = env.reset(opts.seed);
@@ -143,7 +142,7 @@ export async function benchEnvironment(
       episodes,
     };
   } finally {
-    if (typeof withDispose.dispose === 'function') await withDispose.dispose();
+    await env.dispose?.();
   }
 }
 

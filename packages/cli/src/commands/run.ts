@@ -293,7 +293,7 @@ async function runExternal(ref: string, args: ParsedArgs): Promise<number> {
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   await server.close();
-  await (env as { dispose?: () => unknown }).dispose?.();
+  await env.dispose?.();
   console.log(JSON.stringify({ state: status.state, steps: status.step, episode: status.episode }));
   return status.state === 'failed' ? 1 : 0;
 }
