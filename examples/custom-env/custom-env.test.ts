@@ -28,6 +28,7 @@ describe('examples/custom-env', () => {
     const run = await checkReference(here('coins.ts'), {}, { stochastic: true });
     expect(run.source).toBe('export default (EnvironmentEntry coins)');
     expect(run.problems).toEqual([]);
+    expect(run.skipped).toEqual([]); // step after done included: its episodes end
   });
 
   it('broken-coins.ts fails with one message per planted bug', async () => {
@@ -62,7 +63,10 @@ describe('examples/custom-env', () => {
   it('pnpm gibbs check: exit 0 for coins.ts, 1 with the messages for broken-coins.ts', () => {
     const ok = gibbs('check', './examples/custom-env/coins.ts');
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toContain('ok: passes every check');
+    // Without --stochastic the seed check is skipped, and said to be.
+    expect(ok.stdout).toContain(
+      'ok: passes spec, shapes, finite, determinism, action-bounds, terminal, render\nskipped: seed: ',
+    );
     const bad = gibbs('check', './examples/custom-env/broken-coins.ts');
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/\d problem\(s\):/);

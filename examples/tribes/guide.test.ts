@@ -3,11 +3,22 @@
  * folder outside the repository (a link named `gibbs` to this checkout beside a new folder, as the
  * guide has them), the test runs the guide's shell blocks and writes its package.json, all read out
  * of the page by their `<!-- guide-test: NAME -->` markers, and checks what each step gives. The
- * one block it leaves out is `watch` (the viewer serves until stopped). `npm install` needs zod
- * from the npm registry (or npm's cache); without either the test fails saying so. About 20 s.
+ * one block it leaves out is `watch` (the viewer serves until stopped). It also makes the mistake
+ * the guide warns of, a package.json without "type": "module", and reads what the checker says.
+ * `npm install` needs zod from the npm registry (or npm's cache); without either the test fails
+ * saying so. About 30 s.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -129,6 +140,27 @@ describe('the guide, from an empty folder outside the repository', () => {
     expect(out).toContain('./tribes.ts: export default (EnvironmentEntry tribes)');
     expect(out).toContain('ok: passes every check');
   });
+
+  it('without "type": "module" the checker names the second copy of @gibbs/core, once', async () => {
+    // The mistake the guide warns of: the same folder, its package.json without "type".
+    const cjs = join(work, 'cjs-world');
+    mkdirSync(cjs);
+    copyFileSync(join(folder, 'tribes.ts'), join(cjs, 'tribes.ts'));
+    const pkg = JSON.parse(block('package.json'));
+    delete pkg.type;
+    writeFileSync(join(cjs, 'package.json'), JSON.stringify(pkg));
+    const opts = { cwd: cjs, env: cleanEnv(), timeout: 120_000, maxBuffer: 16 << 20 };
+    await run('npm', ['install', '--no-audit', '--no-fund'], opts);
+    const out = await run('npm', ['run', 'gibbs', '--', 'check', './tribes.ts'], opts).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? '',
+    );
+    expect(out).toMatch(/^1 problem\(s\):$/m);
+    expect(out).toContain(
+      'the module loaded a second copy of @gibbs/core (the same files loaded a second time, as CommonJS beside ES modules?',
+    );
+    expect(out).not.toContain('expected a GibbsError');
+  }, 150_000);
 
   it('run: play.ts writes its config and metrics', async () => {
     await sh('run', folder);

@@ -19,11 +19,31 @@ async function failure(ref: string, config: Record<string, unknown> = {}): Promi
 
 describe('gibbs check', () => {
   it('passes a sound EnvironmentEntry module and reports where it was found', async () => {
-    const run = await checkReference(fixture('ticker-env'), {}, {});
+    const run = await checkReference(fixture('ticker-env'), {}, { stochastic: false });
     expect(run.problems).toEqual([]);
+    expect(run.skipped).toEqual([
+      {
+        check: 'action-bounds',
+        what: 'that the action of a dead slot is ignored',
+        why: 'no slot was dead in the first 5 steps after reset(1)',
+      },
+    ]);
     expect(formatReport(run)).toMatch(
-      /ticker-env\.ts: export default \(EnvironmentEntry ticker\) with config \{"bug":"none"\}\nok: passes every check/,
+      /ticker-env\.ts: export default \(EnvironmentEntry ticker\) with config \{"bug":"none"\}\nok: passes spec, shapes, finite, determinism, seed, action-bounds, terminal, render\nskipped: action-bounds: that the action of a dead slot is ignored \(no slot was dead in the first 5 steps after reset\(1\)\)$/,
     );
+  });
+
+  it('says "skipped", not "passed", for what it did not check: the seed check by default', async () => {
+    const run = await checkReference(fixture('ticker-env'), {}, {});
+    expect(run.passed).not.toContain('seed');
+    const text = formatReport(run);
+    expect(text).toMatch(
+      /^ok: passes spec, shapes, finite, determinism, action-bounds, terminal, render$/m,
+    );
+    expect(text).toContain(
+      'skipped: seed: whether another seed changes the trajectory (the stochastic option is not set: true, another seed must change it; false, it must not; gibbs check --stochastic true|false)',
+    );
+    expect(text).not.toContain('every check');
   });
 
   it('finds a factory under `environment` and an instance before a helper function', async () => {

@@ -5,6 +5,8 @@
  *
  *   const problems = checkEnv(() => new MyEnv(config));   // [] when the environment is sound
  *   assertEnv(() => new MyEnv(config));                   // throws EnvCheckError listing them all
+ *   checkEnvReport(() => new MyEnv(config));              // problems, and the checks passed and
+ *                                                         // skipped (with why)
  *
  * Checks (the `check` of a problem):
  *   call           reset / step / render threw where it must not (the original error is `cause`)
@@ -13,24 +15,29 @@
  *                  step counter 0 after reset and +1 per step; done a boolean; info finite numbers
  *   finite         observations and rewards finite; alive / terminated / truncated in {0, 1}
  *   determinism    two resets with one seed and one action sequence give identical buffers and
- *                  info (a factory also gets two fresh instances, and reset after an episode)
+ *                  info (a factory also gets two fresh instances, and reset after an episode); a
+ *                  difference names its field (`info["kills.red"]`, `groups[0:red].view[12]`)
  *   seed           with `stochastic: true`, another seed changes the trajectory; with
  *                  `stochastic: false`, it does not (a deterministic world is allowed: by default
- *                  this check is off)
+ *                  this check is skipped)
  *   action-bounds  an out-of-range action on a live slot, an Int32Array of the wrong length and a
  *                  wrong number of groups make `step` throw a GibbsError; an out-of-range action
  *                  on a dead slot is ignored (same step as with a valid one)
  *   terminal       after reset: step 0, not done, no flags set; a slot that dies gets terminated or
  *                  truncated; a dead slot stays dead (unless `spec.respawn`), with reward 0 and no
  *                  flags; done exactly when no live agent goes on; done at the latest at maxSteps;
- *                  reset after done works
+ *                  step after done throws a GibbsError; reset after done works
  *   render         frame size matches the grid (0 x 0 without one); cells length width*height with
  *                  codes inside the legend; groups as in the spec; agents arrays of length count,
  *                  one entry per live agent, valid group and slot, inside the grid, hp in [0, 1]
+ *
+ * A GibbsError of another copy of @gibbs/core than the checker's (a module that loaded its own)
+ * fails `instanceof GibbsError`; the checker reports that once, as what it is, instead of every
+ * GibbsError the world rightly threw.
  */
 import type { Environment, EnvSpec, GroupSpec, StepOutput } from './env.ts';
-import { viewSize } from './env.ts';
-import { describeValue, GibbsError } from './errors.ts';
+import { allocActions, viewSize } from './env.ts';
+import { describeValue, GibbsError, otherCoreCopy } from './errors.ts';
 import type { RenderFrame } from './frame.ts';
 import { Rng } from './rng.ts';
 
@@ -44,6 +51,37 @@ export type CheckName =
   | 'action-bounds'
   | 'terminal'
   | 'render';
+
+/** The checks, in the order they are listed ('call' is not one of its own: any call may throw). */
+export const CHECKS: readonly CheckName[] = [
+  'spec',
+  'shapes',
+  'finite',
+  'determinism',
+  'seed',
+  'action-bounds',
+  'terminal',
+  'render',
+];
+
+/** Something the checker did not check, and why. */
+export interface SkippedCheck {
+  readonly check: CheckName;
+  /** What went unchecked: "whether another seed changes the trajectory"... */
+  readonly what: string;
+  readonly why: string;
+}
+
+/** Everything a run of the checker found. */
+export interface EnvCheckReport {
+  /** spec.name of the environment (or the label given in the options). */
+  readonly env: string;
+  readonly problems: EnvProblem[];
+  /** The checks run without a problem (some perhaps in part: see `skipped`). */
+  readonly passed: CheckName[];
+  /** What was not checked; a check skipped as a whole is not in `passed`. */
+  readonly skipped: SkippedCheck[];
+}
 
 export interface EnvProblem {
   /** spec.name of the environment (or the label given in the options). */
@@ -109,6 +147,23 @@ export function checkEnv(
   return new Checker(env, options).run();
 }
 
+/** checkEnv, with the checks passed and those skipped (and why) besides the problems. */
+export function checkEnvReport(
+  env: Environment | (() => Environment),
+  options: CheckOptions = {},
+): EnvCheckReport {
+  const checker = new Checker(env, options);
+  const problems = checker.run();
+  const failed = new Set(problems.map((p) => p.check));
+  const whole = new Set(checker.skipped.filter((s) => s.whole).map((s) => s.check));
+  return {
+    env: checker.label,
+    problems,
+    passed: CHECKS.filter((c) => checker.ran.has(c) && !failed.has(c) && !whole.has(c)),
+    skipped: checker.skipped.map(({ check, what, why }) => ({ check, what, why })),
+  };
+}
+
 /** checkEnv, throwing an EnvCheckError that lists every problem. */
 export function assertEnv(
   env: Environment | (() => Environment),
@@ -122,11 +177,19 @@ export function assertEnv(
 /** Stop the checker's current phase (a call threw, or the problem budget is spent). */
 class Abort extends Error {}
 
-/** Fingerprint of one step: FNV-1a over every buffer, the info and the flags. */
-type Digest = number;
+/**
+ * Fingerprint of one step: FNV-1a over every buffer, the info and the flags (`all`), and per field
+ * (`parts`: "info[\"kills\"]", "groups[0:red].view"...), which names the field of a difference
+ * even when replaying does not bring it back.
+ */
+interface Digest {
+  all: number;
+  parts: Map<string, number>;
+}
 
 interface Trace {
-  digests: Digest[];
+  digests: number[];
+  steps: Digest[];
   /** First step (1-based) before which some slot was dead, with that slot, or null. */
   deadProbe: { step: number; group: number; slot: number } | null;
   /** The env's output on each step, kept only when asked (for locating a difference). */
@@ -146,6 +209,10 @@ const BYTE_FIELDS = ['alive', 'terminated', 'truncated'] as const;
 class Checker {
   /** spec.name once known (or options.label): the name every message starts with. */
   label: string;
+  /** The checks whose phase ran to its end. */
+  readonly ran = new Set<CheckName>();
+  /** What was not checked; `whole`: the check as a whole. */
+  readonly skipped: (SkippedCheck & { whole: boolean })[] = [];
   private readonly problems: EnvProblem[] = [];
   private readonly seen = new Set<string>();
   private readonly maxProblems: number;
@@ -173,9 +240,10 @@ class Checker {
           typeof this.spec?.name === 'string' && this.spec.name ? this.spec.name : '(unnamed)';
       }
       if (!this.checkSpec()) return this.problems;
-      this.phase(() => this.checkEpisode());
-      this.phase(() => this.checkDeterminism());
-      this.phase(() => this.checkActionBounds());
+      this.ran.add('spec');
+      this.phase(['shapes', 'finite', 'terminal', 'render'], () => this.checkEpisode());
+      this.phase(['determinism', 'seed'], () => this.checkDeterminism());
+      this.phase(['action-bounds'], () => this.checkActionBounds());
     } catch (err) {
       if (!(err instanceof Abort)) throw err;
     }
@@ -193,26 +261,68 @@ class Checker {
     cause?: unknown,
     dedupe = `${check}|${field.replace(/\[\d+\]$/, '[]')}`,
   ): void {
+    const got = value instanceof Error ? `${value.name}: ${value.message}` : describeValue(value);
+    this.push(
+      {
+        env: this.label,
+        check,
+        call,
+        field,
+        value,
+        expected,
+        message: `${this.label}: [${check}] ${call}: ${field}: got ${got}, expected ${expected}`,
+        cause,
+      },
+      dedupe,
+    );
+  }
+
+  private push(problem: EnvProblem, dedupe: string): void {
     if (this.seen.has(dedupe)) return;
     this.seen.add(dedupe);
-    const got = value instanceof Error ? `${value.name}: ${value.message}` : describeValue(value);
-    this.problems.push({
-      env: this.label,
-      check,
-      call,
-      field,
-      value,
-      expected,
-      message: `${this.label}: [${check}] ${call}: ${field}: got ${got}, expected ${expected}`,
-      cause,
-    });
+    this.problems.push(problem);
     if (this.problems.length >= this.maxProblems) throw new Abort();
   }
 
-  /** A phase stops at its first Abort (a throw already reported); the next phase still runs. */
-  private phase(fn: () => void): void {
+  /**
+   * A GibbsError of another copy of @gibbs/core, met where `step` had to throw a GibbsError: report
+   * that once (not once per call that threw one) and say so; false for any other error.
+   */
+  private secondCore(check: CheckName, call: string, err: unknown): boolean {
+    const copy = otherCoreCopy(err);
+    if (!copy) return false;
+    const from = copy.sameFiles
+      ? 'the same files loaded a second time, as CommonJS beside ES modules? a package.json with "type": "module" beside the module makes them ES modules'
+      : `from ${copy.url ?? 'a copy too old to say where'}`;
+    const thrown = err instanceof Error ? err.message : String(err);
+    this.push(
+      {
+        env: this.label,
+        check,
+        call,
+        field: 'GibbsError',
+        value: err,
+        expected: "a GibbsError of the checker's @gibbs/core",
+        message: `${this.label}: [${check}] ${call}: the module loaded a second copy of @gibbs/core (${from}), so the GibbsError it threw ("${thrown}") is not one of the checker's @gibbs/core: make it resolve the same @gibbs/core`,
+        cause: err,
+      },
+      'second-core',
+    );
+    return true;
+  }
+
+  private skip(check: CheckName, what: string, why: string, whole = false): void {
+    this.skipped.push({ check, what, why, whole });
+  }
+
+  /**
+   * A phase stops at its first Abort (a throw already reported); the next phase still runs. The
+   * checks it covers count as run when it gets to its end.
+   */
+  private phase(checks: readonly CheckName[], fn: () => void): void {
     try {
       fn();
+      for (const c of checks) this.ran.add(c);
     } catch (err) {
       if (!(err instanceof Abort) || this.problems.length >= this.maxProblems) throw err;
     }
@@ -323,7 +433,7 @@ class Checker {
     const env = this.first;
     const seed = this.seed;
     const limit = this.options.episodeSteps ?? Math.min(this.spec.maxSteps, 1000);
-    const actions = this.spec.groups.map((g) => new Int32Array(g.capacity));
+    const actions = allocActions(this.spec);
     const rng = new Rng(this.actionSeed);
     const prevAlive = this.spec.groups.map((g) => new Uint8Array(g.capacity));
     let call = `reset(${seed})`;
@@ -342,11 +452,53 @@ class Checker {
       this.checkTransition(out, prevAlive, call, t);
       if (t <= 2 || out.done) this.checkRender(env, out, `render() after ${call}`);
     }
+    if (out.done)
+      this.checkStepAfterDone(
+        env,
+        rng,
+        actions,
+        `step ${t + 1} after done at step ${t} after reset(${seed})`,
+      );
+    else
+      this.skip(
+        'terminal',
+        'that step after done throws a GibbsError',
+        `the episode did not end in ${t} steps (episodeSteps)`,
+      );
     // Reset after the episode (done or cut by the checker) must give a fresh start.
     call = `reset(${seed}) after ${out.done ? 'done' : `${t} steps`}`;
     out = this.call(call, () => env.reset(seed));
     this.checkOutput(out, call, 0);
     this.checkAfterReset(out, call);
+  }
+
+  /** The contract: step after done, before the next reset, throws a GibbsError (call reset). */
+  private checkStepAfterDone(
+    env: Environment,
+    rng: Rng,
+    actions: Int32Array[],
+    call: string,
+  ): void {
+    randomActions(rng, this.spec, actions);
+    let after: StepOutput;
+    try {
+      after = env.step(actions);
+    } catch (err) {
+      if (err instanceof GibbsError || this.secondCore('terminal', call, err)) return;
+      this.report('terminal', call, 'step', err, 'a GibbsError saying to call reset', err);
+      return;
+    }
+    const got =
+      typeof after === 'object' && after !== null
+        ? `a step output (step ${describeValue(after.step)}, done ${describeValue(after.done)})`
+        : after;
+    this.report(
+      'terminal',
+      call,
+      'step',
+      got,
+      'step to throw a GibbsError after done, until the next reset (stepAfterDone in @gibbs/core)',
+    );
   }
 
   private checkOutput(out: StepOutput, call: string, step: number): void {
@@ -609,6 +761,12 @@ class Checker {
     // Run A on the first instance (already used: reset must start over), run B on a fresh instance
     // when there is a factory, then A again on the first instance.
     const a = this.trace(this.first, seed, steps, 'run A');
+    if (!fresh)
+      this.skip(
+        'determinism',
+        'a fresh instance against one already used',
+        'an Environment instance was given, not a factory of fresh ones',
+      );
     const second = fresh ? this.instance('creating a second instance') : this.first;
     const b = this.trace(second, seed, steps, fresh ? 'run B (fresh instance)' : 'run B');
     const bDiff = firstDifference(a.digests, b.digests);
@@ -627,6 +785,20 @@ class Checker {
       if (cDiff >= 0) this.locate(this.first, seed, cDiff, a, c, 'the same instance reset again');
     }
     const stochastic = this.options.stochastic;
+    if (stochastic === undefined)
+      this.skip(
+        'seed',
+        'whether another seed changes the trajectory',
+        'the stochastic option is not set: true, another seed must change it; false, it must not; gibbs check --stochastic true|false',
+        true,
+      );
+    else if (bDiff >= 0)
+      this.skip(
+        'seed',
+        'whether another seed changes the trajectory',
+        'one seed does not give one trajectory: see the determinism problem',
+        true,
+      );
     if (stochastic !== undefined && bDiff < 0) {
       const other = this.options.otherSeed ?? seed + 1;
       const o = this.trace(this.first, other, steps, `run with seed ${other}`);
@@ -650,6 +822,18 @@ class Checker {
         );
     }
     // Actions on dead slots are ignored: replay A with an out-of-range action on a dead slot.
+    if (!a.deadProbe)
+      this.skip(
+        'action-bounds',
+        'that the action of a dead slot is ignored',
+        `no slot was dead in the first ${a.digests.length - 1} steps after reset(${seed})`,
+      );
+    else if (bDiff >= 0)
+      this.skip(
+        'action-bounds',
+        'that the action of a dead slot is ignored',
+        'one seed does not give one trajectory: see the determinism problem',
+      );
     if (a.deadProbe && bDiff < 0) {
       const p = a.deadProbe;
       const g = this.spec.groups[p.group];
@@ -676,9 +860,15 @@ class Checker {
     keep?: number,
   ): Trace {
     const rng = new Rng(this.actionSeed);
-    const actions = this.spec.groups.map((g) => new Int32Array(g.capacity));
+    const actions = allocActions(this.spec);
     let out = this.call(`reset(${seed}) (${label})`, () => env.reset(seed));
-    const trace: Trace = { digests: [digest(out)], deadProbe: null };
+    const trace: Trace = { digests: [], steps: [], deadProbe: null };
+    const record = (o: StepOutput) => {
+      const d = digest(o, this.spec);
+      trace.digests.push(d.all);
+      trace.steps.push(d);
+    };
+    record(out);
     if (keep === 0) trace.snapshots = new Map([[0, snapshot(out)]]);
     for (let t = 1; t <= steps && !out.done; t++) {
       if (!trace.deadProbe) trace.deadProbe = findDead(out, t);
@@ -700,7 +890,7 @@ class Checker {
           throw new Abort();
         }
       } else out = this.call(`step ${t} after reset(${seed}) (${label})`, () => env.step(actions));
-      trace.digests.push(digest(out));
+      record(out);
       if (keep === t) trace.snapshots = new Map([[t, snapshot(out)]]);
     }
     return trace;
@@ -732,14 +922,16 @@ class Checker {
         where.value,
         `${describeValue(where.expected)}, its value in another run with seed ${seed} and the same actions (${how})`,
       );
-    else
+    else {
+      // Replayed, the two runs agreed: name the field from the runs' own digests.
       this.report(
         'determinism',
         call,
-        'output',
-        'a different output',
-        `the output of another run with seed ${seed} and the same actions (${how}; it differs from run to run)`,
+        partDifference(a.steps[t], b.steps[t]) ?? 'output',
+        'a different value',
+        `its value in another run with seed ${seed} and the same actions (${how}; replayed, the runs agreed: it differs from run to run)`,
       );
+    }
   }
 
   // ---- action bounds ------------------------------------------------------------------------
@@ -748,14 +940,14 @@ class Checker {
     const env = this.first;
     const seed = this.seed;
     const spec = this.spec;
-    const valid = () => spec.groups.map((g) => new Int32Array(g.capacity));
+    const valid = () => allocActions(spec);
     const expectThrow = (field: string, value: unknown, why: string, actions: Int32Array[]) => {
       this.call(`reset(${seed})`, () => env.reset(seed));
       const call = `step 1 after reset(${seed}) with ${why}`;
       try {
         env.step(actions);
       } catch (err) {
-        if (!(err instanceof GibbsError))
+        if (!(err instanceof GibbsError) && !this.secondCore('action-bounds', call, err))
           this.report(
             'action-bounds',
             call,
@@ -773,6 +965,12 @@ class Checker {
     spec.groups.forEach((g, gi) => {
       const at = `groups[${gi}:${g.name}]`;
       const slot = live[gi];
+      if (slot < 0)
+        this.skip(
+          'action-bounds',
+          `an out-of-range action on a live slot of ${g.name}`,
+          `no slot of ${g.name} is live after reset(${seed})`,
+        );
       if (slot >= 0) {
         for (const bad of [g.actions, -1]) {
           const acts = valid();
@@ -852,20 +1050,38 @@ function fnvNumber(h: number, x: number): number {
   return fnv(h, new Uint8Array(f.buffer));
 }
 
-function digest(out: StepOutput): Digest {
-  let h = 2166136261;
-  h = fnvNumber(h, out.step);
-  h = fnvNumber(h, out.done ? 1 : 0);
-  for (const k of Object.keys(out.info).sort()) {
-    h = fnv(h, new TextEncoder().encode(k));
-    h = fnvNumber(h, out.info[k]);
-  }
-  for (const o of out.groups)
+const FNV_BASIS = 2166136261;
+
+function digest(out: StepOutput, spec: EnvSpec): Digest {
+  const parts = new Map<string, number>();
+  parts.set('step', fnvNumber(FNV_BASIS, out.step));
+  parts.set('done', fnvNumber(FNV_BASIS, out.done ? 1 : 0));
+  for (const k of Object.keys(out.info).sort())
+    parts.set(`info["${k}"]`, fnvNumber(FNV_BASIS, out.info[k]));
+  out.groups.forEach((o, g) => {
     for (const f of [...FLOAT_FIELDS, ...BYTE_FIELDS]) {
       const a = o[f];
-      h = fnv(h, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      parts.set(
+        `groups[${g}:${spec.groups[g]?.name}].${f}`,
+        fnv(FNV_BASIS, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)),
+      );
     }
-  return h >>> 0;
+  });
+  let h = FNV_BASIS;
+  const enc = new TextEncoder();
+  for (const [k, v] of parts) {
+    h = fnv(h, enc.encode(k));
+    h = fnvNumber(h, v);
+  }
+  return { all: h >>> 0, parts };
+}
+
+/** The first field whose digest differs between two steps (one missing in either counts). */
+function partDifference(a: Digest | undefined, b: Digest | undefined): string | null {
+  if (!a || !b) return null;
+  for (const [k, v] of a.parts) if (b.parts.get(k) !== v) return k;
+  for (const k of b.parts.keys()) if (!a.parts.has(k)) return k;
+  return null;
 }
 
 function snapshot(out: StepOutput): Snapshot {

@@ -6,12 +6,17 @@
  * features x/5, y/5; reward x/5 - 0.01; each live agent dies with probability 0.1 a step (seeded);
  * the episode ends when every agent is dead or after 12 steps.
  */
-import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allocAgentsFrame,
   assertEnv,
   type CheckName,
   checkEnv,
+  checkEnvReport,
   EnvCheckError,
   type Environment,
   type EnvProblem,
@@ -21,6 +26,7 @@ import {
   type RenderFrame,
   Rng,
   type StepOutput,
+  stepAfterDone,
 } from '../src/index.ts';
 
 type Bug =
@@ -41,7 +47,11 @@ type Bug =
   | 'render-count'
   | 'throws-in-step'
   | 'dead-action-checked'
-  | 'step-counter';
+  | 'step-counter'
+  | 'step-after-done'
+  | 'info-flicker'
+  | 'second-core'
+  | 'never-done';
 
 const W = 5;
 const H = 5;
@@ -57,6 +67,25 @@ const MOVES = [
 /** Deliberately leaky state for the 'not-reseeded' bug. */
 let leak = 0;
 
+/**
+ * A GibbsError class from a second copy of @gibbs/core's errors module (a copy of the file in a
+ * temporary folder, so another module with another URL), as a module that loads its own
+ * @gibbs/core gets; set in beforeAll.
+ */
+let OtherGibbsError: typeof GibbsError;
+let otherCopyDir = '';
+beforeAll(async () => {
+  otherCopyDir = mkdtempSync(join(tmpdir(), 'gibbs-core-copy-'));
+  const copy = join(otherCopyDir, 'errors.ts');
+  copyFileSync(fileURLToPath(new URL('../src/errors.ts', import.meta.url)), copy);
+  OtherGibbsError = (
+    (await import(/* @vite-ignore */ pathToFileURL(copy).href)) as {
+      GibbsError: typeof GibbsError;
+    }
+  ).GibbsError;
+});
+afterAll(() => rmSync(otherCopyDir, { recursive: true, force: true }));
+
 class ToyEnv implements Environment {
   readonly spec: EnvSpec;
   private readonly rng = new Rng(0);
@@ -71,7 +100,6 @@ class ToyEnv implements Environment {
     const view = (names: string[]) => ({ height: 3, width: 3, channels: 2, channelNames: names });
     this.spec = {
       name: 'toy',
-      maxSteps: MAX,
       grid: { width: W, height: H },
       groups: [
         {
@@ -83,6 +111,7 @@ class ToyEnv implements Environment {
         },
         { name: 'b', capacity: 2, view: view(['own', 'other']), features: 2, actions: 5 },
       ],
+      maxSteps: bug === 'never-done' ? 10_000 : MAX,
     };
     this.x = this.spec.groups.map((g) => new Int32Array(g.capacity));
     this.y = this.spec.groups.map((g) => new Int32Array(g.capacity));
@@ -121,6 +150,7 @@ class ToyEnv implements Environment {
 
   step(actions: readonly Int32Array[]): StepOutput {
     if (this.bug === 'throws-in-step' && this.t === 3) throw new Error('boom at step 3');
+    if (this.done && this.bug !== 'step-after-done') throw stepAfterDone(this.spec, this.t);
     if (actions.length !== 2) throw GibbsError.invalid('actions.length', actions.length, '2');
     for (let g = 0; g < 2; g++) {
       const cap = this.spec.groups[g].capacity;
@@ -132,6 +162,8 @@ class ToyEnv implements Environment {
         const a = actions[g][i];
         if (live && !(a >= 0 && a < 5)) {
           if (this.bug === 'plain-error') throw new RangeError(`bad action ${a}`);
+          if (this.bug === 'second-core')
+            throw OtherGibbsError.invalid(`actions[${g}][${i}]`, a, 'an action in [0, 5)');
           throw GibbsError.invalid(`actions[${g}][${i}]`, a, 'an action in [0, 5)');
         }
       }
@@ -152,7 +184,7 @@ class ToyEnv implements Environment {
         this.y[g][i] = Math.min(H - 1, Math.max(0, this.y[g][i] + dy));
         o.reward[i] = this.x[g][i] / W - 0.01;
         if (this.bug === 'nan-reward' && this.t === 3) o.reward[i] = Number.NaN;
-        if (this.rng.float() < 0.1) {
+        if (this.rng.float() < (this.bug === 'never-done' ? 0 : 0.1)) {
           o.alive[i] = 0;
           o.terminated[i] = this.bug === 'no-terminated-flag' ? 0 : 1;
         }
@@ -161,7 +193,7 @@ class ToyEnv implements Environment {
     let live = 0;
     for (const o of this.out) for (const v of o.alive) live += v;
     this.done = live === 0;
-    if (this.t >= MAX && live > 0 && this.bug !== 'no-truncation') {
+    if (this.t >= this.spec.maxSteps && live > 0 && this.bug !== 'no-truncation') {
       this.done = true;
       for (const o of this.out)
         for (let i = 0; i < o.alive.length; i++) o.truncated[i] = o.alive[i];
@@ -224,7 +256,15 @@ class ToyEnv implements Environment {
   }
 
   private output(): StepOutput {
-    return { groups: this.out, step: this.t, done: this.done, info: { live: this.live() } };
+    // 'info-flicker': step 2 of the third episode of an instance (the checker's first determinism
+    // run) reports an odd count, which replaying does not bring back.
+    const flicker = this.bug === 'info-flicker' && this.episode === 2 && this.t === 2 ? 1 : 0;
+    return {
+      groups: this.out,
+      step: this.t,
+      done: this.done,
+      info: { live: this.live() + flicker },
+    };
   }
 
   private live(): number {
@@ -361,6 +401,117 @@ describe('checkEnv', () => {
       /^groups\[1:b\] actions\[1\]$/,
       /with action -1 on dead slot 1: .*expected the action of a dead slot to be ignored/,
     );
+  });
+
+  it('action-bounds: a GibbsError of a second copy of @gibbs/core is named as that, once', () => {
+    const err = new OtherGibbsError('x');
+    expect(err).not.toBeInstanceOf(GibbsError);
+    expect(err.name).toBe('GibbsError');
+    const problems = problemsOf('second-core');
+    const second = problems.filter((p) => p.field === 'GibbsError');
+    expect(second).toHaveLength(1);
+    expect(second[0].message).toMatch(
+      /^toy: \[action-bounds\] step 1 after reset\(1\) with action 5 on live slot 0 \(valid: 0\.\.4\): the module loaded a second copy of @gibbs\/core \(from file:\/\/\/.*gibbs-core-copy-\w+\/errors\.ts\), so the GibbsError it threw \("actions\[0\]\[0\]: got 5, expected an action in \[0, 5\)"\) is not one of the checker's @gibbs\/core: make it resolve the same @gibbs\/core$/,
+    );
+    // No contradiction ("got GibbsError ..., expected a GibbsError") anywhere.
+    expect(problems.map((p) => p.message).join('\n')).not.toMatch(/expected a GibbsError/);
+    expect(problems).toHaveLength(1);
+  });
+
+  it('action-bounds: the same @gibbs/core files loaded twice (CommonJS beside ESM) say so', () => {
+    // What a CommonJS copy of this very errors module throws: its brand is this module's URL.
+    const ours = Object.getOwnPropertyDescriptor(
+      GibbsError.prototype,
+      Symbol.for('@gibbs/core GibbsError'),
+    )?.value as string;
+    expect(ours).toMatch(/^file:.*errors\.ts$/);
+    class Twin extends Error {}
+    Object.defineProperty(Twin.prototype, Symbol.for('@gibbs/core GibbsError'), { value: ours });
+    const env = new ToyEnv('plain-error');
+    const step = env.step.bind(env);
+    env.step = (actions) => {
+      try {
+        return step(actions);
+      } catch (err) {
+        if (err instanceof RangeError)
+          throw Object.assign(new Twin('bad action'), { name: 'GibbsError' });
+        throw err;
+      }
+    };
+    const problems = checkEnv(env);
+    expect(problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(
+        /the module loaded a second copy of @gibbs\/core \(the same files loaded a second time, as CommonJS beside ES modules\? a package\.json with "type": "module" beside the module makes them ES modules\)/,
+      ),
+    ]);
+  });
+
+  it('terminal: a world that steps on after done', () => {
+    const p = expectProblem(
+      problemsOf('step-after-done'),
+      'terminal',
+      /^step$/,
+      /^toy: \[terminal\] step \d+ after done at step \d+ after reset\(1\): step: got "a step output \(step \d+, done (true|false)\)", expected step to throw a GibbsError after done, until the next reset/,
+    );
+    expect(p.call).toMatch(/after done/);
+  });
+
+  it('terminal: step after done throwing a plain Error', () => {
+    const env = new ToyEnv();
+    const step = env.step.bind(env);
+    env.step = (actions) => {
+      try {
+        return step(actions);
+      } catch (err) {
+        throw err instanceof GibbsError && /after the episode ended/.test(err.message)
+          ? new Error('over')
+          : err;
+      }
+    };
+    expect(checkEnv(env).map((p) => p.message)).toEqual([
+      expect.stringMatching(
+        /^toy: \[terminal\] step \d+ after done at step \d+ after reset\(1\): step: got Error: over, expected a GibbsError saying to call reset$/,
+      ),
+    ]);
+  });
+
+  it('determinism: a difference in info that replaying does not bring back names the key', () => {
+    const p = expectProblem(
+      problemsOf('info-flicker'),
+      'determinism',
+      /./,
+      /\[determinism\] step \d+ after reset\(1\): info\["live"\]: got "a different value", expected its value in another run with seed 1 and the same actions \(.*replayed, the runs agreed/,
+    );
+    expect(p.field).toBe('info["live"]');
+  });
+
+  it('checkEnvReport: passed and skipped (seed without stochastic, a fresh instance, a dead slot, step after done)', () => {
+    const full = checkEnvReport(() => new ToyEnv(), { stochastic: true });
+    expect(full.problems).toEqual([]);
+    expect(full.passed).toEqual([
+      'spec',
+      'shapes',
+      'finite',
+      'determinism',
+      'seed',
+      'action-bounds',
+      'terminal',
+      'render',
+    ]);
+    expect(full.skipped).toEqual([]);
+
+    const instance = checkEnvReport(new ToyEnv('never-done'), { episodeSteps: 30 });
+    expect(instance.problems).toEqual([]);
+    expect(instance.passed).not.toContain('seed');
+    expect(instance.passed).toContain('terminal');
+    expect(instance.skipped.map((s) => `${s.check}: ${s.what} (${s.why})`)).toEqual([
+      'terminal: that step after done throws a GibbsError (the episode did not end in 30 steps (episodeSteps))',
+      'determinism: a fresh instance against one already used (an Environment instance was given, not a factory of fresh ones)',
+      'seed: whether another seed changes the trajectory (the stochastic option is not set: true, another seed must change it; false, it must not; gibbs check --stochastic true|false)',
+    ]);
+    const problems = checkEnvReport(() => new ToyEnv('nan-reward'));
+    expect(problems.passed).not.toContain('finite');
+    expect(problems.passed).toContain('spec');
   });
 
   it('finite: a NaN reward', () => {

@@ -5,7 +5,15 @@
  * there is any, 2 when the module cannot be used at all (not found, throws on import, exports no
  * environment). See env-module.ts for what a module may export.
  */
-import { type CheckOptions, checkEnv, type EnvProblem, GibbsError } from '@gibbs/core';
+import {
+  type CheckName,
+  type CheckOptions,
+  checkEnvReport,
+  type EnvProblem,
+  GibbsError,
+  otherCoreCopy,
+  type SkippedCheck,
+} from '@gibbs/core';
 import { environments } from '@gibbs/env';
 import { parseArgs, takeInt, takeString } from '../args.ts';
 import { resolveEnvironment } from '../env-module.ts';
@@ -29,6 +37,10 @@ export interface CheckRun {
   source: string;
   config?: Record<string, unknown>;
   problems: EnvProblem[];
+  /** The checks run without a problem. */
+  passed: CheckName[];
+  /** What the checker did not check, and why. */
+  skipped: SkippedCheck[];
 }
 
 /** Resolve and check; throws GibbsError when the module itself cannot be used. */
@@ -38,14 +50,24 @@ export async function checkReference(
   options: CheckOptions,
 ): Promise<CheckRun> {
   const env = await resolveEnvironment(ref, rawConfig);
-  return { ref, source: env.source, config: env.config, problems: checkEnv(env.factory, options) };
+  const { problems, passed, skipped } = checkEnvReport(env.factory, options);
+  return { ref, source: env.source, config: env.config, problems, passed, skipped };
 }
 
-/** The report as printed: a header, one line per problem, and each original error's stack. */
+/**
+ * The report as printed: a header, one line per problem with each original error's stack (or the
+ * checks passed), then one line per thing skipped: a skipped check is never called passed.
+ */
 export function formatReport(run: CheckRun): string {
   const head = `${run.ref}: ${run.source}${run.config ? ` with config ${JSON.stringify(run.config)}` : ''}`;
-  if (run.problems.length === 0)
-    return `${head}\nok: passes every check (spec, shapes, finite, determinism, seed, action-bounds, terminal, render)`;
+  const skipped = run.skipped.map((s) => `skipped: ${s.check}: ${s.what} (${s.why})`);
+  if (run.problems.length === 0) {
+    const ok =
+      skipped.length === 0
+        ? `ok: passes every check (${run.passed.join(', ')})`
+        : `ok: passes ${run.passed.join(', ')}`;
+    return [head, ok, ...skipped].join('\n');
+  }
   const lines = [`${head}\n${run.problems.length} problem(s):`];
   for (const p of run.problems) {
     lines.push(`  - ${p.message}`);
@@ -56,7 +78,7 @@ export function formatReport(run: CheckRun): string {
       lines.push(...stack.slice(0, end > 0 ? end : 8).map((l) => `      ${l.trim()}`));
     }
   }
-  return lines.join('\n');
+  return [...lines, ...skipped].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -99,9 +121,10 @@ export async function main(argv: string[]): Promise<number> {
       stochastic: stochasticRaw === undefined ? undefined : stochasticRaw === 'true',
     });
   } catch (err) {
-    if (!(err instanceof GibbsError)) throw err;
-    console.error(`gibbs check: ${err.message}`);
-    const cause = err.cause;
+    // A GibbsError from the module's own copy of @gibbs/core is still a message for the user.
+    if (!(err instanceof GibbsError) && !otherCoreCopy(err)) throw err;
+    const { message, cause } = err as Error;
+    console.error(`gibbs check: ${message}`);
     if (cause instanceof Error)
       console.error(
         (cause.stack ?? cause.message)
