@@ -349,6 +349,22 @@ export class GridView {
     this.unmount();
   }
 
+  /** The canvas drawn on now (it changes when WebGPU falls back to WebGL). */
+  get canvas(): HTMLCanvasElement {
+    return this.app.canvas;
+  }
+
+  /**
+   * Draw the waiting frame and render at once, outside the animation loop, and give the canvas:
+   * it holds this picture until the current task ends (a WebGL drawing buffer is not kept after
+   * compositing), which is when snapshots and video frames read it.
+   */
+  renderNow(): HTMLCanvasElement {
+    this.tick();
+    this.app.render();
+    return this.app.canvas;
+  }
+
   private tick(): void {
     const f = this.pending;
     if (f) {

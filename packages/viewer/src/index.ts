@@ -7,3 +7,4 @@ export * from './camera.ts';
 export * from './palette.ts';
 export * from './recording.ts';
 export type * from './source.ts';
+export * from './webm.ts';

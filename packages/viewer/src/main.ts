@@ -2,7 +2,8 @@
  * The viewer page: picks a source (a simulation in the page, a served CLI run, a replay), draws
  * its frames, charts its metrics, inspects its agents, and steers it. URL parameters (also what
  * `pnpm gibbs view` puts there): experiment, seed, params (k=v,k=v), autoplay, speed, renderer,
- * attach (ws://...), replay (a runs-relative path), thread (worker | main), cells (palette | rgba).
+ * attach (ws://...), replay (a runs-relative path), thread (worker | main), cells (palette | rgba),
+ * layout=stage (the stage alone, filling the window: what `gibbs video` records).
  */
 
 import { defaults, site } from 'virtual:gibbs-experiments';
@@ -14,6 +15,15 @@ import {
   loadBrowserExperiment,
   paramFields,
 } from './experiments.ts';
+import {
+  base64Of,
+  CanvasRecording,
+  download,
+  type EncodedVideo,
+  encodeReplay,
+  exportName,
+  snapshotPng,
+} from './export.ts';
 import { GridView } from './grid-view.ts';
 import { type AgentRef, agentIndex, agentsAt, Inspector, inspectFromFrame } from './inspector.ts';
 import { Legend } from './legend.ts';
@@ -48,6 +58,8 @@ const ui = {
   speed: $<HTMLSelectElement>('speed'),
   fit: $<HTMLButtonElement>('fit'),
   follow: $<HTMLButtonElement>('follow'),
+  record: $<HTMLButtonElement>('record'),
+  snapshot: $<HTMLButtonElement>('snapshot'),
   attach: $<HTMLInputElement>('attach'),
   attachGo: $<HTMLButtonElement>('attach-go'),
   runs: $<HTMLSelectElement>('runs'),
@@ -70,6 +82,8 @@ let selected: AgentRef | null = null;
 let lastInspection: AgentInspection | null = null;
 let inspectBusy = false;
 let lastInspect = 0;
+/** The stage being recorded (record, v), and the name its download will have. */
+let recording: { rec: CanvasRecording; name: string } | null = null;
 
 function say(text: string, error = false): void {
   ui.message.textContent = text;
@@ -87,6 +101,8 @@ const view = await GridView.create(ui.stage, {
   // WebGPU unavailable, failed or lost: the view draws with WebGL, and the page says why.
   onFallback: (message) => {
     ui.rendererNote.textContent = message;
+    // The recorded canvas is gone: keep what was recorded of it.
+    if (recording) void stopRecording('the renderer changed');
   },
 }).catch((err: unknown) => {
   say(`this browser could not start a WebGL or WebGPU renderer: ${errorText(err)}`, true);
@@ -201,6 +217,10 @@ function renderStats(): void {
     ui.nogrid.textContent = `${s?.experiment ?? 'this world'} has no grid to draw (${f.agents.count} agents): see the charts`;
   }
   if (s?.replay) parts.push(`frame ${s.replay.index + 1}/${s.replay.frames}`);
+  if (recording) {
+    const t = Math.floor(recording.rec.seconds);
+    ui.record.textContent = `stop ${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+  }
   // Without COOP/COEP headers (most static hosts) there is no SharedArrayBuffer: learners and
   // worlds run on one thread each, slower.
   if (!crossOriginIsolated) parts.push(ISOLATION_NOTE);
@@ -588,6 +608,68 @@ function click(e: { clientX: number; clientY: number }): void {
   }
 }
 
+// ---------------------------------------------------------------- snapshot and recording
+
+/** What is shown, for export file names: the run's experiment and its step now. */
+function exportStem(): string {
+  return exportName(status?.experiment ?? (ui.experiment.value || 'run'), status?.step ?? 0);
+}
+
+/** Start recording the stage (a live run or a replay, as it plays), named by its first step. */
+function startRecording(): void {
+  if (!view.frame) {
+    say('nothing to record yet: start an experiment, attach or replay a run first');
+    return;
+  }
+  try {
+    recording = { rec: CanvasRecording.start(view.canvas, 30), name: `${exportStem()}.webm` };
+  } catch (err) {
+    say(errorText(err), true);
+    return;
+  }
+  ui.record.setAttribute('aria-pressed', 'true');
+  say(`recording the stage to ${recording.name}: record (v) again stops and downloads it`);
+  renderStats();
+}
+
+async function stopRecording(why?: string): Promise<void> {
+  const r = recording;
+  if (!r) return;
+  recording = null;
+  ui.record.setAttribute('aria-pressed', 'false');
+  ui.record.textContent = 'record';
+  try {
+    const blob = await r.rec.stop();
+    download(blob, r.name);
+    say(
+      `saved ${r.name} (${r.rec.seconds.toFixed(1)} s, ${(blob.size / 2 ** 20).toFixed(2)} MiB)${why ? `: recording stopped, ${why}` : ''}`,
+    );
+  } catch (err) {
+    say(`recording failed: ${errorText(err)}`, true);
+  }
+}
+
+function toggleRecording(): void {
+  if (recording) void stopRecording();
+  else startRecording();
+}
+
+async function snapshot(): Promise<void> {
+  try {
+    const name = `${exportStem()}.png`;
+    download(await snapshotPng(view), name);
+    say(`saved ${name}`);
+  } catch (err) {
+    say(errorText(err), true);
+  }
+}
+
+ui.record.addEventListener('click', toggleRecording);
+ui.snapshot.addEventListener('click', () => void snapshot());
+
+/** The last replay encoded for `gibbs video`, handed out in pieces. */
+let encoded: EncodedVideo | null = null;
+
 // ---------------------------------------------------------------- controls and keys
 
 const SPEEDS = [...ui.speed.options].map((o) => Number(o.value));
@@ -719,6 +801,8 @@ window.addEventListener('keydown', (e) => {
       if (!ui.help.hidden) toggleHelp(false);
       else select(null);
     },
+    v: toggleRecording,
+    s: () => void snapshot(),
     a: () => {
       view.agentsMode =
         view.agentsMode === 'auto' ? 'on' : view.agentsMode === 'on' ? 'off' : 'auto';
@@ -769,6 +853,23 @@ const hooks = {
   chartMetrics: () => charts.metrics(),
   chartCsv: (title: string) => charts.csvOf(title),
   pushMetrics: (rs: MetricRecord[]) => charts.push(rs),
+  /**
+   * `gibbs video`: encode replay frames `indices` at `fps` into a WebM held in the page; its bytes
+   * come out with `videoChunk`. Progress goes to `window.gibbsVideoProgress` where one is exposed.
+   */
+  encodeReplay: async (opts: { indices: number[]; fps: number; bitrate?: number }) => {
+    const src = source;
+    if (src?.kind !== 'replay' || !src.seek) throw new Error('no replay is shown');
+    src.pause();
+    const progress = (window as { gibbsVideoProgress?: (done: number, total: number) => void })
+      .gibbsVideoProgress;
+    encoded = null;
+    encoded = await encodeReplay(view, (i) => src.seek?.(i), { ...opts, onProgress: progress });
+    const { bytes, ...info } = encoded;
+    return { ...info, size: bytes.length };
+  },
+  videoChunk: (offset: number, length: number): string =>
+    encoded ? base64Of(encoded.bytes, offset, length) : '',
   select,
   cellToScreen: (x: number, y: number): [number, number] => {
     const r = ui.stage.getBoundingClientRect();
@@ -779,6 +880,7 @@ const hooks = {
 export type GibbsPageHooks = typeof hooks;
 Object.assign(window, { gibbs: hooks });
 
+if (url.get('layout') === 'stage') document.body.classList.add('stage-only');
 fillExperiments();
 ui.follow.disabled = true;
 void listRuns();
