@@ -27,10 +27,10 @@ import {
 } from '@gibbs/core';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { createPlayer, describeShape, sameShape } from './learners.ts';
 import type { Adam, NetShape, ParamSet } from './nets.ts';
 import { ALGOS, type Algo, type Learner } from './policy.ts';
 import type { SelfPlay } from './selfplay.ts';
-import { createPlayer, describeShape, sameShape } from './selfplay.ts';
 
 export const CHECKPOINT_FORMAT = 'gibbs-mfrl/1';
 

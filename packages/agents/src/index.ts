@@ -4,6 +4,7 @@ export * as aif from './aif/index.ts';
 export * from './crossplay.ts';
 export * from './il.ts';
 export * from './ising-mfq.ts';
+export * from './learners.ts';
 export * from './mfac.ts';
 export * from './mfq.ts';
 export * from './nets.ts';

@@ -1,8 +1,8 @@
 /**
- * The pieces of a training loop on core's contract, shared by SelfPlay (selfplay.ts) and
- * PopulationTrainer (trainer.ts): a group's live agents batched for one forward pass, their
- * actions drawn from the group's policy, the group's experience written into a learner's memory,
- * and what a step did to the group.
+ * The pieces of PopulationTrainer's loop (trainer.ts, which SelfPlay plays too), on core's
+ * contract: a group's live agents batched for one forward pass, their actions drawn from the
+ * group's policy, the group's experience written into a learner's memory, and what a step did to
+ * the group.
  */
 import { type GroupSpec, type GroupStep, type Rng, viewSize } from '@gibbs/core';
 import type { ObsBatch } from './nets.ts';

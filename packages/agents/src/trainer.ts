@@ -3,7 +3,8 @@
  * groups. Each group either learns, with an algorithm of `createLearner` (mfq, mfac, il, ac; groups
  * may share one network or have one each), or plays a fixed policy: a network (`createPlayer`,
  * `loadPlayer`) or a plain function that fills the group's actions. Who won an episode is the
- * experiment's rule, a function of the episode's per-group statistics.
+ * experiment's rule, a function of the episode's per-group statistics. SelfPlay (selfplay.ts) is
+ * this trainer on two groups, a learner against an opponent that follows it.
  *
  * One step of `advance`, top to bottom:
  *   1. act    every group at once: its live agents' observations (and its mean action of the
@@ -16,12 +17,13 @@
  *   4. target r + gamma v(s') from the target network, off the gradient tape,
  *   5. loss   the algorithm's loss on the batch,
  *   6. step   one clipped Adam step, then the target network follows by a soft update.
- * (mfq.ts, mfac.ts and ac.ts read the same way; the pieces shared with SelfPlay are rollout.ts.)
+ * (mfq.ts, mfac.ts and ac.ts read the same way; the loop's pieces are rollout.ts.)
  *
  * Episode e starts from env.reset(episodeSeed(seed, e)) and everything else random comes from one
  * Rng seeded with `seed`, drawn in a fixed order (groups in spec order, then the networks'
  * training in the order of their first group): one seed gives one trajectory, on any number of
- * threads.
+ * threads. Between episodes, `state()` is all a checkpoint needs besides the networks and their
+ * memories.
  */
 import {
   type AgentInspection,
@@ -38,6 +40,7 @@ import {
   type Simulation,
   type StepOutput,
 } from '@gibbs/core';
+import { createLearner, describeShape, groupShape, sameShape } from './learners.ts';
 import type { ObsBatch } from './nets.ts';
 import {
   ALGOS,
@@ -57,7 +60,9 @@ import {
   gatherLive,
   trainStatsValues,
 } from './rollout.ts';
-import { createLearner, describeShape, groupShape, sameShape, WIN_WINDOW } from './selfplay.ts';
+
+/** Episodes a win rate (`win_rate`) averages over. */
+export const WIN_WINDOW = 10;
 
 /** What a fixed function sees besides its group's output. */
 export interface PolicyContext {
@@ -96,7 +101,7 @@ export type GroupRole =
   /** Play a plain function. */
   | { play: GroupPolicy };
 
-/** One group's statistics of a finished episode (what a win rule looks at). */
+/** One group's statistics of an episode (what a win rule looks at). */
 export interface GroupEpisodeStats {
   name: string;
   /** Sum of the rewards its agents got. */
@@ -109,6 +114,8 @@ export interface GroupEpisodeStats {
   deaths: number;
   /** Agent-steps played (agents alive before a step, summed over the steps). */
   agentSteps: number;
+  /** Mean entropy of an acting agent's policy per agent-step (0 for a function's group). */
+  policyEntropy: number;
 }
 
 export interface EpisodeStats {
@@ -146,6 +153,11 @@ export interface PopulationTrainerOptions {
   /** Who won an episode (default: mostReward). */
   winner?: WinRule;
   /**
+   * An episode's summary (drainEpisodes, lastSummary), once its networks trained (default: per
+   * group reward, alive, deaths, policy entropy, won, win rate and its network's training).
+   */
+  summary?: (episode: EpisodeStats, winner: number | null) => EpisodeSummary;
+  /**
    * Threads for forward passes and gradients (pool/index.ts): this one and threads - 1 workers.
    * One seed and one thread count give one run, byte for byte. Default 1.
    */
@@ -156,19 +168,55 @@ export interface PopulationTrainerOptions {
   onEpisodeEnd?: (trainer: PopulationTrainer) => void | Promise<void>;
 }
 
-/** How a group acts, resolved. */
-type Player =
-  | { kind: 'learn'; agent: Learner; net: number }
-  | { kind: 'network'; agent: GroupAgent; temperature: number | null }
-  | { kind: 'function'; policy: GroupPolicy };
+/** What one group's last step did. */
+export interface GroupStepStats {
+  /** Agents alive after the step. */
+  alive: number;
+  /** Mean reward of the agents that acted. */
+  reward: number;
+  /** Agents that died in the step. */
+  deaths: number;
+  /** Mean entropy of the acting agents' policies, and that of the group's mean policy. */
+  entropy: number;
+  meanPolicyEntropy: number;
+}
 
-/** Per-group accumulators of one episode. */
-interface EpisodeCount {
+/** One group's accumulators of an episode. */
+export interface GroupEpisodeCount {
   reward: number;
   agentSteps: number;
   deaths: number;
   entropySum: number;
 }
+
+/**
+ * What `state()` saves between episodes, as plain JSON (a TrainStats' NaN reads back as null):
+ * with the networks and their memories, all a run needs to go on as if it had not stopped.
+ */
+export interface TrainerState {
+  episode: number;
+  step: number;
+  rng: number[];
+  /** Per group, its Boltzmann temperature in the last episode. */
+  temperatures: number[];
+  /** Per learning network: its counters (learner.counters()) and its last training. */
+  learners: { counters: Record<string, number>; lastTrain: TrainStats | null }[];
+  lastWinner: number | null;
+  /** Winners of the last WIN_WINDOW episodes, oldest first. */
+  recentWinners: (number | null)[];
+  /** Per group, its last step; the world's info of that step. */
+  lastStep: GroupStepStats[];
+  stepInfo: Record<string, number>;
+  /** Per group, the last episode's accumulators; the world's info summed over it. */
+  counts: GroupEpisodeCount[];
+  info: Record<string, number>;
+}
+
+/** How a group acts, resolved. */
+type Player =
+  | { kind: 'learn'; agent: Learner; net: number }
+  | { kind: 'network'; agent: GroupAgent; temperature: number | null }
+  | { kind: 'function'; policy: GroupPolicy };
 
 export class PopulationTrainer {
   readonly rng: Rng;
@@ -181,9 +229,11 @@ export class PopulationTrainer {
   lastStats: EpisodeStats | null = null;
   lastWinner: number | null = null;
   lastSummary: EpisodeSummary | null = null;
+  /** Wall-clock milliseconds the networks trained at the end of the last episode (benchmarks). */
+  lastTrainMs = 0;
   private readonly players: Player[];
   private readonly winRule: WinRule;
-  private readonly episodes: number;
+  private episodes: number;
   private out: StepOutput | null = null;
   private inEpisode = false;
   private stepsInEpisode = 0;
@@ -200,10 +250,10 @@ export class PopulationTrainer {
   private readonly meanPolicy: Float64Array[];
   private readonly writers: (ExperienceWriter | null)[];
   private readonly lastTrain: (TrainStats | null)[];
-  private readonly count: EpisodeCount[];
+  private readonly stepStats: GroupStepStats[];
+  private stepInfo: Readonly<Record<string, number>> = {};
+  private readonly count: GroupEpisodeCount[];
   private readonly info: Record<string, number> = {};
-  /** Per group: alive, mean reward and policy entropies of the last step. */
-  private readonly stepStats: { alive: number; reward: number; entropy: number; meanH: number }[];
   /** Winners of the last WIN_WINDOW episodes (null: none), oldest first. */
   private recentWinners: (number | null)[] = [];
   private finishedEpisodes: EpisodeSummary[] = [];
@@ -217,8 +267,7 @@ export class PopulationTrainer {
     private readonly seed: number,
   ) {
     const groups = env.spec.groups;
-    if (!(Number.isInteger(options.episodes) && options.episodes >= 1))
-      throw GibbsError.invalid('episodes', options.episodes, 'an integer >= 1');
+    this.episodes = checkEpisodes(options.episodes);
     this.threads = options.threads ?? 1;
     if (!(Number.isInteger(this.threads) && this.threads >= 1 && this.threads <= 64))
       throw GibbsError.invalid('threads', options.threads, 'an integer from 1 to 64');
@@ -229,7 +278,6 @@ export class PopulationTrainer {
         `one role per group of ${env.spec.name} (${groups.length}: ${groups.map((g) => g.name).join(', ')})`,
       );
     }
-    this.episodes = options.episodes;
     this.winRule = options.winner ?? mostReward;
     this.rng = new Rng(seed);
     const named = new Map<string, Learner>();
@@ -248,8 +296,14 @@ export class PopulationTrainer {
       p.kind === 'learn' ? new ExperienceWriter(groups[g].capacity) : null,
     );
     this.lastTrain = this.learners.map(() => null);
+    this.stepStats = groups.map(() => ({
+      alive: 0,
+      reward: 0,
+      deaths: 0,
+      entropy: 0,
+      meanPolicyEntropy: 0,
+    }));
     this.count = groups.map(() => ({ reward: 0, agentSteps: 0, deaths: 0, entropySum: 0 }));
-    this.stepStats = groups.map(() => ({ alive: 0, reward: 0, entropy: 0, meanH: 0 }));
   }
 
   /** A role as a player; learners named by `network` are created once and shared. */
@@ -305,6 +359,11 @@ export class PopulationTrainer {
     return this.episode >= this.episodes;
   }
 
+  /** Play up to `episodes` episodes in all (a resumed run that trains further). */
+  setEpisodes(episodes: number): void {
+    this.episodes = checkEpisodes(episodes);
+  }
+
   /** The world's output of the last step (or reset): what an experiment reads besides metrics. */
   get output(): StepOutput | null {
     return this.out;
@@ -314,6 +373,15 @@ export class PopulationTrainer {
   learnerOf(g: number): Learner | null {
     const p = this.players[g];
     return p.kind === 'learn' ? p.agent : null;
+  }
+
+  /** Live agents of every group now (what the next step acts for; all of them between episodes). */
+  liveAgents(): number {
+    const out = this.out;
+    if (!out || !this.inEpisode) return this.env.spec.groups.reduce((s, g) => s + g.capacity, 0);
+    let n = 0;
+    for (const g of out.groups) for (let i = 0; i < g.alive.length; i++) n += g.alive[i];
+    return n;
   }
 
   /** Start the environment's workers and the thread pool (threads > 1); `advance` calls it. */
@@ -368,7 +436,7 @@ export class PopulationTrainer {
         this.meanPolicy[g],
       );
       st.entropy = n > 0 ? ent / n : 0;
-      st.meanH = n > 0 ? entropy(this.meanPolicy[g]) : 0;
+      st.meanPolicyEntropy = n > 0 ? entropy(this.meanPolicy[g]) : 0;
       this.count[g].entropySum += ent;
       if (p.kind === 'learn') {
         const mean = p.agent.meanField ? this.groupMean[g] : null;
@@ -393,14 +461,17 @@ export class PopulationTrainer {
       groupMeanAction(this.actions[g], this.aliveBefore[g], groups[g].actions, this.groupMean[g]);
       const gs = next.groups[g];
       const { alive, reward, acted } = countStep(gs, this.aliveBefore[g]);
+      let deaths = 0;
+      for (let i = 0; i < gs.alive.length; i++)
+        if (this.aliveBefore[g][i] && !gs.alive[i]) deaths++;
       const st = this.stepStats[g];
       st.alive = alive;
       st.reward = acted > 0 ? reward / acted : 0;
+      st.deaths = deaths;
       const c = this.count[g];
       c.reward += reward;
       c.agentSteps += acted;
-      for (let i = 0; i < gs.alive.length; i++)
-        if (this.aliveBefore[g][i] && !gs.alive[i]) c.deaths++;
+      c.deaths += deaths;
       // 2. (continued) Each row of a learning group gets its reward and its successor or end.
       const p = this.players[g];
       if (p.kind === 'learn') {
@@ -408,6 +479,7 @@ export class PopulationTrainer {
         (this.writers[g] as ExperienceWriter).close(p.agent.memory, gs, next.done, mean);
       }
     }
+    this.stepInfo = next.info;
     for (const [k, v] of Object.entries(next.info)) this.info[k] = (this.info[k] ?? 0) + v;
 
     if (next.done) {
@@ -442,22 +514,7 @@ export class PopulationTrainer {
   /** The winner, then 3-6 (sample, target, loss, step): each learning network trains once. */
   private async endEpisode(): Promise<void> {
     const groups = this.env.spec.groups;
-    const stats: EpisodeStats = {
-      episode: this.episode,
-      length: this.stepsInEpisode,
-      groups: groups.map((spec, g) => {
-        const c = this.count[g];
-        return {
-          name: spec.name,
-          reward: c.reward,
-          rewardMean: c.agentSteps > 0 ? c.reward / c.agentSteps : 0,
-          alive: this.stepStats[g].alive,
-          deaths: c.deaths,
-          agentSteps: c.agentSteps,
-        };
-      }),
-      info: { ...this.info },
-    };
+    const stats = this.episodeStats();
     const w = this.winRule(stats);
     if (w !== null && !(Number.isInteger(w) && w >= 0 && w < groups.length)) {
       throw GibbsError.invalid(
@@ -471,35 +528,84 @@ export class PopulationTrainer {
     this.recentWinners.push(w);
     if (this.recentWinners.length > WIN_WINDOW) this.recentWinners.shift();
 
+    const t0 = performance.now();
     for (let k = 0; k < this.learners.length; k++) {
       const l = this.learners[k];
       this.lastTrain[k] = await l.train(this.episode, l.temperatureAt(this.episode), this.rng);
     }
+    this.lastTrainMs = performance.now() - t0;
 
-    const summary: Record<string, Record<string, number>> = {};
-    groups.forEach((spec, g) => {
-      const s = stats.groups[g];
-      summary[spec.name] = {
+    this.lastSummary = this.options.summary ? this.options.summary(stats, w) : this.summary(stats);
+    this.finishedEpisodes.push(this.lastSummary);
+    this.episode++;
+    this.inEpisode = false;
+  }
+
+  /** The statistics of the episode so far (of the last one, between episodes). */
+  episodeStats(): EpisodeStats {
+    return {
+      episode: this.inEpisode ? this.episode : Math.max(0, this.episode - 1),
+      length: this.stepsInEpisode,
+      groups: this.env.spec.groups.map((spec, g) => {
+        const c = this.count[g];
+        return {
+          name: spec.name,
+          reward: c.reward,
+          rewardMean: c.agentSteps > 0 ? c.reward / c.agentSteps : 0,
+          alive: this.stepStats[g].alive,
+          deaths: c.deaths,
+          agentSteps: c.agentSteps,
+          policyEntropy: c.agentSteps > 0 ? c.entropySum / c.agentSteps : 0,
+        };
+      }),
+      info: { ...this.info },
+    };
+  }
+
+  /** The default summary of a finished episode. */
+  private summary(stats: EpisodeStats): EpisodeSummary {
+    const w = this.lastWinner;
+    const groups: Record<string, Record<string, number>> = {};
+    stats.groups.forEach((s, g) => {
+      groups[s.name] = {
         reward_total: s.reward,
         reward_mean: s.rewardMean,
         alive: s.alive,
         deaths: s.deaths,
-        policy_entropy: s.agentSteps > 0 ? this.count[g].entropySum / s.agentSteps : 0,
+        policy_entropy: s.policyEntropy,
         won: w === g ? 1 : 0,
         win_rate: this.winRate(g),
         ...this.learnerValues(g),
       };
     });
-    this.lastSummary = {
-      episode: this.episode,
+    return {
+      episode: stats.episode,
       step: this.step,
-      length: this.stepsInEpisode,
+      length: stats.length,
       values: { winner: w ?? -1 },
-      groups: summary,
+      groups,
     };
-    this.finishedEpisodes.push(this.lastSummary);
-    this.episode++;
-    this.inEpisode = false;
+  }
+
+  /** What group g's last step did (the last episode's last step, between episodes). */
+  get lastStep(): readonly Readonly<GroupStepStats>[] {
+    return this.stepStats;
+  }
+
+  /** The world's info of the last step. */
+  get lastStepInfo(): Readonly<Record<string, number>> {
+    return this.stepInfo;
+  }
+
+  /** Group g's Boltzmann temperature in this (or the last) episode. */
+  temperatureOf(g: number): number {
+    return this.temps[g];
+  }
+
+  /** The last training of group g's network; null for a fixed group or before any training. */
+  trainStatsOf(g: number): TrainStats | null {
+    const p = this.players[g];
+    return p.kind === 'learn' ? this.lastTrain[p.net] : null;
   }
 
   /** A learning group's loss, mean_q, ess, updates (its network's last training) and temperature. */
@@ -534,7 +640,7 @@ export class PopulationTrainer {
       };
       if (p.kind !== 'function') {
         v.policy_entropy = st.entropy;
-        v.mean_policy_entropy = st.meanH;
+        v.mean_policy_entropy = st.meanPolicyEntropy;
         entSum += st.entropy * st.alive;
         acting += st.alive;
       }
@@ -554,6 +660,61 @@ export class PopulationTrainer {
 
   drainEpisodes(): EpisodeSummary[] {
     return this.finishedEpisodes.splice(0);
+  }
+
+  /** The run between episodes, as plain JSON (see TrainerState). */
+  state(): TrainerState {
+    if (this.inEpisode) throw new Error('PopulationTrainer.state: only between episodes');
+    return {
+      episode: this.episode,
+      step: this.step,
+      rng: this.rng.getState(),
+      temperatures: Array.from(this.temps),
+      learners: this.learners.map((l, k) => ({
+        counters: l.counters(),
+        lastTrain: this.lastTrain[k],
+      })),
+      lastWinner: this.lastWinner,
+      recentWinners: [...this.recentWinners],
+      lastStep: this.stepStats.map((s) => ({ ...s })),
+      stepInfo: { ...this.stepInfo },
+      counts: this.count.map((c) => ({ ...c })),
+      info: { ...this.info },
+    };
+  }
+
+  /**
+   * Go on from `state()` of a trainer built the same way (world, roles, seed), its networks and
+   * memories restored apart; the next `advance` starts episode `s.episode`.
+   */
+  setState(s: TrainerState): void {
+    const G = this.env.spec.groups.length;
+    const per = [s.temperatures, s.lastStep, s.counts].every((a) => a.length === G);
+    if (!per || s.learners.length !== this.learners.length) {
+      throw GibbsError.invalid(
+        'state',
+        `${s.temperatures.length} groups, ${s.learners.length} networks`,
+        `${G} groups, ${this.learners.length} networks (a trainer built the same way)`,
+      );
+    }
+    this.episode = s.episode;
+    this.step = s.step;
+    this.rng.setState(s.rng);
+    this.temps.set(s.temperatures);
+    s.learners.forEach((l, k) => {
+      this.learners[k].setCounters(l.counters);
+      this.lastTrain[k] = l.lastTrain && withNaN(l.lastTrain);
+    });
+    this.lastWinner = s.lastWinner;
+    this.recentWinners = [...s.recentWinners];
+    for (let g = 0; g < G; g++) {
+      Object.assign(this.stepStats[g], s.lastStep[g]);
+      Object.assign(this.count[g], s.counts[g]);
+    }
+    this.stepInfo = { ...s.stepInfo };
+    for (const k of Object.keys(this.info)) delete this.info[k];
+    Object.assign(this.info, s.info);
+    this.inEpisode = false;
   }
 
   /**
@@ -614,4 +775,17 @@ export class PopulationTrainer {
     for (const a of agents) a.dispose();
     return this.pool ? this.pool.dispose() : Promise.resolve();
   }
+}
+
+function checkEpisodes(episodes: number): number {
+  if (!(Number.isInteger(episodes) && episodes >= 1))
+    throw GibbsError.invalid('episodes', episodes, 'an integer >= 1');
+  return episodes;
+}
+
+/** A TrainStats read back from JSON, where NaN became null. */
+function withNaN(t: TrainStats): TrainStats {
+  const out = { ...t };
+  for (const k of ['loss', 'meanQ', 'ess'] as const) if (out[k] === null) out[k] = Number.NaN;
+  return out;
 }

@@ -102,6 +102,44 @@ describe('self-play on Duel', () => {
     });
   }
 
+  it('a checkpoint state written before SelfPlay ran on PopulationTrainer reads back as it was', async () => {
+    // The `selfplay` of a battle-train state.json written by the SelfPlay of b590fdb (round 3,
+    // numbers shortened).
+    const old = {
+      round: 3,
+      step: 150,
+      rng: [4058732112, 2568645244, 241363839, 4039871805],
+      lastTrain: { loss: 0.018329555809032172, meanQ: 0.1560536869801581, ess: 32, updates: 32 },
+      lastWin: 1,
+      recentWins: [0, 0, 1],
+      stepStats: [
+        { alive: 20, reward: -0.025, kills: 0, entropy: 3.04, meanPolicyEntropy: 3.042 },
+        { alive: 19, reward: -0.0313, kills: 1, entropy: 3.038, meanPolicyEntropy: 3.041 },
+      ],
+      roundStats: [
+        { kills: 1, rewardSum: -25.8, agentSteps: 1000, entropySum: 3039.49 },
+        { kills: 0, rewardSum: -33.035, agentSteps: 988, entropySum: 3001.25 },
+      ],
+      temperature: 0.9409,
+      learnerCounters: { lastWritten: 3021 },
+    };
+    const sp = build('mfq', 5, 7, duel());
+    sp.setState(JSON.parse(JSON.stringify(old)));
+    expect(JSON.stringify(sp.state())).toBe(JSON.stringify(old));
+    const m = sp.metrics();
+    expect(m.values).toMatchObject({ round: 3, learner_won: 1, temperature: 0.9409 });
+    expect(m.values.loss).toBe(old.lastTrain.loss);
+    expect(m.values.win_rate).toBeCloseTo(1 / 3, 12);
+    expect(m.groups.red).toMatchObject({ alive: 20, kills: 0, kills_round: 1 });
+    expect(m.groups.blue).toMatchObject({ alive: 19, kills: 1, kills_round: 0 });
+    // Older still: no win rate saved; it starts again from that round.
+    const { recentWins: _, ...older } = old;
+    sp.setState(older);
+    expect(sp.state().recentWins).toEqual([]);
+    expect(sp.round).toBe(3);
+    await sp.dispose();
+  });
+
   it('NaN in a loss: a GibbsError naming the round, and the last good checkpoint stays', async () => {
     const dir = tmp();
     const sp = build('mfq', 5, 3, duel({ nanAtEpisode: 2 }), dir);

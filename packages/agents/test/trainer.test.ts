@@ -252,6 +252,77 @@ describe('PopulationTrainer', () => {
     expect(Number.isFinite(last.groups.green.loss)).toBe(true);
   });
 
+  it('state(): k episodes, a JSON round trip, then N - k episodes play as N episodes, metric for metric', async () => {
+    const N = 5;
+    const k = 2;
+    // Learners made here, so that the split run's two trainers share them: their networks and
+    // memories are what a checkpoint keeps apart from state().
+    const learners = () => {
+      const rng = new Rng(4);
+      const shape = groupShape(melee(), 0);
+      return [
+        createLearner('mfq', shape, SMALL.mfq, rng.fork()),
+        createLearner('mfac', shape, SMALL.mfac, rng.fork()),
+      ];
+    };
+    const build = (ls: ReturnType<typeof learners>, episodes: number) =>
+      new PopulationTrainer(
+        melee(),
+        {
+          groups: [
+            { learn: ls[0] },
+            { learn: ls[1] },
+            // Draws from the trainer's stream: its state must carry the Rng.
+            {
+              play: (obs, actions, ctx) => {
+                for (let i = 0; i < actions.length; i++)
+                  if (obs.alive[i]) actions[i] = ctx.rng.int(4);
+              },
+            },
+          ],
+          episodes,
+          winner: mostAlive,
+        },
+        13,
+      );
+    const whole = build(learners(), N);
+    const all = await play(whole);
+    await whole.dispose();
+
+    const ls = learners();
+    const first = build(ls, k);
+    const before = await play(first);
+    const saved = JSON.parse(JSON.stringify(first.state()));
+    const second = build(ls, N);
+    second.setState(saved);
+    expect(second.metrics()).toEqual(first.metrics());
+    const after = await play(second);
+    await second.dispose();
+
+    expect([...before.rows, ...after.rows].map(metricLine)).toEqual(all.rows.map(metricLine));
+    expect([...before.episodes, ...after.episodes]).toEqual(all.episodes);
+    expect(all.rows.length).toBeGreaterThan(N);
+    const last = all.rows[all.rows.length - 1];
+    expect(last.groups.red.updates).toBeGreaterThan(0);
+    expect(last.groups.green.updates).toBeGreaterThan(0);
+  });
+
+  it('state() only between episodes; setState refuses the state of a trainer built otherwise', async () => {
+    const f = { play: () => {} };
+    const t = new PopulationTrainer(melee(), { groups: [f, f, f], episodes: 2 }, 1);
+    await t.advance();
+    expect(() => t.state()).toThrow(/only between episodes/);
+    while (t.episode < 1) await t.advance();
+    const s = t.state();
+    const learning = new PopulationTrainer(
+      melee(),
+      { groups: [{ learn: 'mfq', config: SMALL.mfq }, f, f], episodes: 2 },
+      1,
+    );
+    expect(() => learning.setState(s)).toThrow(/3 groups, 0 networks.*3 groups, 1 networks/);
+    await learning.dispose();
+  });
+
   it('says what is wrong: roles for every group, a known algorithm, a shape that fits, a winner that exists', async () => {
     const env = melee();
     expect(

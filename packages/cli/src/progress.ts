@@ -13,7 +13,11 @@ export class Progress {
   private lastDecile = -1;
   private readonly tty = process.stderr.isTTY === true;
 
-  constructor(private readonly label: string) {}
+  constructor(
+    private readonly label: string,
+    /** What is counted (the rate's unit). */
+    private readonly unit = 'steps',
+  ) {}
 
   update(done: number, total: number): void {
     const now = performance.now();
@@ -47,7 +51,7 @@ export class Progress {
     const width = 30;
     const filled = Math.round((width * done) / total);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-    return `${this.label} [${bar}] ${done}/${total} ${rate.toFixed(1)} steps/s ETA ${formatSecs(eta)}`;
+    return `${this.label} [${bar}] ${done}/${total} ${rate.toFixed(1)} ${this.unit}/s ETA ${formatSecs(eta)}`;
   }
 }
 

@@ -5,8 +5,8 @@
  */
 import { GibbsError, Rng } from '@gibbs/core';
 import { configureBackends, initBackend } from '@gibbs/core/backend';
+import { createPlayer } from '../learners.ts';
 import type { GroupAgent, Learner } from '../policy.ts';
-import { createPlayer } from '../selfplay.ts';
 import type { GradientReply, Reply, Request } from './protocol.ts';
 
 const agents = new Map<string, GroupAgent>();

@@ -37,7 +37,9 @@ function usage(): string {
     '--attach watches a run started with `pnpm gibbs run <experiment> --serve PORT`;',
     '--replay plays back a run directory written by `pnpm gibbs run <experiment> --record`.',
     'Keys in the page: space play/pause, . step, + - speed, r reset, 0 fit, f follow,',
-    '[ ] nudge the first live parameter, a agents drawn one by one (auto/on/off), Esc unselect.',
+    '[ ] nudge the first live parameter, a agents drawn one by one (auto/on/off), v record the',
+    'stage to WebM (again: stop and download), s PNG snapshot, Esc unselect, ? help.',
+    '`pnpm gibbs video RUN_DIR out.webm` renders a recorded run to a WebM, headless.',
   ].join('\n');
 }
 
