@@ -157,7 +157,12 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   // Loaded only here: the viewer's dev server (vite) and the browser driver are large.
-  const { startViewerServer } = await import('@gibbs/viewer/server');
+  // The dev server works on the viewer's sources: a checkout has them, a packed install not.
+  const { startViewerServer } = await import('@gibbs/viewer/server').catch((err: unknown) => {
+    throw new GibbsError(
+      `gibbs video serves the viewer from its sources, which this install lacks (${err instanceof Error ? err.message : String(err)}): run it from a checkout of the repository`,
+    );
+  });
   const { chromium } = await import('playwright-core');
   const progress = new Progress(`video ${basename(out)}`, 'frames');
   const server = await startViewerServer({
