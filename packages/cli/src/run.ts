@@ -37,7 +37,6 @@ import {
   StreamingLineWriter,
   writeJsonAtomic,
 } from '@gibbs/core/node';
-import { REPO_ROOT } from './repo.ts';
 
 export interface RunConfig {
   experiment: Experiment;
@@ -82,7 +81,9 @@ export interface RunOutcome {
 export class StepFailure extends GibbsError {}
 
 export function gibbsVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  // The CLI package's own manifest: one level above src/ (the checkout) and dist/ (installed)
+  // alike, where the repository's root package.json is not there to read once installed.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
   return pkg.version;
