@@ -11,13 +11,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseGridOption } from '@gibbs/cli';
+import { gibbsVersion, SWEEP_CHILD } from '@gibbs/cli';
 import { loadExperiment, REPO_ROOT } from '@gibbs/cli/repo';
-import { runLocal } from '../packages/cli/src/sweep/pool.ts';
-import { openQueue, submitSweep } from '../packages/cli/src/sweep/queue.ts';
-import { parseRedisUrl } from '../packages/cli/src/sweep/redis.ts';
-import { prepareSweep, type SweepRequest } from '../packages/cli/src/sweep/spec.ts';
-import { startTestRedis } from '../packages/cli/test/redis-server.ts';
+import {
+  openQueue,
+  parseGridOption,
+  parseRedisUrl,
+  prepareSweep,
+  runLocal,
+  type SweepRequest,
+  submitSweep,
+} from '@gibbs/sweep';
+import { startTestRedis } from '@gibbs/test-support/redis';
 import { printTable, type Row, writeResult } from './lib.ts';
 
 const RUNS = Number(process.env.SWEEP_BENCH_RUNS ?? 32);
@@ -34,6 +39,7 @@ function request(out: string): SweepRequest {
     fixed: { size: '20', coolSteps: '0' },
     steps: 2000,
     logEvery: 10,
+    version: gibbsVersion(),
     out,
   };
 }
@@ -47,7 +53,7 @@ function record(variant: string, ms: number): void {
 async function local(concurrency: number, rep: number, runsPerProcess = 20): Promise<void> {
   const sweep = prepareSweep(request(join(tmp, `local-${concurrency}-${runsPerProcess}-${rep}`)));
   const t0 = performance.now();
-  const s = await runLocal(sweep, { concurrency, runsPerProcess });
+  const s = await runLocal(sweep, { entry: SWEEP_CHILD, concurrency, runsPerProcess });
   if (s.ran !== RUNS) throw new Error(`local pool ran ${s.ran} of ${RUNS}`);
   const what = `local pool, ${concurrency} process${concurrency > 1 ? 'es' : ''}`;
   record(runsPerProcess === 1 ? `${what}, fresh per run` : what, performance.now() - t0);

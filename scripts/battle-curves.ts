@@ -15,9 +15,9 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plotSvg, type Series } from '@gibbs/cli';
 import { scriptArgs, takeInt, takeString } from '@gibbs/cli/args';
 import { writeJsonAtomic } from '@gibbs/core/node';
+import { plotSvg, type Series } from '@gibbs/sweep';
 
 const USAGE =
   'Usage: pnpm tsx scripts/battle-curves.ts [--root runs/study] [--window 10] [--every 5] [--rounds N] [--out docs/results/battle]';

@@ -19,13 +19,12 @@ import { join, resolve } from 'node:path';
 import { readTrainingState, resolveCheckpoint } from '@gibbs/agents/checkpoint';
 import { GibbsError } from '@gibbs/core';
 import { ensureDir, writeFileAtomic } from '@gibbs/core/node';
+import { MAX_RUNS, oneLine, parseGridOption, parseSeeds, planRuns } from '@gibbs/sweep';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main as aifMain } from '../src/commands/aif.ts';
 import { main as runMain } from '../src/commands/run.ts';
 import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
 import { executeRun } from '../src/run.ts';
-import { MAX_RUNS, parseGridOption, parseSeeds, planRuns } from '../src/sweep/grid.ts';
-import { oneLine } from '../src/sweep/queue.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-hardening-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

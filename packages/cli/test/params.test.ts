@@ -5,10 +5,11 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ALGO_CONFIGS } from '@gibbs/agents';
 import { type Experiment, parseParams } from '@gibbs/core';
 import { EXPERIMENT_NAMES } from '@gibbs/experiments';
+import { TINY_ISING } from '@gibbs/test-support/tiny-ising';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from '../src/args.ts';
 import { experimentHelp, RUN_ARGS, main as runMain } from '../src/commands/run.ts';
@@ -68,7 +69,7 @@ describe('run <experiment> --help', () => {
   });
 
   it('a module given by path, and every built-in experiment, show a type for each parameter', async () => {
-    const tiny = await loadExperiment(resolve(import.meta.dirname, 'fixtures/tiny-ising.ts'));
+    const tiny = await loadExperiment(TINY_ISING);
     expect(help(['x', '--help'], tiny)).toMatch(
       /^ {2}--size <integer in \[2, 256\]> +lattice side L \(default 8\)$/m,
     );

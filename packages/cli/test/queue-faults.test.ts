@@ -7,27 +7,35 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
-import { executeRun } from '../src/run.ts';
-import { parseGridOption } from '../src/sweep/grid.ts';
+import { join } from 'node:path';
 import {
   finalAccounting,
+  heartbeatFresh,
+  isRunDone,
+  markDone,
   openQueue,
-  type SweepJobData,
-  type SweepJobResult,
+  parseGridOption,
+  parseRedisUrl,
+  prepareSweep,
+  RUNNING_FILE,
+  runJob,
+  type SweepQueue,
   submitSweep,
   syncFromQueue,
-} from '../src/sweep/queue.ts';
-import { parseRedisUrl } from '../src/sweep/redis.ts';
-import { heartbeatFresh, isRunDone, markDone, RUNNING_FILE } from '../src/sweep/rundir.ts';
-import { prepareSweep, runJob } from '../src/sweep/spec.ts';
-import { hasRedisServer, NO_REDIS, startTestRedis, type TestRedis } from './redis-server.ts';
+} from '@gibbs/sweep';
+import {
+  flushRedis,
+  hasRedisServer,
+  NO_REDIS,
+  startTestRedis,
+  type TestRedis,
+} from '@gibbs/test-support/redis';
+import { TINY_ISING } from '@gibbs/test-support/tiny-ising';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
+import { executeRun, gibbsVersion } from '../src/run.ts';
 
-const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
+const FIXTURE = TINY_ISING;
 const MAIN = join(REPO_ROOT, 'packages/cli/src/main.ts');
 const available = hasRedisServer();
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-queue-faults-'));
@@ -99,6 +107,7 @@ async function sweepOf(name: string, steps: number) {
     fixed: { size: '8' },
     steps,
     logEvery: 10,
+    version: gibbsVersion(),
     out: join(tmp, name),
     queue: null,
   });
@@ -161,9 +170,7 @@ describe("the sweep's done accounting", () => {
       const runs = sweep.requested.slice(0, 1);
       await submitSweep(queue, sweep.dir, sweep.spec, runs);
       await until('the run to start', () => /start .* pid \d+/.test(w.out()));
-      const client = new Redis(target.options);
-      await client.flushall();
-      client.disconnect();
+      await flushRedis(redis.url);
       const states = await syncFromQueue(queue, sweep.dir, sweep.spec, runs);
       expect(states[0]).toMatchObject({
         state: 'running',
@@ -191,9 +198,7 @@ describe("the sweep's done accounting", () => {
     try {
       await submitSweep(queue, sweep.dir, sweep.spec, sweep.requested);
       // Redis comes back empty.
-      const client = new Redis(target.options);
-      await client.flushall();
-      client.disconnect();
+      await flushRedis(redis.url);
       // A worker on the same disk finishes each run while the sweep asks the queue about it.
       const finishing = new Proxy(queue, {
         get(q, key, recv) {
@@ -215,7 +220,7 @@ describe("the sweep's done accounting", () => {
             return q.getJob(id);
           };
         },
-      }) as Queue<SweepJobData, SweepJobResult>;
+      }) as SweepQueue;
       const states = await syncFromQueue(finishing, sweep.dir, sweep.spec, sweep.requested);
       expect(states.map((s) => s.state)).toEqual(['done', 'done']);
       // The final count reads the directories too, whatever the last poll said.

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
 import { removeStaleFiles, writeFileAtomic } from '@gibbs/core/node';
+import type { GridAxis, RedisTarget, RunStatus, SweepSpec } from '@gibbs/sweep';
 import {
   type ArgSpec,
   type ParsedArgs,
@@ -20,23 +21,14 @@ import {
 } from '../args.ts';
 import { foldHyperparameters } from '../params.ts';
 import { loadExperiment } from '../repo.ts';
-import { SweepProgress } from '../sweep/display.ts';
-import { type GridAxis, parseGridOption, parseSeeds } from '../sweep/grid.ts';
-import { plotAscii, plotSvg, seriesOf } from '../sweep/plot.ts';
-import { runLocal } from '../sweep/pool.ts';
+import { gibbsVersion } from '../run.ts';
 import {
-  DEFAULT_QUEUE,
-  finalAccounting,
-  openQueue,
-  type RunStatus,
-  submitSweep,
-  syncFromQueue,
-} from '../sweep/queue.ts';
-import { checkQueueName, checkRedis, parseRedisUrl, type RedisTarget } from '../sweep/redis.ts';
-import { buildReport, reportCsv, reportMarkdown, writeReport } from '../sweep/report.ts';
-import { DEFAULT_RUNS_PER_PROCESS } from '../sweep/spawn.ts';
-import { loadSweep, prepareSweep, type SweepSpec } from '../sweep/spec.ts';
-import { localStatus } from '../sweep/status.ts';
+  importSweep,
+  loadSweepPackage,
+  SWEEP_CHILD,
+  type Sweep,
+  type SweepLoader,
+} from '../sweep-package.ts';
 
 export const describe =
   'run an experiment over a grid of parameters and seeds (local pool or BullMQ queue)';
@@ -105,19 +97,41 @@ const SUBCOMMANDS: Record<string, ArgSpec> = {
   },
 };
 
-export async function main(argv: string[]): Promise<number> {
+/** `load` is how @gibbs/sweep is imported (a test passes one that fails as a missing package). */
+export async function main(argv: string[], load: SweepLoader = importSweep): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
     console.log(usage());
     return argv.length === 0 ? 2 : 0;
   }
   const sub = SUBCOMMANDS[argv[0]];
+  const args = parseArgs(sub ? argv.slice(1) : argv, sub ?? SWEEP_ARGS);
+  const sweeps = await loadSweepPackage('sweep', load);
+  if (!sweeps) return 2;
   if (sub) {
-    const args = parseArgs(argv.slice(1), sub);
-    if (argv[0] === 'status') return status(args);
-    if (argv[0] === 'report') return report(args);
-    return plot(args);
+    if (argv[0] === 'status') return status(sweeps, args);
+    if (argv[0] === 'report') return report(sweeps, args);
+    return plot(sweeps, args);
   }
-  const args = parseArgs(argv, SWEEP_ARGS);
+  const {
+    buildReport,
+    checkQueueName,
+    checkRedis,
+    DEFAULT_QUEUE,
+    DEFAULT_RUNS_PER_PROCESS,
+    finalAccounting,
+    loadSweep,
+    openQueue,
+    parseGridOption,
+    parseRedisUrl,
+    parseSeeds,
+    prepareSweep,
+    reportMarkdown,
+    runLocal,
+    submitSweep,
+    SweepProgress,
+    syncFromQueue,
+    writeReport,
+  } = sweeps;
   const grids: GridAxis[] = takeList(args, 'grid').map(parseGridOption);
   const ref = args.positionals[0];
   if (!ref || args.positionals.length > 1) {
@@ -156,6 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     steps,
     logEvery,
     backend,
+    version: gibbsVersion(),
     out,
     queue: target ? { url: target.redacted, name: queueName } : null,
   });
@@ -167,7 +182,12 @@ export async function main(argv: string[]): Promise<number> {
   let failed: number;
   if (!target) {
     const progress = new SweepProgress(label, sweep.requested.length, quiet);
-    const summary = await runLocal(sweep, { concurrency, runsPerProcess, progress });
+    const summary = await runLocal(sweep, {
+      entry: SWEEP_CHILD,
+      concurrency,
+      runsPerProcess,
+      progress,
+    });
     progress.finish();
     failed = summary.failed.length;
   } else {
@@ -223,28 +243,33 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The queue of a sweep: --queue if given, else the URL in sweep.json (if it had no password). */
-function queueOf(args: ParsedArgs, spec: SweepSpec): { target: RedisTarget; name: string } | null {
+function queueOf(
+  s: Sweep,
+  args: ParsedArgs,
+  spec: SweepSpec,
+): { target: RedisTarget; name: string } | null {
   const url = takeString(args, 'queue');
-  const name = takeString(args, 'queue-name') ?? spec.queue?.name ?? DEFAULT_QUEUE;
-  if (url) return { target: parseRedisUrl(url), name };
+  const name = takeString(args, 'queue-name') ?? spec.queue?.name ?? s.DEFAULT_QUEUE;
+  if (url) return { target: s.parseRedisUrl(url), name };
   if (!spec.queue) return null;
   if (spec.queue.url.includes(':***@')) {
     throw GibbsError.invalid('--queue', 'nothing', `the URL with its password (${spec.queue.url})`);
   }
-  return { target: parseRedisUrl(spec.queue.url), name };
+  return { target: s.parseRedisUrl(spec.queue.url), name };
 }
 
 async function withQueueStatus(
+  s: Sweep,
   args: ParsedArgs,
   dir: string,
   spec: SweepSpec,
 ): Promise<RunStatus[]> {
-  const q = queueOf(args, spec);
-  if (!q) return localStatus(dir, spec);
-  await checkRedis(q.target);
-  const queue = openQueue(q.target, q.name);
+  const q = queueOf(s, args, spec);
+  if (!q) return s.localStatus(dir, spec);
+  await s.checkRedis(q.target);
+  const queue = s.openQueue(q.target, q.name);
   try {
-    return await syncFromQueue(queue, dir, spec);
+    return await s.syncFromQueue(queue, dir, spec);
   } finally {
     await queue.close();
   }
@@ -254,36 +279,41 @@ async function withQueueStatus(
  * Copy runs finished on the queue into the sweep directory before a report. Without the queue
  * (Redis down, no password given) the report uses what the directory holds, and says so.
  */
-async function collectFromQueue(args: ParsedArgs, dir: string, spec: SweepSpec): Promise<void> {
+async function collectFromQueue(
+  s: Sweep,
+  args: ParsedArgs,
+  dir: string,
+  spec: SweepSpec,
+): Promise<void> {
   if (!spec.queue && !args.options.has('queue')) return;
   try {
-    await withQueueStatus(args, dir, spec);
+    await withQueueStatus(s, args, dir, spec);
   } catch (err) {
     if (!(err instanceof GibbsError)) throw err;
     console.error(`gibbs: ${err.message}\n  (reporting the runs in ${dir} only)`);
   }
 }
 
-async function status(args: ParsedArgs): Promise<number> {
+async function status(s: Sweep, args: ParsedArgs): Promise<number> {
   const path = args.positionals[0];
   if (!path) throw GibbsError.invalid('sweep status', 'nothing', 'a sweep directory');
   const all = takeFlag(args, 'all');
-  const { dir, spec } = loadSweep(path);
-  const states = await withQueueStatus(args, dir, spec);
+  const { dir, spec } = s.loadSweep(path);
+  const states = await withQueueStatus(s, args, dir, spec);
   const count = (s: string) => states.filter((x) => x.state === s).length;
   console.log(`sweep ${spec.experiment.name} ${spec.id} (${dir}): ${spec.runs.length} runs`);
   console.log(
     `queued ${count('queued')}, running ${count('running')}, done ${count('done')}, failed ${count('failed')}, pending ${count('pending')}`,
   );
-  for (const s of states) {
-    if (!all && s.state === 'done') continue;
+  for (const r of states) {
+    if (!all && r.state === 'done') continue;
     const pct =
-      s.state === 'running' && s.progress !== undefined ? ` ${Math.round(100 * s.progress)}%` : '';
-    const detail = s.detail
-      ? `${s.state === 'running' ? ' ' : ': '}${s.detail.split('\n')[0]}`
+      r.state === 'running' && r.progress !== undefined ? ` ${Math.round(100 * r.progress)}%` : '';
+    const detail = r.detail
+      ? `${r.state === 'running' ? ' ' : ': '}${r.detail.split('\n')[0]}`
       : '';
     const extra = `${pct}${detail}`;
-    console.log(`  ${s.state.padEnd(8)} ${s.run.name}${extra}`);
+    console.log(`  ${r.state.padEnd(8)} ${r.run.name}${extra}`);
   }
   return count('failed') > 0 ? 1 : 0;
 }
@@ -297,25 +327,25 @@ function takeConfidence(args: ParsedArgs): number {
   return confidence;
 }
 
-async function report(args: ParsedArgs): Promise<number> {
+async function report(s: Sweep, args: ParsedArgs): Promise<number> {
   const path = args.positionals[0];
   if (!path) throw GibbsError.invalid('sweep report', 'nothing', 'a sweep directory');
   const metricsText = takeString(args, 'metrics');
   const confidence = takeConfidence(args);
   const csv = takeFlag(args, 'csv');
-  const { dir, spec } = loadSweep(path);
-  await collectFromQueue(args, dir, spec);
-  const result = buildReport(dir, spec, {
+  const { dir, spec } = s.loadSweep(path);
+  await collectFromQueue(s, args, dir, spec);
+  const result = s.buildReport(dir, spec, {
     metrics: metricsText?.split(',').map((m) => m.trim()),
     confidence,
   });
-  const files = writeReport(dir, result);
-  console.log(csv ? reportCsv(result) : reportMarkdown(result));
+  const files = s.writeReport(dir, result);
+  console.log(csv ? s.reportCsv(result) : s.reportMarkdown(result));
   console.error(`wrote ${files.join(', ')}`);
   return 0;
 }
 
-async function plot(args: ParsedArgs): Promise<number> {
+async function plot(s: Sweep, args: ParsedArgs): Promise<number> {
   const path = args.positionals[0];
   if (!path) throw GibbsError.invalid('sweep plot', 'nothing', 'a sweep directory');
   const x = takeString(args, 'x');
@@ -325,17 +355,17 @@ async function plot(args: ParsedArgs): Promise<number> {
     .join(', ');
   const svg = takeString(args, 'svg');
   const confidence = takeConfidence(args);
-  const { dir, spec } = loadSweep(path);
+  const { dir, spec } = s.loadSweep(path);
   if (!x) throw GibbsError.invalid('--x', 'nothing', `a swept parameter (${spec.grid.join(', ')})`);
   if (!y) throw GibbsError.invalid('--y', 'nothing', 'a metric of the runs');
-  await collectFromQueue(args, dir, spec);
-  const result = buildReport(dir, spec, { confidence });
-  const series = seriesOf(result, x, y.split(', '));
-  console.log(plotAscii(series, { x, y }));
+  await collectFromQueue(s, args, dir, spec);
+  const result = s.buildReport(dir, spec, { confidence });
+  const series = s.seriesOf(result, x, y.split(', '));
+  console.log(s.plotAscii(series, { x, y }));
   if (svg) {
     writeFileAtomic(
       resolve(svg),
-      plotSvg(series, { x, y, confidence, title: `${spec.experiment.name}: ${y} against ${x}` }),
+      s.plotSvg(series, { x, y, confidence, title: `${spec.experiment.name}: ${y} against ${x}` }),
     );
     console.error(`wrote ${resolve(svg)}`);
   }

@@ -9,13 +9,13 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { GibbsError } from '@gibbs/core';
 import { parseArgs, takeInt, takeString } from '../args.ts';
-import { DEFAULT_QUEUE, startWorker } from '../sweep/queue.ts';
-import { checkQueueName, parseRedisUrl } from '../sweep/redis.ts';
-import { DEFAULT_RUNS_PER_PROCESS } from '../sweep/spawn.ts';
+import { gibbsVersion } from '../run.ts';
+import { importSweep, loadSweepPackage, SWEEP_CHILD, type SweepLoader } from '../sweep-package.ts';
 
 export const describe = 'take sweep runs from a Redis queue (BullMQ) and run them';
 
-export async function main(argv: string[]): Promise<number> {
+/** `load` is how @gibbs/sweep is imported (a test passes one that fails as a missing package). */
+export async function main(argv: string[], load: SweepLoader = importSweep): Promise<number> {
   const args = parseArgs(argv, {
     command: 'gibbs worker',
     options: {
@@ -43,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  const sweeps = await loadSweepPackage('worker', load);
+  if (!sweeps) return 2;
+  const { checkQueueName, DEFAULT_QUEUE, DEFAULT_RUNS_PER_PROCESS, parseRedisUrl, startWorker } =
+    sweeps;
   const url = takeString(args, 'queue');
   if (!url) throw GibbsError.invalid('--queue', 'nothing', 'redis://[:password@]host:port');
   const target = parseRedisUrl(url);
@@ -59,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
       'options only (gibbs worker --help)',
     );
   const worker = await startWorker({
+    entry: SWEEP_CHILD,
+    version: gibbsVersion(),
     target,
     queueName,
     concurrency,

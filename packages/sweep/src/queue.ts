@@ -19,7 +19,6 @@ import type { MetricRecord } from '@gibbs/core';
 import { writeFileAtomic, writeJsonAtomic } from '@gibbs/core/node';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { z } from 'zod';
-import { gibbsVersion } from '../run.ts';
 import type { RunPlan } from './grid.ts';
 import { bullConnection, checkRedis, type RedisTarget } from './redis.ts';
 import {
@@ -35,7 +34,13 @@ import {
   readRunError,
   startHeartbeat,
 } from './rundir.ts';
-import { DEFAULT_RUNS_PER_PROCESS, type RunJob, RunProcess } from './spawn.ts';
+import {
+  DEFAULT_RUNS_PER_PROCESS,
+  entryPath,
+  type RunEntry,
+  type RunJob,
+  RunProcess,
+} from './spawn.ts';
 import { runJob, type SweepSpec } from './spec.ts';
 
 export const DEFAULT_QUEUE = 'gibbs';
@@ -76,6 +81,9 @@ const JOB_DATA = z.object({
   }),
 });
 
+/** A sweep's BullMQ queue (a consumer needs no bullmq types of its own). */
+export type SweepQueue = Queue<SweepJobData, SweepJobResult>;
+
 export function jobId(spec: SweepSpec, run: RunPlan): string {
   return `${spec.id}/${run.name}`;
 }
@@ -84,8 +92,8 @@ export function openQueue(
   target: RedisTarget,
   name: string,
   log: (line: string) => void = (line) => console.error(line),
-): Queue<SweepJobData, SweepJobResult> {
-  const queue = new Queue<SweepJobData, SweepJobResult>(name, {
+): SweepQueue {
+  const queue: SweepQueue = new Queue<SweepJobData, SweepJobResult>(name, {
     connection: bullConnection(target),
   });
   // Connection errors (Redis gone): one line each time the reason changes, never the whole
@@ -119,7 +127,7 @@ export interface SubmitSummary {
 
 /** Queue the requested runs that are neither done nor queued; failed ones are queued again. */
 export async function submitSweep(
-  queue: Queue<SweepJobData, SweepJobResult>,
+  queue: SweepQueue,
   dir: string,
   spec: SweepSpec,
   runs: readonly RunPlan[],
@@ -193,7 +201,7 @@ export interface RunStatus {
  * into the directory on the way (a failed one leaves error.json with its reason).
  */
 export async function syncFromQueue(
-  queue: Queue<SweepJobData, SweepJobResult>,
+  queue: SweepQueue,
   dir: string,
   spec: SweepSpec,
   runs: readonly RunPlan[] = spec.runs,
@@ -272,6 +280,13 @@ export function finalAccounting(dir: string, states: readonly RunStatus[]): Swee
 }
 
 export interface WorkerOptions {
+  /** The run processes' entry module (see RunProcess): what does each run. */
+  entry: RunEntry;
+  /**
+   * The Gibbs version these runs are done with: a job submitted with another version is refused
+   * (its results would not be those the sweep's id stands for).
+   */
+  version: string;
   target: RedisTarget;
   queueName: string;
   concurrency: number;
@@ -294,9 +309,10 @@ export interface SweepWorker {
 
 /** A BullMQ worker that runs each job in a child process. */
 export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
+  const entry = entryPath(opts.entry);
   await checkRedis(opts.target);
   const log = opts.log ?? ((line: string) => console.log(line));
-  const version = gibbsVersion();
+  const version = opts.version;
   const name = `${hostname()}:${process.pid}`;
   let closing = false;
   // Run processes: idle ones wait for the next job; a process that failed a run is not reused.
@@ -308,7 +324,7 @@ export async function startWorker(opts: WorkerOptions): Promise<SweepWorker> {
       if (p.alive && p.runs < perProcess) return p;
       p.close();
     }
-    return new RunProcess();
+    return new RunProcess({ entry });
   };
   const processJob = async (job: Job<SweepJobData, SweepJobResult>): Promise<SweepJobResult> => {
     const parsed = JOB_DATA.safeParse(job.data);

@@ -14,12 +14,14 @@ import { writeJsonAtomic } from '@gibbs/core/node';
 import type { SweepProgress } from './display.ts';
 import type { RunPlan } from './grid.ts';
 import { isRunDone, RUNNING_FILE } from './rundir.ts';
-import { DEFAULT_RUNS_PER_PROCESS, RunProcess } from './spawn.ts';
+import { DEFAULT_RUNS_PER_PROCESS, entryPath, type RunEntry, RunProcess } from './spawn.ts';
 import { runJob, type Sweep } from './spec.ts';
 
 export { RUNNING_FILE };
 
 export interface PoolOptions {
+  /** The run processes' entry module (see RunProcess): what does each run. */
+  entry: RunEntry;
   concurrency: number;
   /** Attempts for a run whose process dies (default 2); a run that throws is never retried. */
   attempts?: number;
@@ -38,6 +40,7 @@ export interface PoolSummary {
 
 export async function runLocal(sweep: Sweep, opts: PoolOptions): Promise<PoolSummary> {
   const attempts = opts.attempts ?? 2;
+  const entry = entryPath(opts.entry);
   const todo = sweep.requested.filter((r) => !isRunDone(join(sweep.dir, r.name)));
   const summary: PoolSummary = {
     ran: 0,
@@ -57,7 +60,7 @@ export async function runLocal(sweep: Sweep, opts: PoolOptions): Promise<PoolSum
         const t0 = performance.now();
         if (!proc?.alive || proc.runs >= perProcess) {
           proc?.close();
-          proc = new RunProcess();
+          proc = new RunProcess({ entry });
         }
         opts.progress?.setRunning(run.name, 0);
         const running = join(job.outDir, RUNNING_FILE);

@@ -1,19 +1,24 @@
-import { spawnSync } from 'node:child_process';
+/**
+ * The local pool and its run processes, on a small real experiment (tiny-ising) run by the tests'
+ * own entry (fixtures/run-entry.ts): runs done once each, failures, crashes and retries, reports.
+ */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { experimentFromModule } from '@gibbs/core';
+import * as tinyIsing from '@gibbs/test-support/tiny-ising';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
-import { SweepProgress } from '../src/sweep/display.ts';
-import { parseGridOption } from '../src/sweep/grid.ts';
-import { runLocal } from '../src/sweep/pool.ts';
-import { buildReport, reportCsv, runsCsv } from '../src/sweep/report.ts';
-import { RunProcess, runInChild } from '../src/sweep/spawn.ts';
-import { prepareSweep, type SweepRequest } from '../src/sweep/spec.ts';
-import { localStatus } from '../src/sweep/status.ts';
+import { SweepProgress } from '../src/display.ts';
+import { parseGridOption } from '../src/grid.ts';
+import { runLocal } from '../src/pool.ts';
+import { buildReport, reportCsv, runsCsv } from '../src/report.ts';
+import { RunProcess, runInChild } from '../src/spawn.ts';
+import { prepareSweep, type SweepRequest } from '../src/spec.ts';
+import { localStatus } from '../src/status.ts';
 
-const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
-const MAIN = join(REPO_ROOT, 'packages/cli/src/main.ts');
+const FIXTURE = tinyIsing.TINY_ISING;
+const ENTRY = resolve(import.meta.dirname, 'fixtures/run-entry.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-local-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -27,13 +32,14 @@ async function until(ok: () => boolean, ms = 30_000): Promise<void> {
 
 async function request(out: string, extra: Partial<SweepRequest> = {}): Promise<SweepRequest> {
   return {
-    experiment: await loadExperiment(FIXTURE),
+    experiment: experimentFromModule(tinyIsing, FIXTURE),
     experimentRef: FIXTURE,
     grid: [parseGridOption('temperature=1.5,3.5')],
     seeds: [0, 1, 2],
     fixed: { size: '6' },
     steps: 20,
     logEvery: 5,
+    version: '0.1.0',
     out,
     ...extra,
   };
@@ -44,7 +50,7 @@ describe('local pool', () => {
     const out = join(tmp, 'a');
     const sweep = prepareSweep(await request(out));
     expect(sweep.requested).toHaveLength(6);
-    const first = await runLocal(sweep, { concurrency: 2 });
+    const first = await runLocal(sweep, { entry: ENTRY, concurrency: 2 });
     expect(first).toEqual({ ran: 6, skipped: 0, failed: [] });
     const run0 = join(out, 'temperature=1.5_s0');
     for (const f of ['config.json', 'metrics.jsonl', 'done.json'])
@@ -65,7 +71,7 @@ describe('local pool', () => {
     // More seeds: the same directory (same settings), only the new runs run.
     const again = prepareSweep(await request(out, { seeds: [0, 1, 2, 3] }));
     expect(again.dir).toBe(sweep.dir);
-    const second = await runLocal(again, { concurrency: 2 });
+    const second = await runLocal(again, { entry: ENTRY, concurrency: 2 });
     expect(second).toEqual({ ran: 2, skipped: 6, failed: [] });
     expect(statSync(join(run0, 'metrics.jsonl')).mtimeMs).toBe(mtime);
 
@@ -88,18 +94,15 @@ describe('local pool', () => {
     const sweep = prepareSweep(
       await request(out, { grid: [parseGridOption('failAt=0,7')], fixed: {}, seeds: [4] }),
     );
-    const summary = await runLocal(sweep, { concurrency: 2, attempts: 3 });
+    const summary = await runLocal(sweep, { entry: ENTRY, concurrency: 2, attempts: 3 });
     expect(summary.ran).toBe(1);
     expect(summary.failed).toHaveLength(1);
     expect(summary.failed[0].run.name).toBe('failAt=7_s4');
     expect(summary.failed[0].message).toMatch(/failAt reached at step 7/);
     const error = JSON.parse(readFileSync(join(out, 'failAt=7_s4', 'error.json'), 'utf8'));
     expect(error).toMatchObject({ field: 'failAt' });
-    // The failed run keeps the rows logged before the failure, and says where it failed; it
-    // is not done (no done.json), so the report leaves it out.
+    // The failed run is not done (no done.json), so the report leaves it out.
     expect(existsSync(join(out, 'failAt=7_s4', 'done.json'))).toBe(false);
-    const config = JSON.parse(readFileSync(join(out, 'failAt=7_s4', 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ status: 'failed', failedAt: 7 });
     const states = localStatus(sweep.dir, sweep.spec).map((s) => [s.run.name, s.state]);
     expect(states).toEqual([
       ['failAt=0_s4', 'done'],
@@ -117,7 +120,7 @@ describe('local pool', () => {
     const logs: string[] = [];
     const progress = new SweepProgress('t', 1, false);
     progress.log = (line: string) => logs.push(line);
-    const summary = await runLocal(sweep, { concurrency: 1, attempts: 2, progress });
+    const summary = await runLocal(sweep, { entry: ENTRY, concurrency: 1, attempts: 2, progress });
     expect(summary.failed.map((f) => f.message)).toEqual([
       'run process killed by SIGKILL before finishing',
     ]);
@@ -127,57 +130,8 @@ describe('local pool', () => {
     expect(localStatus(sweep.dir, sweep.spec)[0].state).toBe('pending');
   });
 
-  it('the sweep command: bad input is an error before anything runs; status and report', () => {
-    const cli = (...args: string[]) =>
-      spawnSync(
-        process.execPath,
-        ['--import', import.meta.resolve('tsx'), MAIN, 'sweep', ...args],
-        {
-          cwd: tmp,
-          encoding: 'utf8',
-        },
-      );
-    const unknown = cli(FIXTURE, '--grid', 'temp=1,2', '--seeds', '0', '--out', 'x');
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('has no parameter "temp"; valid parameters: temperature');
-    expect(existsSync(join(tmp, 'x'))).toBe(false);
-    const down = cli(FIXTURE, '--grid', 'size=4', '--queue', 'redis://127.0.0.1:1', '--out', 'y');
-    expect(down.status).toBe(2);
-    expect(down.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
-    expect(existsSync(join(tmp, 'y'))).toBe(false);
-
-    const ok = cli(
-      FIXTURE,
-      '--grid',
-      'temperature=1,4',
-      '--seeds',
-      '0..1',
-      '--size',
-      '4',
-      '--steps',
-      '5',
-      '--out',
-      'z',
-      '--concurrency',
-      '2',
-    );
-    expect(ok.status).toBe(0);
-    expect(ok.stdout).toContain('| temperature | seeds | abs_magnetization | energy |');
-    expect(ok.stdout).toContain('4 runs done, 0 failed, 0 not finished.');
-    const status = cli('status', 'z');
-    expect(status.stdout).toContain('queued 0, running 0, done 4, failed 0, pending 0');
-    const report = cli('report', 'z', '--metrics', 'abs_magnetization', '--csv');
-    expect(report.status).toBe(0);
-    const csv = report.stdout.trimEnd().split('\n');
-    expect(csv[0]).toBe(
-      'temperature,n,abs_magnetization_mean,abs_magnetization_lo,abs_magnetization_hi',
-    );
-    expect(csv.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['1,2', '4,2']);
-    expect(readFileSync(join(tmp, 'z', 'report.csv'), 'utf8')).toBe(`${csv.join('\n')}\n`);
-  }, 180_000);
-
   it('a run process does runs in turn; it exits when let go', async () => {
-    const proc = new RunProcess();
+    const proc = new RunProcess({ entry: ENTRY });
     try {
       const job = (seed: number, failAt = 0) => ({
         experiment: FIXTURE,
@@ -199,7 +153,10 @@ describe('local pool', () => {
       expect(proc.runs).toBe(3);
       expect(proc.alive).toBe(true);
       // The same run in another process gives the same metrics.
-      const fresh = await runInChild({ ...job(1), outDir: join(tmp, 'p', 'fresh') }).outcome;
+      const fresh = await runInChild(
+        { ...job(1), outDir: join(tmp, 'p', 'fresh') },
+        { entry: pathToFileURL(ENTRY) },
+      ).outcome;
       expect(fresh).toEqual(b);
       expect(readFileSync(join(tmp, 'p', 'fresh', 'metrics.jsonl'), 'utf8')).toBe(
         readFileSync(join(tmp, 'p', 's1', 'metrics.jsonl'), 'utf8'),
@@ -218,6 +175,17 @@ describe('local pool', () => {
     } finally {
       proc.kill();
     }
+  });
+
+  it('an entry that does not exist is an error before any run starts', async () => {
+    const sweep = prepareSweep(await request(join(tmp, 'e'), { seeds: [0] }));
+    await expect(
+      runLocal(sweep, { entry: join(tmp, 'no-such-entry.ts'), concurrency: 1 }),
+    ).rejects.toThrow(/run process entry .*no-such-entry\.ts does not exist/);
+    expect(() => new RunProcess({ entry: new URL('file:///no/such/entry.js') })).toThrow(
+      /does not exist/,
+    );
+    expect(existsSync(join(tmp, 'e', sweep.requested[0].name))).toBe(false);
   });
 
   it('refuses a sweep directory that holds other settings', async () => {

@@ -3,12 +3,19 @@
  * ends only that run's process, and killing its parent ends the run too (see child.ts). A process
  * may do several runs in turn (`RunProcess`), or one (`runInChild`) for full isolation.
  *
+ * The process's entry is a module the caller names (`entry`): one that calls `serveRuns` of
+ * `@gibbs/sweep/child` with the function that does a run (the CLI's `sweep-child.ts` runs
+ * `executeRun`). So this package runs whatever the caller's runs are, without depending on it.
+ * The child always gets the tsx loader: the entry may be a `.ts` file (the checkout) or a `.js`
+ * one (a built package), and either may import an experiment module written in TypeScript.
+ *
  * The outcome says who is to blame: `done`; `failed` (the run threw: a bad parameter, a diverged
  * simulation; retrying it would fail the same way, since runs are deterministic); `crashed` (the
  * process died: killed, out of memory; another attempt may succeed).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MetricRecord } from '@gibbs/core';
 import type { RunError } from './rundir.ts';
@@ -45,9 +52,29 @@ export interface RunHooks {
 /** Runs a process does before it is replaced, unless told otherwise. */
 export const DEFAULT_RUNS_PER_PROCESS = 20;
 
-const CHILD_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'child.ts');
 const TSX_LOADER = import.meta.resolve('tsx');
 const STDERR_TAIL = 4096;
+
+/** The module a run process starts from: a file path or a `file:` URL. */
+export type RunEntry = string | URL;
+
+export interface RunProcessOptions {
+  /** The run process's entry module: one that calls `serveRuns` (`@gibbs/sweep/child`). */
+  entry: RunEntry;
+}
+
+/**
+ * The entry as an absolute file path, checked to exist: a wrong entry would otherwise show up only
+ * as every run's process dying at start.
+ */
+export function entryPath(entry: RunEntry): string {
+  const path =
+    entry instanceof URL || entry.startsWith('file:') ? fileURLToPath(entry) : resolve(entry);
+  if (!existsSync(path)) {
+    throw new Error(`run process entry ${path} does not exist (a module that calls serveRuns)`);
+  }
+  return path;
+}
 
 /**
  * A run process, which may do several runs one after the other: starting Node, the TypeScript
@@ -62,8 +89,8 @@ export class RunProcess {
   /** Runs started in this process. */
   runs = 0;
 
-  constructor() {
-    this.child = fork(CHILD_ENTRY, [], {
+  constructor(opts: RunProcessOptions) {
+    this.child = fork(entryPath(opts.entry), [], {
       execArgv: ['--import', TSX_LOADER],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
@@ -151,8 +178,12 @@ export interface ChildHandle {
 }
 
 /** One run in a fresh process of its own, which exits after it. */
-export function runInChild(job: RunJob, hooks: RunHooks = {}): ChildHandle {
-  const proc = new RunProcess();
+export function runInChild(
+  job: RunJob,
+  opts: RunProcessOptions,
+  hooks: RunHooks = {},
+): ChildHandle {
+  const proc = new RunProcess(opts);
   const outcome = proc.run(job, hooks).finally(() => proc.close());
   return { pid: proc.pid, outcome, kill: () => proc.kill() };
 }

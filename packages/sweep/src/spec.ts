@@ -9,7 +9,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Experiment, GibbsError, parseParams } from '@gibbs/core';
 import { writeJsonAtomic } from '@gibbs/core/node';
-import { gibbsVersion } from '../run.ts';
 import { canonicalJson, type GridAxis, planRuns, type RunPlan, shortHash } from './grid.ts';
 import { isRunDone, readConfig, sameRunConfig } from './rundir.ts';
 import type { RunJob } from './spawn.ts';
@@ -44,8 +43,11 @@ export interface SweepRequest {
   steps?: number;
   logEvery?: number;
   backend?: string | null;
-  /** Defaults to this Gibbs's version (tests set another to check that workers refuse it). */
-  version?: string;
+  /**
+   * The Gibbs version the runs are done with (the CLI's `gibbsVersion()`): part of the sweep's id,
+   * and a worker of another version refuses the sweep's jobs.
+   */
+  version: string;
   /** Sweep directory; defaults to `sweeps/<experiment>-<id>` under the working directory. */
   out?: string;
   queue?: { url: string; name: string } | null;
@@ -74,7 +76,7 @@ export function prepareSweep(req: SweepRequest): Sweep {
   const steps = req.steps ?? exp.defaultSteps ?? 1000;
   const logEvery = req.logEvery ?? Math.max(1, Math.floor(steps / 100));
   const backend = req.backend ?? null;
-  const version = req.version ?? gibbsVersion();
+  const version = req.version;
   const grid = req.grid.map((a) => a.param);
   const id = shortHash(
     canonicalJson({ experiment: exp.name, fixed, steps, logEvery, backend, version, grid }),

@@ -1,40 +1,43 @@
 /**
- * Sweeps on a real Redis with real BullMQ workers (separate processes for the kill test). Without
- * any Redis (no redis-server, no GIBBS_TEST_REDIS) they fail, saying what to install: never skipped.
+ * Sweeps on a real Redis with real BullMQ workers in this process, their runs done by the tests'
+ * own entry (fixtures/run-entry.ts). Without any Redis (no redis-server, no GIBBS_TEST_REDIS) they
+ * fail, saying what to install: never skipped. Worker processes killed mid-run, and SIGTERM, are
+ * the CLI's tests of `gibbs worker` (packages/cli/test/sweep-worker.test.ts, queue-faults.test.ts).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GibbsError } from '@gibbs/core';
-import type { Queue } from 'bullmq';
+import { experimentFromModule, GibbsError } from '@gibbs/core';
+import {
+  hasRedisServer,
+  NO_REDIS,
+  startTestRedis,
+  type TestRedis,
+} from '@gibbs/test-support/redis';
+import * as tinyIsing from '@gibbs/test-support/tiny-ising';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadExperiment, REPO_ROOT } from '../src/repo.ts';
-import { parseGridOption } from '../src/sweep/grid.ts';
-import { runLocal } from '../src/sweep/pool.ts';
+import { parseGridOption } from '../src/grid.ts';
 import {
   jobId,
   openQueue,
   type RunStatus,
   type SweepJobData,
-  type SweepJobResult,
+  type SweepQueue,
   type SweepWorker,
   startWorker,
   submitSweep,
   syncFromQueue,
-} from '../src/sweep/queue.ts';
-import { checkRedis, parseRedisUrl } from '../src/sweep/redis.ts';
-import { buildReport, reportCsv, reportMarkdown, runsCsv } from '../src/sweep/report.ts';
-import { prepareSweep, type Sweep, type SweepRequest } from '../src/sweep/spec.ts';
-import { hasRedisServer, NO_REDIS, startTestRedis, type TestRedis } from './redis-server.ts';
+} from '../src/queue.ts';
+import { checkRedis, parseRedisUrl } from '../src/redis.ts';
+import { prepareSweep, type Sweep, type SweepRequest } from '../src/spec.ts';
 
-const FIXTURE = resolve(import.meta.dirname, 'fixtures/tiny-ising.ts');
-const MAIN = join(REPO_ROOT, 'packages/cli/src/main.ts');
+const FIXTURE = tinyIsing.TINY_ISING;
+const ENTRY = resolve(import.meta.dirname, 'fixtures/run-entry.ts');
+const VERSION = '0.1.0';
 const available = hasRedisServer();
 
 let redis: TestRedis;
 const tmp = mkdtempSync(join(tmpdir(), 'gibbs-sweep-queue-'));
-const procs: ChildProcess[] = [];
 let queueCount = 0;
 const queueName = () => `gibbs-test-${process.pid}-${queueCount++}`;
 
@@ -42,20 +45,20 @@ beforeAll(async () => {
   if (available) redis = await startTestRedis();
 });
 afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   await redis?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 async function request(extra: Partial<SweepRequest>): Promise<SweepRequest> {
   return {
-    experiment: await loadExperiment(FIXTURE),
+    experiment: experimentFromModule(tinyIsing, FIXTURE),
     experimentRef: FIXTURE,
     grid: [parseGridOption('temperature=1.5,3.5')],
     seeds: [0, 1, 2],
     fixed: { size: '16', sweepsPerStep: '60' },
     steps: 40,
     logEvery: 10,
+    version: VERSION,
     ...extra,
   };
 }
@@ -74,160 +77,17 @@ async function until<T>(
   }
 }
 
-async function settle(
-  queue: Queue<SweepJobData, SweepJobResult>,
-  sweep: Sweep,
-): Promise<RunStatus[]> {
+async function settle(queue: SweepQueue, sweep: Sweep): Promise<RunStatus[]> {
   return until('the sweep to finish', async () => {
     const states = await syncFromQueue(queue, sweep.dir, sweep.spec, sweep.requested);
     return states.every((s) => s.state === 'done' || s.state === 'failed') ? states : null;
   });
 }
 
-/** `pnpm gibbs worker` as a separate process; resolves once it listens. */
-async function workerProcess(
-  url: string,
-  queue: string,
-): Promise<{ proc: ChildProcess; lines: string[] }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
-      'worker',
-      '--queue',
-      url,
-      '--queue-name',
-      queue,
-      '--concurrency',
-      '1',
-      '--lock-duration',
-      '2000',
-      '--stalled-interval',
-      '1000',
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  procs.push(proc);
-  const lines: string[] = [];
-  let buf = '';
-  proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buf += chunk;
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => lines.push(`stderr: ${chunk}`));
-  await until(
-    'the worker to start',
-    () => lines.some((l) => l.includes('takes runs from queue')) || null,
-    30_000,
-  );
-  return { proc, lines };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('sweeps on a real Redis', () => {
   beforeAll(() => {
     if (!available) throw new Error(NO_REDIS);
   });
-
-  it('2 worker processes, one killed mid-run: every run once, the same report as the local pool', async () => {
-    const name = queueName();
-    const sweep = prepareSweep(
-      await request({ out: join(tmp, 'q'), queue: { url: redis.url, name } }),
-    );
-    expect(sweep.requested).toHaveLength(6);
-    const queue = openQueue(parseRedisUrl(redis.url), name);
-    try {
-      const [a, b] = await Promise.all([
-        workerProcess(redis.url, name),
-        workerProcess(redis.url, name),
-      ]);
-      expect(await submitSweep(queue, sweep.dir, sweep.spec, sweep.requested)).toEqual({
-        added: 6,
-        done: 0,
-        pending: 0,
-      });
-      const start = await until('worker a to start a run', () => {
-        for (const l of a.lines) {
-          const m = /^start (\S+) attempt \d+ pid (\d+)/.exec(l);
-          if (m) return { job: m[1], pid: Number(m[2]) };
-        }
-        return null;
-      });
-      a.proc.kill('SIGKILL');
-      // The run attempt's process goes with its worker.
-      await until(
-        "the killed worker's run process to exit",
-        () => !alive(start.pid) || null,
-        10_000,
-      );
-      const states = await settle(queue, sweep);
-      expect(states.map((s) => s.state)).toEqual(Array(6).fill('done'));
-      // The killed run was started again (by b, after its lock expired) and finished there.
-      // (Its files can be done here a moment before BullMQ marks the job completed.)
-      await until('the killed job to complete', async () =>
-        (await queue.getJob(start.job))?.finishedOn ? true : null,
-      );
-      const killed = await queue.getJob(start.job);
-      expect(killed?.attemptsStarted).toBeGreaterThanOrEqual(2);
-      expect(killed?.returnvalue.worker).toBe(
-        `${(await import('node:os')).hostname()}:${b.proc.pid}`,
-      );
-      expect(b.lines.some((l) => l.startsWith(`done ${start.job}`))).toBe(true);
-
-      const report = buildReport(sweep.dir, sweep.spec);
-      expect(report.points.map((p) => p.seeds)).toEqual([
-        [0, 1, 2],
-        [0, 1, 2],
-      ]);
-      const rows = runsCsv(report).trim().split('\n').slice(1);
-      expect(rows).toHaveLength(6);
-      expect(new Set(rows.map((r) => r.split(',').slice(0, 2).join(','))).size).toBe(6);
-
-      // The same sweep on the local pool: identical runs, identical report.
-      const local = prepareSweep(await request({ out: join(tmp, 'l') }));
-      // One fresh process per run here, reused processes on the workers: the same results.
-      expect((await runLocal(local, { concurrency: 2, runsPerProcess: 1 })).ran).toBe(6);
-      const localReport = buildReport(local.dir, local.spec);
-      expect(reportMarkdown(localReport)).toBe(reportMarkdown(report));
-      expect(reportCsv(localReport)).toBe(reportCsv(report));
-      expect(runsCsv(localReport)).toBe(runsCsv(report));
-      for (const run of sweep.requested) {
-        const m = (d: string) => readFileSync(join(d, run.name, 'metrics.jsonl'), 'utf8');
-        expect(m(sweep.dir)).toBe(m(local.dir));
-      }
-
-      // Resubmitting finds everything done; nothing is queued again.
-      expect(await submitSweep(queue, sweep.dir, sweep.spec, sweep.requested)).toEqual({
-        added: 0,
-        done: 6,
-        pending: 0,
-      });
-      // Runs done on the queue but missing here are copied back from Redis, not rerun.
-      rmSync(join(sweep.dir, sweep.requested[0].name), { recursive: true });
-      expect(await submitSweep(queue, sweep.dir, sweep.spec, sweep.requested)).toEqual({
-        added: 0,
-        done: 6,
-        pending: 0,
-      });
-      expect(readFileSync(join(sweep.dir, sweep.requested[0].name, 'metrics.jsonl'), 'utf8')).toBe(
-        readFileSync(join(local.dir, sweep.requested[0].name, 'metrics.jsonl'), 'utf8'),
-      );
-    } finally {
-      await queue.close();
-    }
-  }, 180_000);
 
   it('a failing run fails once with its error; a worker of another version refuses its job', async () => {
     const name = queueName();
@@ -237,6 +97,8 @@ describe('sweeps on a real Redis', () => {
     let worker: SweepWorker | null = null;
     try {
       worker = await startWorker({
+        entry: ENTRY,
+        version: VERSION,
         target,
         queueName: name,
         concurrency: 2,
@@ -305,6 +167,8 @@ describe('sweeps on a real Redis', () => {
     const queue = openQueue(target, name);
     const elsewhere = join(tmp, 'other-machine');
     const worker = await startWorker({
+      entry: ENTRY,
+      version: VERSION,
       target,
       queueName: name,
       concurrency: 2,
@@ -349,7 +213,13 @@ describe('sweeps on a real Redis', () => {
     expect((err as Error).message).toMatch(/ECONNREFUSED/);
     expect((err as Error).message).not.toContain('hunter2');
     await expect(
-      startWorker({ target: parseRedisUrl(url), queueName: 'x', concurrency: 1 }),
+      startWorker({
+        entry: ENTRY,
+        version: VERSION,
+        target: parseRedisUrl(url),
+        queueName: 'x',
+        concurrency: 1,
+      }),
     ).rejects.toThrow(/cannot reach Redis/);
   });
 });

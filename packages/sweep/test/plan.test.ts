@@ -2,15 +2,15 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GibbsError } from '@gibbs/core';
+import tinyIsing from '@gibbs/test-support/tiny-ising';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseGridOption, parseSeeds, planRuns, runName } from '../src/sweep/grid.ts';
-import { niceTicks, plotAscii, plotSvg, seriesOf } from '../src/sweep/plot.ts';
-import { parseRedisUrl } from '../src/sweep/redis.ts';
-import { reportMarkdown, runsCsv, type SweepReport } from '../src/sweep/report.ts';
-import { removeStaleTemps } from '../src/sweep/rundir.ts';
-import { studentTCdf, studentTQuantile, summarize } from '../src/sweep/stats.ts';
-import tinyIsing from './fixtures/tiny-ising.ts';
+import { parseGridOption, parseSeeds, planRuns, runName } from '../src/grid.ts';
+import { niceTicks, plotAscii, plotSvg, seriesOf } from '../src/plot.ts';
+import { parseRedisUrl } from '../src/redis.ts';
+import { reportMarkdown, runsCsv, type SweepReport } from '../src/report.ts';
+import { removeStaleTemps } from '../src/rundir.ts';
+import { studentTCdf, studentTQuantile, summarize } from '../src/stats.ts';
 
 describe('grid and seeds', () => {
   it('expands a range by its step without float noise', () => {
