@@ -2,9 +2,11 @@
  * The packages as a user gets them: `pnpm pack:all` builds and packs every package; the tarballs
  * go into a fresh npm project outside the repository (third-party dependencies from the npm
  * registry), where plain `node` (no tsx) runs a short script that builds Battle from the registry
- * and steps it (the same numbers as from source), imports every published entry point, and runs a
+ * and steps it (the same numbers as from source), imports every published entry point, runs a
  * simulation in a worker thread with Battle's own observation threads (the .mjs worker entries of
- * dist/); `tsc` (nodenext, no skipLibCheck) type-checks a consumer through the `types` conditions.
+ * dist/), and sweeps a user's experiment on @gibbs/sweep's local pool, whose run processes start
+ * from the CLI's compiled entry; `tsc` (nodenext, no skipLibCheck) type-checks a consumer through
+ * the `types` conditions.
  * Needs the npm registry: without it the test fails with one line saying so. About 30-60 s.
  */
 import { execFile } from 'node:child_process';
@@ -20,7 +22,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['agents', 'cli', 'core', 'env', 'experiments', 'viewer'];
+const PACKAGES = ['agents', 'cli', 'core', 'env', 'experiments', 'sweep', 'viewer'];
 /** A package's folder: packages/<name>, except @gibbs/experiments (the repository's experiments/). */
 const dirOf = (p: string) =>
   p === 'experiments' ? join(ROOT, 'experiments') : join(ROOT, 'packages', p);
@@ -117,6 +119,27 @@ const sim = await startSimulation({ experiment: './experiment.mjs', seed: 3, ste
 const status = await sim.done;
 await sim.dispose();
 console.log(JSON.stringify({ state: status.state, step: status.step, error: status.error }));
+`;
+
+// A sweep under plain node: @gibbs/sweep forks the CLI's compiled run entry (sweep-child.js), which
+// runs the user's experiment module with executeRun; the version is the installed CLI's.
+const SWEEP = `import { gibbsVersion, loadExperiment, SWEEP_CHILD } from '@gibbs/cli';
+import { parseGridOption, prepareSweep, runLocal } from '@gibbs/sweep';
+
+const experiment = await loadExperiment('./experiment.mjs');
+const sweep = prepareSweep({
+  experiment,
+  experimentRef: './experiment.mjs',
+  grid: [parseGridOption('threads=1,2')],
+  seeds: [0],
+  fixed: {},
+  steps: 10,
+  logEvery: 5,
+  version: gibbsVersion(),
+  out: 'sweep',
+});
+const summary = await runLocal(sweep, { entry: SWEEP_CHILD, concurrency: 2 });
+console.log(JSON.stringify({ version: sweep.spec.gibbsVersion, entry: SWEEP_CHILD.pathname.split('/').slice(-3).join('/'), summary }));
 `;
 
 const CONSUMER = `import { allocActions, type Environment, Rng } from '@gibbs/core';
@@ -243,6 +266,22 @@ describe('the packed packages in a fresh npm project, under plain node', () => {
       `for (const m of ${JSON.stringify(entries)}) await import(m);\nconsole.log('imported');\n`,
     );
     expect((await sh(process.execPath, ['entries.mjs'], app, 60_000)).trim()).toBe('imported');
+
+    // The CLI carries no Redis client: @gibbs/sweep is an optional peer, installed here.
+    const cli = JSON.parse(readFileSync(join(app, 'node_modules/@gibbs/cli/package.json'), 'utf8'));
+    expect(Object.keys(cli.dependencies)).not.toContain('bullmq');
+    expect(Object.keys(cli.dependencies)).not.toContain('ioredis');
+    expect(cli.peerDependencies).toEqual({ '@gibbs/sweep': '0.1.0' });
+    expect(cli.peerDependenciesMeta).toEqual({ '@gibbs/sweep': { optional: true } });
+    writeFileSync(join(app, 'sweep.mjs'), SWEEP);
+    const swept = JSON.parse(await sh(process.execPath, ['sweep.mjs'], app, 120_000));
+    expect(swept).toEqual({
+      version: '0.1.0',
+      entry: 'cli/dist/sweep-child.js',
+      summary: { ran: 2, skipped: 0, failed: [] },
+    });
+    const rows = readFileSync(join(app, 'sweep/threads=2_s0/metrics.jsonl'), 'utf8').trim();
+    expect(rows.split('\n').map((l) => JSON.parse(l).step)).toEqual([5, 10]);
 
     writeFileSync(join(app, 'consumer.ts'), CONSUMER);
     writeFileSync(
