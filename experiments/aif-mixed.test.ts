@@ -14,7 +14,13 @@ describe('aif-mixed experiment', () => {
       policyLen: 2,
     });
     const sim = await experiment.create({ params, seed: 3 });
-    for (let s = 0; s < 24; s++) await sim.advance();
+    for (let s = 0; s < 24; s++) {
+      await sim.advance();
+      // What the run loop checks at every step: each logged value is a finite number.
+      const values = sim.metrics().values;
+      for (const [k, v] of Object.entries(values)) expect(Number.isFinite(v), k).toBe(true);
+      if (s < 11) expect(values).not.toHaveProperty('rivals_loss');
+    }
     const m = sim.metrics();
     expect(Object.keys(m.groups).sort()).toEqual(['foragers', 'rivals']);
     for (const k of [

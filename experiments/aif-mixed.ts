@@ -167,14 +167,17 @@ export class AifMixedSimulation {
   metrics(): MetricRecord {
     const r = this.rates();
     const rivals = this.trainer.metrics().groups.rivals;
+    // Loss and mean Q exist once the rivals have trained (after the first episode).
+    const learned: Record<string, number> = {};
+    if (rivals.loss !== undefined) learned.rivals_loss = rivals.loss;
+    if (rivals.mean_q !== undefined) learned.rivals_mean_q = rivals.mean_q;
     return {
       step: this.trainer.step,
       episode: this.trainer.episode,
       values: {
         ...r,
         ...this.budget,
-        rivals_loss: rivals.loss,
-        rivals_mean_q: rivals.mean_q,
+        ...learned,
         rivals_temperature: rivals.temperature,
       },
       groups: {
