@@ -236,6 +236,34 @@ function coerce(field: z.ZodType, value: unknown): unknown {
   return candidates.length > 0 && !field.safeParse(value).success ? candidates[0] : value;
 }
 
+/**
+ * The range of a JSON schema number as words: "in [1, 64]", ">= 1", "> 0", "in (0, 1]". An
+ * integer's exclusive bound is said as the inclusive one (`.positive()` reads ">= 1"), and a bound
+ * at the edge of the safe integers (zod's `.int()` adds them) is left out.
+ */
+function rangeOf(json: Record<string, unknown>): string[] {
+  const num = (v: unknown) =>
+    typeof v === 'number' && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
+  const int = json.type === 'integer';
+  let lo = num(json.minimum);
+  let hi = num(json.maximum);
+  let loOpen = false;
+  let hiOpen = false;
+  const xlo = num(json.exclusiveMinimum);
+  const xhi = num(json.exclusiveMaximum);
+  if (xlo !== undefined && (lo === undefined || xlo >= lo)) {
+    [lo, loOpen] = int ? [Math.floor(xlo) + 1, false] : [xlo, true];
+  }
+  if (xhi !== undefined && (hi === undefined || xhi <= hi)) {
+    [hi, hiOpen] = int ? [Math.ceil(xhi) - 1, false] : [xhi, true];
+  }
+  if (lo !== undefined && hi !== undefined)
+    return [`in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`];
+  if (lo !== undefined) return [`${loOpen ? '>' : '>='} ${lo}`];
+  if (hi !== undefined) return [`${hiOpen ? '<' : '<='} ${hi}`];
+  return [];
+}
+
 /** A human description of what a field accepts. */
 export function expectedOf(field: z.ZodType | undefined, fallback: string): string {
   if (!field) return fallback;
@@ -255,13 +283,7 @@ export function expectedOf(field: z.ZodType | undefined, fallback: string): stri
   else if (json.type === 'boolean') parts.push('true or false');
   else if (json.type === 'string') parts.push('a string');
   else parts.push(fallback);
-  const lo = json.minimum ?? json.exclusiveMinimum;
-  const hi = json.maximum ?? json.exclusiveMaximum;
-  if (lo !== undefined && hi !== undefined) parts.push(`in [${lo}, ${hi}]`);
-  else if (lo !== undefined)
-    parts.push(json.exclusiveMinimum !== undefined ? `> ${lo}` : `>= ${lo}`);
-  else if (hi !== undefined)
-    parts.push(json.exclusiveMaximum !== undefined ? `< ${hi}` : `<= ${hi}`);
+  parts.push(...rangeOf(json));
   if (parts.length === 1 && parts[0] === fallback) return fallback;
   return `${parts.join(' ')} (${fallback})`;
 }
