@@ -212,9 +212,9 @@ export default defineExperiment({
 });
 
 /**
- * About what a Battle of this size allocates (battle-obs.ts's layout): every agent's 13x13x5 view
- * and features plus ~64 bytes of per-agent state, each group's padded map, the occupancy grid
- * and the placement's per-cell scratch.
+ * About what a Battle of this size allocates (battle-kernels.ts's layoutOf): every agent's
+ * 13x13x5 view and features plus ~64 bytes of per-agent state, each group's padded map, the
+ * occupancy grid and the placement's per-cell scratch.
  */
 export function battleBytes(p: { map: number; agents?: number }): number {
   const n = 2 * (p.agents ?? Math.max(1, defaultAgents(p.map)));

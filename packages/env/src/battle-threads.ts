@@ -3,13 +3,13 @@
  * observation copy with the main thread over one shared memory, so `step` stays synchronous.
  *
  * Protocol (one Int32Array control block, see CTRL): the main thread writes a job (JOB_ATTACK or
- * JOB_MOVE with a band parity, or JOB_OBSERVE), opens it (NEXT = 0) and bumps GEN; every thread, the main one
- * included, then takes chunks with Atomics.add(NEXT) until none is left, and the main thread waits
- * until BUSY (workers inside a job) is back to 0, then closes the job (NEXT = NO_JOB). The chunks
- * of a job are independent (one agent's view; bands of one parity that touch disjoint rows), so
- * the result never depends on which thread does which chunk: it is byte-identical to one thread.
- * Chunks are taken dynamically, so an uneven spread of agents stays balanced, and a worker that
- * has not started yet simply takes none: the main thread never waits for one.
+ * JOB_MOVE with a band parity, or JOB_OBSERVE), opens it (NEXT = 0) and bumps GEN; every thread,
+ * the main one included, then takes chunks with Atomics.add(NEXT) until none is left, and the main
+ * thread waits until BUSY (workers inside a job) is back to 0, then closes the job (NEXT = NO_JOB).
+ * The chunks of a job are independent (one agent's view; bands of one parity that touch disjoint
+ * rows), so the result never depends on which thread does which chunk: it is byte-identical to one
+ * thread. Chunks are taken dynamically, so an uneven spread of agents stays balanced, and a worker
+ * that has not started yet simply takes none: the main thread never waits for one.
  *
  * Node only (worker_threads, reached through process.getBuiltinModule so that the module can be
  * bundled for a browser, where `threads` must be 1).
@@ -27,7 +27,7 @@ import {
   type Kernels,
   NO_JOB,
   type Rewards,
-} from './battle-obs.ts';
+} from './battle-kernels.ts';
 
 type WorkerThreads = typeof import('node:worker_threads');
 
@@ -43,7 +43,8 @@ function workerThreads(): WorkerThreads {
   return wt;
 }
 
-export class ObsPool {
+/** The worker threads of a parallel step, and the main thread's side of the protocol. */
+export class StepPool {
   private readonly ctrl: Int32Array;
   private readonly workers: NodeWorker[] = [];
   private failure: Error | null = null;

@@ -1,9 +1,10 @@
 /**
- * One observation worker of battle-threads.ts: wait for a job (GEN bumped), take chunks of agents
- * until none is left, report done through BUSY; stop when STOP is set.
+ * One worker thread of battle-threads.ts: wait for a job (GEN bumped), take chunks of it (agents
+ * to observe, bands to attack or move) until none is left, report done through BUSY; stop when
+ * STOP is set.
  */
 import { workerData } from 'node:worker_threads';
-import { CTRL, drainChunks, type KernelSource, kernelsOf, type Rewards } from './battle-obs.ts';
+import { CTRL, drainChunks, type KernelSource, kernelsOf, type Rewards } from './battle-kernels.ts';
 
 const {
   ctrl: ctrlBuf,

@@ -57,11 +57,16 @@
  * nothing. Observations, where MAgent spends most of its time, are copied, not built: each group
  * keeps a padded, interleaved (height x width x 5) float map of the world from its own perspective,
  * updated in place on every move, hit and death; an agent's view is 13 row copies from it
- * (battle-obs.ts). The copy runs in WebAssembly (SIMD loads and stores) over one
- * WebAssembly.Memory that holds the whole observation state when it fits in 4 GiB (2x500k on
- * 3200x3200 does), else in JS (`copyWithin`); both give the same bytes. With `threads` > 1 that
- * memory is shared and worker threads take part in the attacks, the moves and the views
- * (battle-threads.ts): byte-identical to one thread.
+ * (battle-kernels.ts). The copy runs in WebAssembly (SIMD loads and stores, battle-wasm.ts) over
+ * one WebAssembly.Memory that holds the whole state when it fits in 4 GiB (2x500k on 3200x3200
+ * does), else in JS (`copyWithin`); both give the same bytes. With `threads` > 1 that memory is
+ * shared and worker threads take part in the attacks, the moves and the views (battle-threads.ts):
+ * byte-identical to one thread.
+ *
+ * The files: this one holds the rules, the config and the placement; battle-constants.ts every
+ * constant; battle-kernels.ts the state and what each thread runs on it (attacks, moves,
+ * observations); battle-wasm.ts the observation copy compiled to WebAssembly; battle-threads.ts
+ * the worker threads.
  */
 import {
   allocAgentsFrame,
@@ -79,56 +84,63 @@ import {
 } from '@gibbs/core';
 import { z } from 'zod';
 import {
+  ACTION_NAMES,
+  BATTLE_GROUPS,
+  BLOCK_GAP,
+  CHANNEL_NAMES,
+  EMPTY,
+  MAX_HP,
+  N_ACTIONS,
+  N_FEATURES,
+  N_MOVES,
+  STAY,
+  STEP_RECOVER,
+  TILE_X_SHIFT,
+  TILE_Y_SHIFT,
+  VIEW_CHANNELS,
+  VIEW_SIDE,
+  VIEW_SIZE,
+  WALL,
+} from './battle-constants.ts';
+import {
   attackBands,
+  type BattleState,
   bandsOfParity,
   CTRL,
-  circle,
+  initMaps,
   type KernelSource,
   type Kernels,
   kernelsOf,
   layoutOf,
   moveBands,
-  N_ACTIONS,
-  N_FEATURES,
-  type ObsLayout,
-  type ObsState,
-  obsStateOf,
-  obsWasmBytes,
+  putAgent,
   type Rewards,
+  stateOf,
+  writeHp,
+} from './battle-kernels.ts';
+import { StepPool } from './battle-threads.ts';
+import { obsModule, WASM_MAX_BYTES } from './battle-wasm.ts';
+
+// What moved out of this file stays importable from it (`@gibbs/env/battle`).
+export {
+  ACTION_DX,
+  ACTION_DY,
+  ACTION_NAMES,
+  BATTLE_GROUPS,
+  CHANNEL_NAMES,
+  DAMAGE,
+  MAX_HP,
+  N_ACTIONS,
+  N_ATTACKS,
+  N_FEATURES,
+  N_MOVES,
+  STAY,
+  STEP_RECOVER,
   VIEW_CHANNELS,
   VIEW_RADIUS,
   VIEW_SIDE,
   VIEW_SIZE,
-  WASM_MAX_BYTES,
-} from './battle-obs.ts';
-import { ObsPool } from './battle-threads.ts';
-
-export { N_ACTIONS, N_FEATURES, VIEW_CHANNELS, VIEW_RADIUS, VIEW_SIDE, VIEW_SIZE };
-
-// ---- rules ----------------------------------------------------------------------------------
-
-export const BATTLE_GROUPS = ['red', 'blue'] as const;
-export const MAX_HP = 10;
-export const DAMAGE = 2;
-/** float32 like MAgent's, so hp sums round the same way. */
-export const STEP_RECOVER = Math.fround(0.1);
-export const CHANNEL_NAMES = ['obstacle', 'own group', 'own hp', 'other group', 'other hp'];
-/** Gap between the centre line and each block, as MAgent's generate_map. */
-const BLOCK_GAP = 3;
-
-const MOVES = circle(2, true);
-const ATTACKS = circle(1.5, false);
-export const N_MOVES = MOVES.length; // 13
-export const N_ATTACKS = ATTACKS.length; // 8
-/** The action that keeps an agent where it is. */
-export const STAY = MOVES.findIndex(([dx, dy]) => dx === 0 && dy === 0); // 6
-/** Action a moves by (ACTION_DX[a], ACTION_DY[a]) if a < N_MOVES, else attacks that neighbour. */
-export const ACTION_DX = Int32Array.from([...MOVES, ...ATTACKS].map(([dx]) => dx));
-export const ACTION_DY = Int32Array.from([...MOVES, ...ATTACKS].map(([, dy]) => dy));
-export const ACTION_NAMES = [
-  ...MOVES.map(([dx, dy]) => (dx === 0 && dy === 0 ? 'stay' : `move ${dx},${dy}`)),
-  ...ATTACKS.map(([dx, dy]) => `attack ${dx},${dy}`),
-];
+} from './battle-constants.ts';
 
 // ---- config ---------------------------------------------------------------------------------
 
@@ -240,15 +252,6 @@ export function maxAgents(map: number, placement: 'block' | 'random'): number {
 
 // ---- the environment ------------------------------------------------------------------------
 
-const EMPTY = -1;
-const WALL = -2;
-/**
- * Tiles that order attacks and moves (see Battle.drawOrder): 64 cells wide, 4 high, since maps
- * are row-major (a tile touches few rows; measured ~1.4x faster than 16 x 16 at 2x100k).
- */
-const TILE_X_SHIFT = 6;
-const TILE_Y_SHIFT = 2;
-
 /**
  * rng.int(n), value for value, without its floating-point modulo in the common case: Lemire's
  * method draws m = u32 * n and rejects only when m mod 2^32 < (2^32 - n) mod n, which needs
@@ -261,18 +264,6 @@ export function drawInt(rng: Rng, n: number): number {
     const hi = Math.floor(m / 4294967296);
     const low = m - hi * 4294967296;
     if (low >= n || low >= (4294967296 - n) % n) return hi;
-  }
-}
-
-/**
- * The observation kernel's module: with 128-bit SIMD copies where the engine has WebAssembly SIMD
- * (Node 16.4+, every current browser), else with memory.copy per view row. Same bytes either way.
- */
-function obsModule(layout: ObsLayout, pages: number, shared: boolean): WebAssembly.Module {
-  try {
-    return new WebAssembly.Module(obsWasmBytes(layout, pages, shared, true));
-  } catch {
-    return new WebAssembly.Module(obsWasmBytes(layout, pages, shared, false));
   }
 }
 
@@ -374,11 +365,11 @@ export class Battle implements Environment {
   private readonly n0: number;
   private readonly n: number;
   private readonly caps: readonly [number, number];
-  private readonly obs: ObsState;
+  private readonly obs: BattleState;
   private readonly kernels: Kernels;
   /** Which observation kernel runs: WebAssembly (state within 4 GiB) or JS copyWithin. */
   readonly kernel: 'wasm' | 'js';
-  private readonly pool: ObsPool | null;
+  private readonly pool: StepPool | null;
   /** Control block of the thread pool (and the move counters of moveBands). */
   private readonly ctrl: Int32Array;
   // state, indexed by global agent index (red 0..n0-1, blue n0..n-1)
@@ -498,7 +489,7 @@ export class Battle implements Environment {
       source = { kind: 'js', layout, buffer: buffer as SharedArrayBuffer };
     }
     this.kernel = useWasm ? 'wasm' : 'js';
-    this.obs = obsStateOf(layout, buffer);
+    this.obs = stateOf(layout, buffer);
     // Shared only with threads: a page without cross-origin isolation has no SharedArrayBuffer.
     this.ctrl = new Int32Array(
       shared ? new SharedArrayBuffer(4 * CTRL.SIZE) : new ArrayBuffer(4 * CTRL.SIZE),
@@ -567,7 +558,7 @@ export class Battle implements Environment {
       for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
     this.out = { groups: outGroups, step: 0, done: false, info: this.info };
     this.aliveByGroup = outGroups.map((o) => o.alive);
-    this.pool = shared ? new ObsPool(cfg.threads - 1, source, this.ctrl, this.rewards) : null;
+    this.pool = shared ? new StepPool(cfg.threads - 1, source, this.ctrl, this.rewards) : null;
   }
 
   /**
@@ -616,7 +607,7 @@ export class Battle implements Environment {
       occ[y * W] = WALL;
       occ[y * W + W - 1] = WALL;
     }
-    this.initMaps();
+    initMaps(this.obs);
 
     this.place();
     this.hp.fill(MAX_HP);
@@ -637,7 +628,7 @@ export class Battle implements Environment {
     this.hitStep.fill(0);
     for (let a = 0; a < n; a++) {
       occ[this.py[a] * W + this.px[a]] = a;
-      this.putAgent(a);
+      putAgent(this.obs, a);
     }
     this.aliveCount[0] = this.caps[0];
     this.aliveCount[1] = this.caps[1];
@@ -649,28 +640,6 @@ export class Battle implements Environment {
     this.info['alive.blue'] = this.caps[1];
     this.observe();
     return this.out;
-  }
-
-  /** Zero both padded maps and mark walls and the off-map padding as obstacles. */
-  private initMaps(): void {
-    const { width: W, height: H } = this;
-    const pw = this.obs.padWidth;
-    const ph = H + 2 * VIEW_RADIUS;
-    const R = VIEW_RADIUS;
-    for (const buf of this.obs.bufs) {
-      buf.fill(0, 0, this.obs.mapFloats);
-      for (let y = 0; y < ph; y++) {
-        // Interior cells are map cells 1..W-2 of rows 1..H-2, i.e. padded R+1..R+W-2.
-        const interiorRow = y >= R + 1 && y <= R + H - 2;
-        for (let x = 0; x < pw; x++) {
-          if (interiorRow && x >= R + 1 && x <= R + W - 2) {
-            x = R + W - 2;
-            continue;
-          }
-          buf[(y * pw + x) * VIEW_CHANNELS] = 1;
-        }
-      }
-    }
   }
 
   /** Positions of every slot by the placement (occupancy not yet written). */
@@ -751,37 +720,6 @@ export class Battle implements Environment {
     }
   }
 
-  // ---- the padded maps ----------------------------------------------------------------------
-
-  /** Write agent a (presence and hp) into both groups' maps at its cell. */
-  private putAgent(a: number): void {
-    const m0 = this.obs.bufs[0];
-    const m1 = this.obs.bufs[1];
-    const c = ((this.py[a] + VIEW_RADIUS) * this.obs.padWidth + this.px[a] + VIEW_RADIUS) * 5;
-    const h = this.hp[a] / MAX_HP;
-    // own group at channels 1-2 of its own map, other group at channels 3-4 of the other's
-    const mine = a < this.n0 ? m0 : m1;
-    const theirs = a < this.n0 ? m1 : m0;
-    mine[c + 1] = 1;
-    mine[c + 2] = h;
-    theirs[c + 3] = 1;
-    theirs[c + 4] = h;
-  }
-
-  private writeHp(a: number): void {
-    const m0 = this.obs.bufs[0];
-    const m1 = this.obs.bufs[1];
-    const c = ((this.py[a] + VIEW_RADIUS) * this.obs.padWidth + this.px[a] + VIEW_RADIUS) * 5;
-    const h = this.hp[a] / MAX_HP;
-    if (a < this.n0) {
-      m0[c + 2] = h;
-      m1[c + 4] = h;
-    } else {
-      m1[c + 2] = h;
-      m0[c + 4] = h;
-    }
-  }
-
   // ---- step ---------------------------------------------------------------------------------
 
   step(actions: readonly Int32Array[]): StepOutput {
@@ -835,7 +773,7 @@ export class Battle implements Environment {
       if (alive[a] === 0 || hp[a] >= MAX_HP) continue;
       const h = hp[a] + STEP_RECOVER;
       hp[a] = Math.min(h, MAX_HP);
-      this.writeHp(a);
+      writeHp(this.obs, a);
     }
 
     // 4. Moves, in an order drawn per step, one at a time on the current state.

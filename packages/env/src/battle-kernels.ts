@@ -1,8 +1,9 @@
 /**
- * Battle's kernels, everything a thread of the parallel step runs: the observation copy (the hot
- * path: MAgent spends 85-93 % of its step there), and the attacks and moves of a set of bands
- * (attackBands, moveBands). A module of its own with no dependencies, so that the worker threads
- * of battle-threads.ts load it quickly; all the state they touch lives in one buffer (ObsLayout).
+ * Battle's kernels, everything a thread of the parallel step runs, and the state they share: the
+ * observation copy (the hot path: MAgent spends 85-93 % of its step there), the attacks and moves
+ * of a set of bands (attackBands, moveBands), and the chunked jobs of the thread pool's control
+ * block (drainChunks). It imports only battle-constants.ts, so that the worker threads of
+ * battle-threads.ts load it quickly; all the state they touch lives in one buffer (StateLayout).
  *
  * Each group keeps a padded map of the world from its own perspective: (height + 12) x (width + 12)
  * cells of 5 interleaved floats [obstacle, own group, own hp, other group, other hp], the 6-cell
@@ -10,37 +11,44 @@
  * move, hit and death. An agent's 13 x 13 x 5 view is then 13 row copies, one per row of its view
  * circle, from its group's map into its group's observations; cells of the window outside the
  * circle are never written and stay 0. Two kernels do the copy, with identical output:
- *   wasm  a module generated for the layout (offsets baked in) over one WebAssembly.Memory that
- *         holds every array of the ObsState: each row unrolled into 16-byte SIMD loads and stores
- *         (147 per view), or `memory.copy` per row where the engine lacks WebAssembly SIMD;
+ *   wasm  a module generated for the layout (battle-wasm.ts) over one WebAssembly.Memory that
+ *         holds every array of the BattleState;
  *   js    `copyWithin` inside one Float32Array per group (map and views share a buffer), for
  *         states over the 4 GiB a wasm32 memory can hold, or where WebAssembly is missing.
  */
+import {
+  ACTION_DX,
+  ACTION_DY,
+  BAND_SHIFT,
+  DAMAGE,
+  EMPTY,
+  MAX_HP,
+  MOVE_HEADING,
+  N_ACTIONS,
+  N_FEATURES,
+  VIEW_CHANNELS,
+  VIEW_HALF,
+  VIEW_RADIUS,
+  VIEW_SIDE,
+  VIEW_SIZE,
+} from './battle-constants.ts';
 
-export const VIEW_RADIUS = 6;
-export const VIEW_SIDE = 2 * VIEW_RADIUS + 1;
-export const VIEW_CHANNELS = 5;
-export const VIEW_SIZE = VIEW_SIDE * VIEW_SIDE * VIEW_CHANNELS;
-export const N_ACTIONS = 21;
-/** One-hot of the last action, the last reward, x / width, y / height. */
-export const N_FEATURES = N_ACTIONS + 3;
+// ---- the state ------------------------------------------------------------------------------
 
-/** Half-width of the view circle (dx^2 + dy^2 <= 36) on each row: row r spans dx in [-hw, hw]. */
-export const VIEW_HALF = Int32Array.from({ length: VIEW_SIDE }, (_, r) => {
-  const dy = r - VIEW_RADIUS;
-  return Math.floor(Math.sqrt(VIEW_RADIUS * VIEW_RADIUS - dy * dy) + 1e-9);
-});
-const ROW_DST = Int32Array.from(
+/** Per view row: offset (floats) of its first float in the agent's view. */
+export const ROW_DST = Int32Array.from(
   VIEW_HALF,
   (hw, r) => (r * VIEW_SIDE + VIEW_RADIUS - hw) * VIEW_CHANNELS,
 );
-const ROW_LEN = Int32Array.from(VIEW_HALF, (hw) => (2 * hw + 1) * VIEW_CHANNELS);
+/** Per view row: the floats it copies. */
+export const ROW_LEN = Int32Array.from(VIEW_HALF, (hw) => (2 * hw + 1) * VIEW_CHANNELS);
 
 /**
- * Everything the observation copy reads and writes. In the parallel variant every array lives in a
- * SharedArrayBuffer and each worker builds the same object from the buffers.
+ * Everything the kernels read and write, indexed by global agent index (red 0..n0-1, blue
+ * n0..n-1). In the parallel variant every array lives in shared memory and each worker builds the
+ * same object from the buffers.
  */
-export interface ObsState {
+export interface BattleState {
   readonly width: number;
   readonly height: number;
   /** Row stride of the padded maps: width + 2 * VIEW_RADIUS. */
@@ -62,14 +70,15 @@ export interface ObsState {
   readonly bufs: readonly [Float32Array, Float32Array];
   readonly hp: Float32Array;
   readonly terminated: Uint8Array;
+  /** Step on which the agent last damaged an enemy without killing it (the +0.2 rule). */
   readonly hitStep: Int32Array;
-  /** width x height: -1 empty, -2 wall, else the global index of the agent there. */
+  /** width x height: EMPTY, WALL, or the global index of the agent there. */
   readonly occ: Int32Array;
   /** Direction of each agent's last move (radians; NaN before one). */
   readonly heading: Float32Array;
-  /** This step's movers, band by band in their drawn order. */
+  /** This step's attackers or movers, band by band in their drawn order. */
   readonly order: Int32Array;
-  /** Band b's movers are order[bandStart[b] .. bandStart[b + 1]). */
+  /** Band b's agents are order[bandStart[b] .. bandStart[b + 1]). */
   readonly bandStart: Int32Array;
 }
 
@@ -87,11 +96,11 @@ export function rowSources(padWidth: number): Int32Array {
 }
 
 /**
- * Where each array of an ObsState lives: byte offsets into one buffer (a WebAssembly.Memory's, or
- * a plain (Shared)ArrayBuffer's), each 64-byte aligned. A group's views follow its map, so that
+ * Where each array of a BattleState lives: byte offsets into one buffer (a WebAssembly.Memory's,
+ * or a plain (Shared)ArrayBuffer's), each 64-byte aligned. A group's views follow its map, so that
  * the JS kernel's copyWithin works inside one typed array.
  */
-export interface ObsLayout {
+export interface StateLayout {
   readonly width: number;
   readonly height: number;
   readonly n0: number;
@@ -116,12 +125,17 @@ export interface ObsLayout {
   readonly bytes: number;
 }
 
-/** Bands of MOVE_BAND rows order the moves (see moveBands): how many a map of `height` has. */
+/** How many bands (of BAND_SHIFT rows) a map of `height` has. */
 export function bandsOf(height: number): number {
-  return ((height - 1) >> MOVE_BAND_SHIFT) + 1;
+  return ((height - 1) >> BAND_SHIFT) + 1;
 }
 
-export function layoutOf(width: number, height: number, n0: number, n1: number): ObsLayout {
+/** How many bands of `parity` a map of `height` has. */
+export function bandsOfParity(height: number, parity: number): number {
+  return (bandsOf(height) - parity + 1) >> 1;
+}
+
+export function layoutOf(width: number, height: number, n0: number, n1: number): StateLayout {
   let at = 0;
   const take = (bytes: number) => {
     const here = at;
@@ -169,7 +183,7 @@ export function layoutOf(width: number, height: number, n0: number, n1: number):
 }
 
 /** Typed-array views of a layout over `buffer`. */
-export function obsStateOf(layout: ObsLayout, buffer: ArrayBufferLike): ObsState {
+export function stateOf(layout: StateLayout, buffer: ArrayBufferLike): BattleState {
   const { width, height, n0, n1 } = layout;
   const n = n0 + n1;
   const padWidth = padWidthOf(width);
@@ -202,10 +216,65 @@ export function obsStateOf(layout: ObsLayout, buffer: ArrayBufferLike): ObsState
   };
 }
 
+// ---- the padded maps ------------------------------------------------------------------------
+
+/** Zero both padded maps and mark walls and the off-map padding as obstacles. */
+export function initMaps(s: BattleState): void {
+  const { width: W, height: H, padWidth: pw } = s;
+  const ph = H + 2 * VIEW_RADIUS;
+  const R = VIEW_RADIUS;
+  for (const buf of s.bufs) {
+    buf.fill(0, 0, s.mapFloats);
+    for (let y = 0; y < ph; y++) {
+      // Interior cells are map cells 1..W-2 of rows 1..H-2, i.e. padded R+1..R+W-2.
+      const interiorRow = y >= R + 1 && y <= R + H - 2;
+      for (let x = 0; x < pw; x++) {
+        if (interiorRow && x >= R + 1 && x <= R + W - 2) {
+          x = R + W - 2;
+          continue;
+        }
+        buf[(y * pw + x) * VIEW_CHANNELS] = 1;
+      }
+    }
+  }
+}
+
+/** Write agent a (presence and hp) into both groups' maps at its cell. */
+export function putAgent(s: BattleState, a: number): void {
+  const m0 = s.bufs[0];
+  const m1 = s.bufs[1];
+  const c = ((s.py[a] + VIEW_RADIUS) * s.padWidth + s.px[a] + VIEW_RADIUS) * VIEW_CHANNELS;
+  const h = s.hp[a] / MAX_HP;
+  // own group at channels 1-2 of its own map, other group at channels 3-4 of the other's
+  const mine = a < s.n0 ? m0 : m1;
+  const theirs = a < s.n0 ? m1 : m0;
+  mine[c + 1] = 1;
+  mine[c + 2] = h;
+  theirs[c + 3] = 1;
+  theirs[c + 4] = h;
+}
+
+/** Write agent a's hp into both groups' maps at its cell. */
+export function writeHp(s: BattleState, a: number): void {
+  const m0 = s.bufs[0];
+  const m1 = s.bufs[1];
+  const c = ((s.py[a] + VIEW_RADIUS) * s.padWidth + s.px[a] + VIEW_RADIUS) * VIEW_CHANNELS;
+  const h = s.hp[a] / MAX_HP;
+  if (a < s.n0) {
+    m0[c + 2] = h;
+    m1[c + 4] = h;
+  } else {
+    m1[c + 2] = h;
+    m0[c + 4] = h;
+  }
+}
+
+// ---- observations ---------------------------------------------------------------------------
+
 /** What a worker needs to build the same kernel over the same memory. */
 export type KernelSource =
-  | { kind: 'js'; layout: ObsLayout; buffer: SharedArrayBuffer }
-  | { kind: 'wasm'; layout: ObsLayout; memory: WebAssembly.Memory; module: WebAssembly.Module };
+  | { kind: 'js'; layout: StateLayout; buffer: SharedArrayBuffer }
+  | { kind: 'wasm'; layout: StateLayout; memory: WebAssembly.Memory; module: WebAssembly.Module };
 
 /** observe(lo, hi): write the views and features of live agents lo..hi-1 (global indices). */
 export type ObsKernel = (lo: number, hi: number) => void;
@@ -215,12 +284,12 @@ export function kernelOf(source: KernelSource): ObsKernel {
     const instance = new WebAssembly.Instance(source.module, { env: { memory: source.memory } });
     return instance.exports.observe as ObsKernel;
   }
-  const state = obsStateOf(source.layout, source.buffer);
+  const state = stateOf(source.layout, source.buffer);
   return (lo, hi) => observeRange(state, lo, hi);
 }
 
 /** Write the view and features of every live agent whose global index is in [lo, hi). */
-export function observeRange(s: ObsState, lo: number, hi: number): void {
+export function observeRange(s: BattleState, lo: number, hi: number): void {
   const { px, py, alive, lastAction, reward, features, padWidth, n0, mapFloats, rowSrc } = s;
   const invW = 1 / s.width;
   const invH = 1 / s.height;
@@ -255,25 +324,6 @@ export function observeRange(s: ObsState, lo: number, hi: number): void {
 
 // ---- moves ----------------------------------------------------------------------------------
 
-/** Offsets within a circle, row by row (dy outer, dx inner), as MAgent's CircleRange numbers them. */
-export function circle(radius: number, withCentre: boolean): [number, number][] {
-  const out: [number, number][] = [];
-  const r = Math.floor(radius);
-  for (let dy = -r; dy <= r; dy++)
-    for (let dx = -r; dx <= r; dx++) {
-      const d2 = dx * dx + dy * dy;
-      if (d2 <= radius * radius && (withCentre || d2 > 0)) out.push([dx, dy]);
-    }
-  return out;
-}
-
-const MOVES = circle(2, true);
-export const MOVE_DX = Int32Array.from(MOVES, ([dx]) => dx);
-export const MOVE_DY = Int32Array.from(MOVES, ([, dy]) => dy);
-export const MOVE_HEADING = Float32Array.from(MOVES, ([dx, dy]) => Math.atan2(dy, dx));
-/** Moves are ordered by bands of 4 rows: bands two apart are 5+ rows apart and never interact. */
-export const MOVE_BAND_SHIFT = 2;
-
 /**
  * Carry out the moves of the bands `parity`, `parity` + 2, ... with index j in [j0, j1) among them,
  * each band's movers in their drawn order: a move succeeds when its target cell is inside the walls
@@ -283,7 +333,7 @@ export const MOVE_BAND_SHIFT = 2;
  * group to counts[0], counts[1].
  */
 export function moveBands(
-  s: ObsState,
+  s: BattleState,
   parity: number,
   j0: number,
   j1: number,
@@ -307,20 +357,20 @@ export function moveBands(
       const d = lastAction[a];
       const x = px[a];
       const y = py[a];
-      const nx = x + MOVE_DX[d];
-      const ny = y + MOVE_DY[d];
+      const nx = x + ACTION_DX[d];
+      const ny = y + ACTION_DY[d];
       if (nx < 1 || ny < 1 || nx > W - 2 || ny > H - 2) continue;
       const to = ny * W + nx;
-      if (occ[to] !== -1) continue;
-      occ[y * W + x] = -1;
+      if (occ[to] !== EMPTY) continue;
+      occ[y * W + x] = EMPTY;
       occ[to] = a;
       px[a] = nx;
       py[a] = ny;
       heading[a] = MOVE_HEADING[d];
       // Its presence and hp move in both maps: channels 1-2 of its own group's map, 3-4 of the
       // other's (the cell it leaves held nothing else).
-      const from5 = ((y + VIEW_RADIUS) * pw + x + VIEW_RADIUS) * 5;
-      const to5 = ((ny + VIEW_RADIUS) * pw + nx + VIEW_RADIUS) * 5;
+      const from5 = ((y + VIEW_RADIUS) * pw + x + VIEW_RADIUS) * VIEW_CHANNELS;
+      const to5 = ((ny + VIEW_RADIUS) * pw + nx + VIEW_RADIUS) * VIEW_CHANNELS;
       const mine = a < n0 ? m0 : m1;
       const theirs = a < n0 ? m1 : m0;
       const h = mine[from5 + 2];
@@ -340,12 +390,7 @@ export function moveBands(
   Atomics.add(counts, countAt + 1, moves1);
 }
 
-const ATTACKS = circle(1.5, false);
-export const N_MOVES = MOVES.length;
-export const ATTACK_DX = Int32Array.from(ATTACKS, ([dx]) => dx);
-export const ATTACK_DY = Int32Array.from(ATTACKS, ([, dy]) => dy);
-export const MAX_HP = 10;
-export const DAMAGE = 2;
+// ---- attacks --------------------------------------------------------------------------------
 
 /** Rewards as float32 (MAgent's are floats), handed to every thread. */
 export interface Rewards {
@@ -366,7 +411,7 @@ export interface Rewards {
  * and kills of red and blue to counts[at .. at+3] (hits red, hits blue, kills red, kills blue).
  */
 export function attackBands(
-  s: ObsState,
+  s: BattleState,
   rewards: Rewards,
   step: number,
   parity: number,
@@ -391,14 +436,14 @@ export function attackBands(
       const a = order[k];
       if (alive[a] === 0) continue; // killed earlier in the order
       reward[a] += rewards.attack;
-      const d = lastAction[a] - N_MOVES;
-      const b = occ[(py[a] + ATTACK_DY[d]) * W + px[a] + ATTACK_DX[d]];
+      const d = lastAction[a];
+      const b = occ[(py[a] + ACTION_DY[d]) * W + px[a] + ACTION_DX[d]];
       if (b < 0 || b < n0 === a < n0) continue; // nothing, a wall or a friend: no effect
       const red = a < n0;
       if (red) hits0++;
       else hits1++;
       hp[b] -= DAMAGE;
-      const c5 = ((py[b] + VIEW_RADIUS) * pw + px[b] + VIEW_RADIUS) * 5;
+      const c5 = ((py[b] + VIEW_RADIUS) * pw + px[b] + VIEW_RADIUS) * VIEW_CHANNELS;
       // b's own channels in its group's map, the other's channels in the other map
       const mine = red ? m1 : m0;
       const theirs = red ? m0 : m1;
@@ -406,7 +451,7 @@ export function attackBands(
         alive[b] = 0;
         terminated[b] = 1;
         reward[b] = rewards.dead + (hitStep[b] === step ? rewards.hit : 0);
-        occ[py[b] * W + px[b]] = -1;
+        occ[py[b] * W + px[b]] = EMPTY;
         mine[c5 + 1] = 0;
         mine[c5 + 2] = 0;
         theirs[c5 + 3] = 0;
@@ -432,14 +477,9 @@ export function attackBands(
   Atomics.add(counts, at + 3, kills1);
 }
 
-/** How many bands of `parity` a map of `height` has. */
-export function bandsOfParity(height: number, parity: number): number {
-  return (bandsOf(height) - parity + 1) >> 1;
-}
-
 // ---- the control block shared by the thread pool and its workers ----------------------------
 
-/** Int32 slots of the pool's control SharedArrayBuffer. */
+/** Int32 slots of the pool's control SharedArrayBuffer (see battle-threads.ts). */
 export const CTRL = {
   /** Job generation: bumped by the main thread to wake the workers. */
   GEN: 0,
@@ -453,7 +493,7 @@ export const CTRL = {
   NCHUNKS: 5,
   CHUNK: 6,
   TOTAL: 7,
-  /** The job: JOB_OBSERVE, or JOB_MOVE with the band parity in PARITY. */
+  /** The job: JOB_OBSERVE, or JOB_MOVE / JOB_ATTACK with the band parity in PARITY. */
   JOB: 8,
   PARITY: 9,
   /** Successful moves of red and blue in the current move job (summed by every thread). */
@@ -480,7 +520,7 @@ export interface Kernels {
 
 export function kernelsOf(source: KernelSource, ctrl: Int32Array, rewards: Rewards): Kernels {
   const buffer = source.kind === 'wasm' ? source.memory.buffer : source.buffer;
-  const state = obsStateOf(source.layout, buffer);
+  const state = stateOf(source.layout, buffer);
   return {
     observe: kernelOf(source),
     move: (parity, j0, j1) => moveBands(state, parity, j0, j1, ctrl, CTRL.MOVES),
@@ -508,156 +548,5 @@ export function drainChunks(ctrl: Int32Array, kernels: Kernels): number {
     else if (job === JOB_ATTACK) kernels.attack(ctrl[CTRL.PARITY], lo, hi);
     else kernels.observe(lo, hi);
     done++;
-  }
-}
-
-// ---- the WebAssembly kernel ------------------------------------------------------------------
-
-/** The largest memory a wasm32 module can address: 65536 pages of 64 KiB. */
-export const WASM_MAX_BYTES = 65536 * 65536;
-
-/**
- * The same copy as observeRange, compiled to WebAssembly for one layout (its offsets are baked in
- * as constants). With `simd`, each view row is straight-line v128 loads and stores (the last chunk
- * of a row overlaps the one before it), and the features' zeros are v128 stores: no call at all,
- * ~2x faster than `memory.copy` per row at 2x64 agents (13 calls of ~10 ns of overhead each per
- * agent; rows are 20 to 260 bytes), which is itself several times faster than a `copyWithin` call
- * from JS. The output is byte-identical: the same copies, and x / width computed in float64 then
- * rounded to float32, as a Float32Array store rounds it.
- */
-export function obsWasmBytes(
-  layout: ObsLayout,
-  pages: number,
-  shared: boolean,
-  simd = true,
-): Uint8Array<ArrayBuffer> {
-  const { width, height, n0, n1 } = layout;
-  const padWidth = padWidthOf(width);
-  const rowSrc = rowSources(padWidth);
-  const mapBytes = 4 * mapFloatsOf(width, height);
-  const code: number[] = [];
-  const op = (...bytes: number[]) => {
-    for (const b of bytes) code.push(b);
-  };
-  const I = (v: number) => [0x41, ...sleb(v | 0)]; // i32.const
-  const G = (l: number) => [0x20, l]; // local.get
-  const S = (l: number) => [0x21, l]; // local.set
-  const F64 = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
-  const load = (offset: number) => [0x28, 2, ...uleb(offset)]; // i32.load
-  const store32f = (offset: number) => [0x38, 2, ...uleb(offset)]; // f32.store
-  // v128.load / v128.store with a constant offset (alignment hint 4 bytes)
-  const v128load = (offset: number) => [0xfd, 0x00, 2, ...uleb(offset)];
-  const v128store = (offset: number) => [0xfd, 0x0b, 2, ...uleb(offset)];
-  const [ADD, SUB, MUL, SHL] = [0x6a, 0x6b, 0x6c, 0x74];
-  // params: 0 lo, 1 hi; locals: 2 a, 3 end, 4 x, 5 y, 6 src, 7 dst, 8 f, 9 act
-  const [LO, HI, A, END, X, Y, SRC, DST, F, ACT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  for (let g = 0; g < 2; g++) {
-    const start = g === 0 ? 0 : n0;
-    const end = g === 0 ? n0 : n0 + n1;
-    const map = layout.bufs[g];
-    const views = map + mapBytes;
-    // a = max(lo, start); end = min(hi, end)  (select: first if the condition holds)
-    op(...G(LO), ...I(start), ...G(LO), ...I(start), 0x4a, 0x1b, ...S(A));
-    op(...G(HI), ...I(end), ...G(HI), ...I(end), 0x48, 0x1b, ...S(END));
-    op(0x02, 0x40, 0x03, 0x40); // block, loop
-    op(...G(A), ...G(END), 0x4e, 0x0d, 1); // a >= end: leave
-    op(0x02, 0x40); // block: skip a dead agent
-    op(...G(A), 0x2d, 0, ...uleb(layout.alive), 0x45, 0x0d, 0);
-    op(...G(A), ...I(2), SHL, ...load(layout.px), ...S(X));
-    op(...G(A), ...I(2), SHL, ...load(layout.py), ...S(Y));
-    // src = map + (y * padWidth + x) * 20; dst = views + (a - start) * VIEW_SIZE * 4
-    op(...G(Y), ...I(padWidth), MUL, ...G(X), ADD, ...I(4 * VIEW_CHANNELS), MUL);
-    op(...I(map), ADD, ...S(SRC));
-    op(...G(A), ...I(start), SUB, ...I(4 * VIEW_SIZE), MUL, ...I(views), ADD, ...S(DST));
-    for (let r = 0; r < VIEW_SIDE; r++) {
-      if (simd) {
-        // 16-byte chunks, the last one overlapping its predecessor (rows are 20 to 260 bytes)
-        const len = 4 * ROW_LEN[r];
-        for (let at = 0; at < len; at += 16) {
-          const off = Math.min(at, len - 16);
-          op(
-            ...G(DST),
-            ...G(SRC),
-            ...v128load(4 * rowSrc[r] + off),
-            ...v128store(4 * ROW_DST[r] + off),
-          );
-        }
-        continue;
-      }
-      op(...G(DST), ...I(4 * ROW_DST[r]), ADD);
-      op(...G(SRC), ...I(4 * rowSrc[r]), ADD);
-      op(...I(4 * ROW_LEN[r]), 0xfc, 0x0a, 0, 0); // memory.copy
-    }
-    // features: 21 zeros, the one-hot, the reward, x / width, y / height
-    op(...G(A), ...I(4 * N_FEATURES), MUL, ...I(layout.features), ADD, ...S(F));
-    if (simd) {
-      // 84 bytes of zeros: five 16-byte stores and one 4-byte store
-      for (let at = 0; at < 80; at += 16)
-        op(...G(F), 0xfd, 0x0c, ...new Array(16).fill(0), ...v128store(at));
-      op(...G(F), ...I(0), 0x36, 2, ...uleb(80)); // i32.store
-    } else op(...G(F), ...I(0), ...I(4 * N_ACTIONS), 0xfc, 0x0b, 0); // memory.fill
-    op(...G(A), ...I(2), SHL, ...load(layout.lastAction), ...S(ACT));
-    op(0x02, 0x40, ...G(ACT), ...I(0), 0x48, 0x0d, 0); // if act >= 0:
-    op(...G(ACT), ...I(2), SHL, ...G(F), ADD, 0x43, 0, 0, 0x80, 0x3f, ...store32f(0), 0x0b);
-    op(...G(F), ...G(A), ...I(2), SHL, 0x2a, 2, ...uleb(layout.reward));
-    op(...store32f(4 * N_ACTIONS));
-    op(...G(F), ...G(X), 0xb7, ...F64(1 / width), 0xa2, 0xb6, ...store32f(4 * N_ACTIONS + 4));
-    op(...G(F), ...G(Y), 0xb7, ...F64(1 / height), 0xa2, 0xb6, ...store32f(4 * N_ACTIONS + 8));
-    op(0x0b); // end skip
-    op(...G(A), ...I(1), ADD, ...S(A), 0x0c, 0); // a++, continue
-    op(0x0b, 0x0b); // end loop, end block
-  }
-  op(0x0b); // end function
-  const body = [1, 8, 0x7f, ...code]; // 8 i32 locals
-  const name = (t: string) => [...uleb(t.length), ...Array.from(t, (c) => c.charCodeAt(0))];
-  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-  return Uint8Array.from([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]),
-    ...section(2, [
-      1,
-      ...name('env'),
-      ...name('memory'),
-      0x02,
-      shared ? 3 : 1,
-      ...uleb(pages),
-      ...uleb(pages),
-    ]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('observe'), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
-}
-
-function uleb(v: number): number[] {
-  const out: number[] = [];
-  let x = v >>> 0;
-  do {
-    let b = x & 0x7f;
-    x >>>= 7;
-    if (x !== 0) b |= 0x80;
-    out.push(b);
-  } while (x !== 0);
-  return out;
-}
-
-function sleb(v: number): number[] {
-  const out: number[] = [];
-  let x = v | 0;
-  for (;;) {
-    const b = x & 0x7f;
-    x >>= 7;
-    if ((x === 0 && (b & 0x40) === 0) || (x === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
   }
 }

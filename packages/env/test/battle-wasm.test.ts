@@ -1,6 +1,8 @@
 import { Rng } from '@gibbs/core';
 import { describe, expect, it } from 'vitest';
-import { layoutOf, N_ACTIONS, obsStateOf, obsWasmBytes } from '../src/battle-obs.ts';
+import { N_ACTIONS } from '../src/battle-constants.ts';
+import { layoutOf, stateOf } from '../src/battle-kernels.ts';
+import { obsWasmBytes } from '../src/battle-wasm.ts';
 
 describe('battle: the WebAssembly observation kernel', () => {
   it('copies with 128-bit SIMD exactly what memory.copy copies, byte for byte', () => {
@@ -21,7 +23,7 @@ describe('battle: the WebAssembly observation kernel', () => {
       const rng = new Rng(map);
       const noise = new Uint8Array(layout.bytes);
       for (let i = 0; i < noise.length; i++) noise[i] = rng.int(256);
-      const s = obsStateOf(layout, noise.buffer);
+      const s = stateOf(layout, noise.buffer);
       for (let a = 0; a < n0 + n1; a++) {
         s.px[a] = rng.int(map);
         s.py[a] = rng.int(map);
