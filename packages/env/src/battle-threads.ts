@@ -1,6 +1,7 @@
 /**
- * Battle's parallel step: worker threads share the attacks and the moves (band by band) and the
- * observation copy with the main thread over one shared memory, so `step` stays synchronous.
+ * Where Battle's step runs: the memory that holds its state, the kernels over it, and the worker
+ * threads that share the attacks, the moves (band by band) and the observation copy with the main
+ * thread over that memory, so that `step` stays synchronous (setUpKernels, StepPool).
  *
  * Protocol (one Int32Array control block, see CTRL): the main thread writes a job (JOB_ATTACK or
  * JOB_MOVE with a band parity, or JOB_OBSERVE), opens it (NEXT = 0) and bumps GEN; every thread,
@@ -17,6 +18,7 @@
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { GibbsError } from '@gibbs/core';
 import {
+  type BattleState,
   bandsOf,
   CTRL,
   drainChunks,
@@ -25,9 +27,13 @@ import {
   JOB_OBSERVE,
   type KernelSource,
   type Kernels,
+  kernelsOf,
   NO_JOB,
   type Rewards,
+  type StateLayout,
+  stateOf,
 } from './battle-kernels.ts';
+import { obsModule, WASM_MAX_BYTES } from './battle-wasm.ts';
 
 type WorkerThreads = typeof import('node:worker_threads');
 
@@ -41,6 +47,64 @@ function workerThreads(): WorkerThreads {
       '1 outside Node (the parallel step uses node:worker_threads, Node >= 20.16)',
     );
   return wt;
+}
+
+/** What a Battle steps with: its state in one buffer, the kernels over it, and the threads. */
+export interface KernelSetup {
+  /** Which observation kernel runs: WebAssembly (state within 4 GiB) or JS copyWithin. */
+  readonly kernel: 'wasm' | 'js';
+  readonly state: BattleState;
+  /** Control block of the thread pool (and the counters of the kernels, on one thread too). */
+  readonly ctrl: Int32Array;
+  /** The kernels as the calling thread runs them. */
+  readonly kernels: Kernels;
+  /** The worker threads besides the calling one (threads > 1), else null. */
+  readonly pool: StepPool | null;
+}
+
+/**
+ * Allocate the state of `layout` and the kernels over it. Everything the kernels touch lives in
+ * one buffer: a WebAssembly.Memory when it fits in 4 GiB (the wasm kernel), else a plain
+ * (Shared)ArrayBuffer (the JS kernel); shared, with `threads` - 1 worker threads, when threads > 1.
+ */
+export function setUpKernels(
+  layout: StateLayout,
+  options: { kernel: 'auto' | 'wasm' | 'js'; threads: number; rewards: Rewards },
+): KernelSetup {
+  const { threads, rewards } = options;
+  const shared = threads > 1;
+  const fitsWasm = layout.bytes <= WASM_MAX_BYTES && typeof WebAssembly === 'object';
+  if (options.kernel === 'wasm' && !fitsWasm)
+    throw new GibbsError(
+      `battle: kernel "wasm": the observation state takes ${layout.bytes} bytes, more than the 4 GiB a wasm32 memory holds; use kernel "auto" or "js"`,
+      'kernel',
+      'wasm',
+      '"auto" or "js" for this size',
+    );
+  const useWasm = options.kernel !== 'js' && fitsWasm;
+  let source: KernelSource;
+  let buffer: ArrayBufferLike;
+  if (useWasm) {
+    const pages = Math.max(1, Math.ceil(layout.bytes / 65536));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+    const module = obsModule(layout, pages, shared);
+    source = { kind: 'wasm', layout, memory, module };
+    buffer = memory.buffer;
+  } else {
+    buffer = shared ? new SharedArrayBuffer(layout.bytes) : new ArrayBuffer(layout.bytes);
+    source = { kind: 'js', layout, buffer: buffer as SharedArrayBuffer };
+  }
+  // Shared only with threads: a page without cross-origin isolation has no SharedArrayBuffer.
+  const ctrl = new Int32Array(
+    shared ? new SharedArrayBuffer(4 * CTRL.SIZE) : new ArrayBuffer(4 * CTRL.SIZE),
+  );
+  return {
+    kernel: useWasm ? 'wasm' : 'js',
+    state: stateOf(layout, buffer),
+    ctrl,
+    kernels: kernelsOf(source, ctrl, rewards),
+    pool: shared ? new StepPool(threads - 1, source, ctrl, rewards) : null,
+  };
 }
 
 /** The worker threads of a parallel step, and the main thread's side of the protocol. */

@@ -63,10 +63,11 @@
  * shared and worker threads take part in the attacks, the moves and the views (battle-threads.ts):
  * byte-identical to one thread.
  *
- * The files: this one holds the rules, the config and the placement; battle-constants.ts every
+ * The files: this one holds the rules (reset and the step, with the order it draws);
+ * battle-config.ts the config, what it implies and the placement; battle-constants.ts every
  * constant; battle-kernels.ts the state and what each thread runs on it (attacks, moves,
  * observations); battle-wasm.ts the observation copy compiled to WebAssembly; battle-threads.ts
- * the worker threads.
+ * the memory, the kernels and the worker threads a Battle steps with.
  */
 import {
   allocAgentsFrame,
@@ -74,7 +75,6 @@ import {
   type Environment,
   type EnvSpec,
   GibbsError,
-  type GroupSpec,
   type GroupStep,
   type RenderFrame,
   Rng,
@@ -82,23 +82,26 @@ import {
   stepAfterDone,
   validateActions,
 } from '@gibbs/core';
-import { z } from 'zod';
 import {
-  ACTION_NAMES,
+  type BattleConfig,
+  type BattleConfigInput,
+  battleConfig,
+  battleSpec,
+  groupSizes,
+  parseConfig,
+  placeAgents,
+  rewardsOf,
+} from './battle-config.ts';
+import {
   BATTLE_GROUPS,
-  BLOCK_GAP,
-  CHANNEL_NAMES,
   EMPTY,
   MAX_HP,
-  N_ACTIONS,
   N_FEATURES,
   N_MOVES,
   STAY,
   STEP_RECOVER,
   TILE_X_SHIFT,
   TILE_Y_SHIFT,
-  VIEW_CHANNELS,
-  VIEW_SIDE,
   VIEW_SIZE,
   WALL,
 } from './battle-constants.ts';
@@ -108,20 +111,24 @@ import {
   bandsOfParity,
   CTRL,
   initMaps,
-  type KernelSource,
   type Kernels,
-  kernelsOf,
   layoutOf,
   moveBands,
   putAgent,
   type Rewards,
-  stateOf,
   writeHp,
 } from './battle-kernels.ts';
-import { StepPool } from './battle-threads.ts';
-import { obsModule, WASM_MAX_BYTES } from './battle-wasm.ts';
+import { type StepPool, setUpKernels } from './battle-threads.ts';
 
 // What moved out of this file stays importable from it (`@gibbs/env/battle`).
+export {
+  type BattleConfig,
+  type BattleConfigInput,
+  battleConfig,
+  blockCells,
+  defaultAgents,
+  maxAgents,
+} from './battle-config.ts';
 export {
   ACTION_DX,
   ACTION_DY,
@@ -142,205 +149,6 @@ export {
   VIEW_SIZE,
 } from './battle-constants.ts';
 
-// ---- config ---------------------------------------------------------------------------------
-
-const explicitAgent = z.object({
-  x: z.int(),
-  y: z.int(),
-  hp: z.number().min(0).max(MAX_HP).optional(),
-});
-
-export const battleConfig = z.object({
-  map: z
-    .int()
-    .min(3)
-    .max(8192)
-    .default(45)
-    .describe('side of the square map in cells, walls included'),
-  agents: z
-    .int()
-    .min(1)
-    .optional()
-    .describe(
-      'agents per side (default floor(0.2 map)^2, the s*s*0.04 of MAgent as a square block)',
-    ),
-  placement: z
-    .enum(['block', 'random', 'explicit'])
-    .default('block')
-    .describe('block: two facing blocks as MAgent; random: uniform; explicit: positions given'),
-  maxSteps: z.int().min(1).default(1000).describe('steps after which an episode is truncated'),
-  threads: z
-    .int()
-    .min(1)
-    .max(64)
-    .default(1)
-    .describe('threads building observations (worker_threads over SharedArrayBuffer, Node only)'),
-  kernel: z
-    .enum(['auto', 'wasm', 'js'])
-    .default('auto')
-    .describe('observation copy: WebAssembly (auto: when the state fits in 4 GiB) or JS'),
-  explicit: z
-    .object({ red: z.array(explicitAgent), blue: z.array(explicitAgent) })
-    .optional()
-    .describe('agents of each group for placement "explicit": {x, y, hp?} in map cells'),
-  stepReward: z.number().default(-0.005),
-  deadPenalty: z.number().default(-0.1),
-  attackPenalty: z.number().default(-0.1),
-  attackOpponentReward: z.number().default(0.2),
-  killReward: z.number().default(5),
-});
-
-export type BattleConfig = z.infer<typeof battleConfig>;
-export type BattleConfigInput = z.input<typeof battleConfig>;
-
-/**
- * MAgent's generate_map for k x k blocks: left and right blocks of side 2k at spacing 2, 3 cells
- * either side of the centre line, filled column by column; cells on or beyond the walls are
- * dropped, as MAgent drops them. Returns [x0, y0, x1, y1, ...] per side.
- */
-export function blockCells(map: number, k: number): [Int32Array, Int32Array] {
-  const side = 2 * k;
-  const half = Math.floor(map / 2);
-  const y0 = Math.floor((map - side) / 2);
-  return [half - BLOCK_GAP - side, half + BLOCK_GAP].map((x0) => {
-    const out: number[] = [];
-    for (let x = x0; x < x0 + side; x += 2)
-      for (let y = y0; y < y0 + side; y += 2)
-        if (x > 0 && x < map - 1 && y > 0 && y < map - 1) out.push(x, y);
-    return Int32Array.from(out);
-  }) as [Int32Array, Int32Array];
-}
-
-/** How many of start, start + 2, ..., start + 2(k-1) lie strictly inside the walls. */
-function inside(start: number, k: number, map: number): number {
-  let c = 0;
-  for (let i = 0; i < k; i++) if (start + 2 * i > 0 && start + 2 * i < map - 1) c++;
-  return c;
-}
-
-/** Agents per side that block placement of n per side gets: n if both blocks keep n cells. */
-function blockCount(map: number, n: number): number {
-  const k = Math.ceil(Math.sqrt(n) - 1e-9);
-  const side = 2 * k;
-  const half = Math.floor(map / 2);
-  const rows = inside(Math.floor((map - side) / 2), k, map);
-  const left = inside(half - BLOCK_GAP - side, k, map) * rows;
-  const right = inside(half + BLOCK_GAP, k, map) * rows;
-  return Math.min(n, left, right);
-}
-
-/**
- * Agents per side by default on a map of side `map`, as MAgent: a block of int(sqrt(map^2 * 0.04))
- * squared, less the cells that fall on the walls (none from map 40 up; 45 -> 81, 500 -> 10000).
- */
-export function defaultAgents(map: number): number {
-  const k = Math.floor(Math.sqrt(map * map * 0.04) + 1e-9);
-  return k < 1 ? 0 : blockCount(map, k * k);
-}
-
-/** The most agents per side that `placement` fits on a map of side `map` (0: none fits). */
-export function maxAgents(map: number, placement: 'block' | 'random'): number {
-  if (placement === 'random') return Math.floor(((map - 2) * (map - 2)) / 2);
-  // n agents need a block of k = ceil(sqrt(n)): n in ((k-1)^2, k^2], all of its first n cells kept.
-  let best = 0;
-  for (let k = 1; 2 * k <= map; k++) {
-    const n = blockCount(map, k * k);
-    if (n > (k - 1) * (k - 1)) best = Math.max(best, n);
-  }
-  return best;
-}
-
-// ---- the environment ------------------------------------------------------------------------
-
-/**
- * rng.int(n), value for value, without its floating-point modulo in the common case: Lemire's
- * method draws m = u32 * n and rejects only when m mod 2^32 < (2^32 - n) mod n, which needs
- * computing only when m mod 2^32 < n.
- */
-export function drawInt(rng: Rng, n: number): number {
-  if (n > 2097152) return rng.int(n);
-  for (;;) {
-    const m = rng.u32() * n; // exact: < 2^53
-    const hi = Math.floor(m / 4294967296);
-    const low = m - hi * 4294967296;
-    if (low >= n || low >= (4294967296 - n) % n) return hi;
-  }
-}
-
-/** Fisher-Yates shuffle of list[from .. from+len) with `rng`. */
-function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
-  for (let i = len - 1; i > 0; i--) {
-    const j = from + drawInt(rng, i + 1);
-    const tmp = list[from + i];
-    list[from + i] = list[j];
-    list[j] = tmp;
-  }
-}
-
-/**
- * Once per process, before the first Battle: play a few scripted steps on a tiny throwaway Battle
- * that take every branch of the step (a hit, a kill, the death of an agent that hit someone that
- * same step, moves, a group wiped out, the time limit), and reseed throwaway Rngs so that each of
- * xoshiro's four state fields has held a value of 2^31 or more. V8 compiles the hot functions with
- * the type feedback of the branches run so far and the field representations seen so far; without
- * this, the first kill, the first end of an episode and the first reseed that stores a large
- * number in a field deoptimize the whole step pipeline (attacks, moves, the drawn orders, the Rng),
- * and on a busy machine it runs several times slower for tens of milliseconds each time, until
- * recompiled: at small sizes most of a few-thousand-step run. No state is shared with any other
- * Battle (each has its own buffers and Rng): results are the same with or without it.
- */
-let warmed = false;
-function warmUp(): void {
-  if (warmed) return;
-  warmed = true;
-  // seeds 0, 1, 2 and 5 put a value >= 2^31 in s0, s2, s3 and s1 respectively
-  for (const seed of [0, 1, 2, 5]) new Rng(seed);
-  const right = 13 + 4; // attack (1, 0)
-  const left = 13 + 3; // attack (-1, 0)
-  // Blue 0 (hp 1) hits red 0 and is killed by red 0 or red 2: when it goes first in the drawn
-  // order it dies having hit (a third of the episodes); red 1 kills blue 1; blue 2 moves.
-  // The time limit ends each episode.
-  const fight = new Battle({
-    map: 8,
-    placement: 'explicit',
-    maxSteps: 3,
-    explicit: {
-      red: [
-        { x: 2, y: 2 },
-        { x: 2, y: 4 },
-        { x: 4, y: 2 },
-      ],
-      blue: [
-        { x: 3, y: 2, hp: 1 },
-        { x: 3, y: 4, hp: 1 },
-        { x: 6, y: 6 },
-      ],
-    },
-  });
-  const acts = [new Int32Array(3), new Int32Array(3)];
-  for (let episode = 0; episode < 8; episode++) {
-    fight.reset(episode);
-    for (let t = 0; t < 3; t++) {
-      acts[0].set(t === 0 ? [right, right, left] : [t, 13 + t, 6]);
-      acts[1].set(t === 0 ? [left, 12, 3] : [13 + t, t + 7, 0]);
-      fight.step(acts);
-    }
-  }
-  // One group wiped out, by either.
-  for (const redKills of [true, false]) {
-    const wipe = new Battle({
-      map: 6,
-      placement: 'explicit',
-      explicit: {
-        red: [{ x: 2, y: 2, hp: redKills ? 10 : 1 }],
-        blue: [{ x: 3, y: 2, hp: redKills ? 1 : 10 }],
-      },
-    });
-    wipe.reset(0);
-    wipe.step([Int32Array.of(redKills ? right : STAY), Int32Array.of(redKills ? STAY : left)]);
-  }
-}
-
 /** Wall-clock time of the two phases of `step`, summed over the steps since construction. */
 export interface BattleTimings {
   steps: number;
@@ -357,6 +165,8 @@ export class Battle implements Environment {
   readonly height: number;
   /** Threads that build observations (1: this thread only). */
   readonly threads: number;
+  /** Which observation kernel runs: WebAssembly (state within 4 GiB) or JS copyWithin. */
+  readonly kernel: 'wasm' | 'js';
   /** [steps, stepMs, obsMs]: a typed array, so that adding times allocates no heap numbers. */
   private readonly clock = new Float64Array(3);
   private timed = false;
@@ -367,12 +177,10 @@ export class Battle implements Environment {
   private readonly caps: readonly [number, number];
   private readonly obs: BattleState;
   private readonly kernels: Kernels;
-  /** Which observation kernel runs: WebAssembly (state within 4 GiB) or JS copyWithin. */
-  readonly kernel: 'wasm' | 'js';
   private readonly pool: StepPool | null;
   /** Control block of the thread pool (and the move counters of moveBands). */
   private readonly ctrl: Int32Array;
-  // state, indexed by global agent index (red 0..n0-1, blue n0..n-1)
+  // state, indexed by global agent index (red 0..n0-1, blue n0..n-1): views of `obs`'s arrays
   private readonly px: Int32Array;
   private readonly py: Int32Array;
   private readonly hp: Float32Array;
@@ -400,7 +208,7 @@ export class Battle implements Environment {
   private readonly tileStart: Int32Array;
   private readonly aliveCount = new Int32Array(2);
   private readonly episodeKills = new Int32Array(2);
-  // reward constants as float32, like MAgent's
+  /** The step reward as float32, like MAgent's (the others are in `rewards`). */
   private readonly rStep: number;
 
   private readonly info: Record<string, number>;
@@ -414,94 +222,31 @@ export class Battle implements Environment {
   private episode = -1;
 
   constructor(input: BattleConfigInput = {}) {
-    const parsed = battleConfig.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue.path.join('.');
-      throw new GibbsError(
-        `battle: config ${field || '(root)'}: ${issue.message}`,
-        field,
-        (input as Record<string, unknown>)[String(issue.path[0])],
-        issue.message,
-      );
-    }
-    const cfg = parsed.data;
+    const cfg = parseConfig(input);
     warmUp();
     this.config = cfg;
     const map = cfg.map;
     this.width = map;
     this.height = map;
-    let caps: [number, number];
-    if (cfg.placement === 'explicit') {
-      if (!cfg.explicit)
-        throw GibbsError.invalid(
-          'battle: config explicit',
-          undefined,
-          'the agents of each group ({ red: [{x, y, hp?}], blue: [...] }) with placement "explicit"',
-        );
-      caps = [cfg.explicit.red.length, cfg.explicit.blue.length];
-      BATTLE_GROUPS.forEach((name, g) => {
-        if (caps[g] < 1)
-          throw GibbsError.invalid(`battle: config explicit.${name}`, 0, 'at least one agent');
-      });
-    } else {
-      const most = maxAgents(map, cfg.placement);
-      const agents = cfg.agents ?? Math.max(1, defaultAgents(map));
-      const fits = cfg.placement === 'block' ? blockCount(map, agents) === agents : agents <= most;
-      if (!fits) {
-        throw new GibbsError(
-          `battle: ${agents} agents per side do not fit on a ${map}x${map} map with placement "${cfg.placement}": at most ${most} per side${cfg.agents === undefined ? ' (agents defaults to floor(0.2 map)^2; give --agents or a larger --map)' : ''}`,
-          'agents',
-          agents,
-          `at most ${most} per side on a ${map}x${map} map (placement ${cfg.placement})`,
-        );
-      }
-      caps = [agents, agents];
-    }
+    const caps = groupSizes(cfg);
     this.caps = caps;
     this.n0 = caps[0];
     this.n = caps[0] + caps[1];
     this.threads = cfg.threads;
-    const n = this.n;
-    const shared = cfg.threads > 1;
-    // Everything the observation kernel touches lives in one buffer: a WebAssembly.Memory when
-    // it fits in 4 GiB (the wasm kernel), else a plain (Shared)ArrayBuffer (the JS kernel).
-    const layout = layoutOf(map, map, caps[0], caps[1]);
-    const fitsWasm = layout.bytes <= WASM_MAX_BYTES && typeof WebAssembly === 'object';
-    if (cfg.kernel === 'wasm' && !fitsWasm)
-      throw new GibbsError(
-        `battle: kernel "wasm": the observation state takes ${layout.bytes} bytes, more than the 4 GiB a wasm32 memory holds; use kernel "auto" or "js"`,
-        'kernel',
-        'wasm',
-        '"auto" or "js" for this size',
-      );
-    const useWasm = cfg.kernel !== 'js' && fitsWasm;
-    let source: KernelSource;
-    let buffer: ArrayBufferLike;
-    if (useWasm) {
-      const pages = Math.max(1, Math.ceil(layout.bytes / 65536));
-      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
-      const module = obsModule(layout, pages, shared);
-      source = { kind: 'wasm', layout, memory, module };
-      buffer = memory.buffer;
-    } else {
-      buffer = shared ? new SharedArrayBuffer(layout.bytes) : new ArrayBuffer(layout.bytes);
-      source = { kind: 'js', layout, buffer: buffer as SharedArrayBuffer };
-    }
-    this.kernel = useWasm ? 'wasm' : 'js';
-    this.obs = stateOf(layout, buffer);
-    // Shared only with threads: a page without cross-origin isolation has no SharedArrayBuffer.
-    this.ctrl = new Int32Array(
-      shared ? new SharedArrayBuffer(4 * CTRL.SIZE) : new ArrayBuffer(4 * CTRL.SIZE),
-    );
+    this.spec = battleSpec(cfg, caps);
     this.rStep = Math.fround(cfg.stepReward);
-    this.rewards = {
-      attack: Math.fround(cfg.attackPenalty),
-      hit: Math.fround(cfg.attackOpponentReward),
-      kill: Math.fround(cfg.killReward),
-      dead: Math.fround(cfg.deadPenalty),
-    };
-    this.kernels = kernelsOf(source, this.ctrl, this.rewards);
+    this.rewards = rewardsOf(cfg);
+    const set = setUpKernels(layoutOf(map, map, caps[0], caps[1]), {
+      kernel: cfg.kernel,
+      threads: cfg.threads,
+      rewards: this.rewards,
+    });
+    this.kernel = set.kernel;
+    this.obs = set.state;
+    this.ctrl = set.ctrl;
+    this.kernels = set.kernels;
+    this.pool = set.pool;
+    const n = this.n;
     const { mapFloats, features, bufs } = this.obs;
     this.px = this.obs.px;
     this.py = this.obs.py;
@@ -522,25 +267,7 @@ export class Battle implements Environment {
     this.tileCount = new Int32Array(tiles);
     this.tileStart = new Int32Array(tiles);
 
-    const groups: GroupSpec[] = BATTLE_GROUPS.map((name, g) => ({
-      name,
-      capacity: caps[g],
-      view: {
-        height: VIEW_SIDE,
-        width: VIEW_SIDE,
-        channels: VIEW_CHANNELS,
-        channelNames: CHANNEL_NAMES,
-      },
-      features: N_FEATURES,
-      actions: N_ACTIONS,
-      actionNames: ACTION_NAMES,
-    }));
-    this.spec = {
-      name: 'battle',
-      groups,
-      maxSteps: cfg.maxSteps,
-      grid: { width: map, height: map },
-    };
+    // What step and reset return: views into the state, filled in place.
     const outGroups: GroupStep[] = BATTLE_GROUPS.map((_, g) => {
       const lo = g === 0 ? 0 : this.n0;
       const hi = lo + caps[g];
@@ -558,7 +285,6 @@ export class Battle implements Environment {
       for (const name of BATTLE_GROUPS) this.info[`${k}.${name}`] = 0;
     this.out = { groups: outGroups, step: 0, done: false, info: this.info };
     this.aliveByGroup = outGroups.map((o) => o.alive);
-    this.pool = shared ? new StepPool(cfg.threads - 1, source, this.ctrl, this.rewards) : null;
   }
 
   /**
@@ -597,7 +323,7 @@ export class Battle implements Environment {
     for (let i = 0; i < this.bandTiles.length; i++) this.bandTiles[i] = i;
     this.started = true;
     this.episode++;
-    const { width: W, height: H, occ, n, n0 } = this;
+    const { width: W, height: H, occ, n } = this;
     occ.fill(EMPTY);
     for (let x = 0; x < W; x++) {
       occ[x] = WALL;
@@ -609,16 +335,7 @@ export class Battle implements Environment {
     }
     initMaps(this.obs);
 
-    this.place();
-    this.hp.fill(MAX_HP);
-    if (this.config.placement === 'explicit' && this.config.explicit) {
-      const ex = this.config.explicit;
-      BATTLE_GROUPS.forEach((name, g) => {
-        ex[name].forEach((agent, i) => {
-          if (agent.hp !== undefined) this.hp[(g === 0 ? 0 : n0) + i] = agent.hp;
-        });
-      });
-    }
+    placeAgents(this.config, this.rng, this.obs); // positions and hp
     this.alive.fill(1);
     this.reward.fill(0);
     this.terminated.fill(0);
@@ -640,84 +357,6 @@ export class Battle implements Environment {
     this.info['alive.blue'] = this.caps[1];
     this.observe();
     return this.out;
-  }
-
-  /** Positions of every slot by the placement (occupancy not yet written). */
-  private place(): void {
-    const { width: W, height: H, px, py, n0 } = this;
-    const cfg = this.config;
-    if (cfg.placement === 'explicit') {
-      const seen = new Map<number, string>();
-      const ex = cfg.explicit!;
-      BATTLE_GROUPS.forEach((name, g) => {
-        ex[name].forEach((agent, i) => {
-          const where = `battle: config explicit.${name}[${i}]`;
-          if (agent.x < 1 || agent.x > W - 2 || agent.y < 1 || agent.y > H - 2)
-            throw GibbsError.invalid(
-              where,
-              `(${agent.x}, ${agent.y})`,
-              `a cell inside the walls: x and y in [1, ${W - 2}]`,
-            );
-          const cell = agent.y * W + agent.x;
-          const other = seen.get(cell);
-          if (other)
-            throw GibbsError.invalid(
-              where,
-              `(${agent.x}, ${agent.y})`,
-              `a cell of its own (${other} is there already)`,
-            );
-          seen.set(cell, `${name}[${i}]`);
-          const a = (g === 0 ? 0 : n0) + i;
-          px[a] = agent.x;
-          py[a] = agent.y;
-        });
-      });
-      return;
-    }
-    const k = this.caps[0];
-    if (cfg.placement === 'block') {
-      const sides = blockCells(W, Math.ceil(Math.sqrt(k) - 1e-9));
-      for (let g = 0; g < 2; g++)
-        for (let i = 0; i < k; i++) {
-          px[g * n0 + i] = sides[g][2 * i];
-          py[g * n0 + i] = sides[g][2 * i + 1];
-        }
-      return;
-    }
-    // random: uniform over the free interior cells, red first; each group's slots are then
-    // numbered in row-major order of their cells, which keeps memory access local in the step.
-    const iw = W - 2;
-    const cells = iw * (H - 2);
-    const chosen = new Int32Array(2 * k);
-    if (2 * k <= cells / 2) {
-      const taken = new Uint8Array(cells);
-      for (let i = 0; i < 2 * k; i++) {
-        let c: number;
-        do c = this.rng.int(cells);
-        while (taken[c] === 1);
-        taken[c] = 1;
-        chosen[i] = c;
-      }
-    } else {
-      // Dense: a partial Fisher-Yates shuffle of every interior cell.
-      const all = new Int32Array(cells);
-      for (let c = 0; c < cells; c++) all[c] = c;
-      for (let i = 0; i < 2 * k; i++) {
-        const j = i + this.rng.int(cells - i);
-        const t = all[i];
-        all[i] = all[j];
-        all[j] = t;
-        chosen[i] = all[i];
-      }
-    }
-    for (let g = 0; g < 2; g++) {
-      const mine = chosen.subarray(g * k, (g + 1) * k).sort();
-      for (let i = 0; i < k; i++) {
-        const a = g * n0 + i;
-        px[a] = 1 + (mine[i] % iw);
-        py[a] = 1 + Math.floor(mine[i] / iw);
-      }
-    }
   }
 
   // ---- step ---------------------------------------------------------------------------------
@@ -818,43 +457,6 @@ export class Battle implements Environment {
   }
 
   /**
-   * Write into `order` the first `len` agents of `list` in this step's drawn order: tile by tile
-   * in the order of `tiles`, and in a random order inside each tile (a counting sort by tile,
-   * then a Fisher-Yates shuffle of each tile's run). Any two agents are thus ordered by a fair
-   * coin, as in a uniform shuffle, while agents processed one after the other are neighbours on
-   * the map, so that their cells, maps and slots stay in cache. With `bands`, `tiles` lists the
-   * tiles band by band (tile rows are the 4-row move bands) and bands[b] gets the start of band
-   * b's run.
-   */
-  private drawOrder(list: Int32Array, len: number, tiles: Int32Array, bands: Int32Array | null) {
-    const { px, py, tileCount: count, tileStart: start } = this;
-    const order = this.obs.order;
-    const tx = this.tilesX;
-    count.fill(0);
-    for (let k = 0; k < len; k++) {
-      const a = list[k];
-      count[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++;
-    }
-    let run = 0;
-    for (let i = 0; i < tiles.length; i++) {
-      if (bands !== null && i % tx === 0) bands[i / tx] = run;
-      const t = tiles[i];
-      start[t] = run;
-      run += count[t];
-    }
-    if (bands !== null) bands[bands.length - 1] = run;
-    for (let k = 0; k < len; k++) {
-      const a = list[k];
-      order[start[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++] = a;
-    }
-    // start[t] is now the end of tile t's run
-    for (let i = 0; i < tiles.length; i++) {
-      const t = tiles[i];
-      if (count[t] > 1) shuffle(this.rng, order, start[t] - count[t], count[t]);
-    }
-  }
-
-  /**
    * The attacks, like the moves (see there): band by band, even or odd bands first by a coin,
    * bands of one parity together (see attackBands), split among the threads.
    */
@@ -896,6 +498,43 @@ export class Battle implements Environment {
       else moveBands(this.obs, parity, 0, n, counts, 0);
     }
     if (this.pool) this.pool.takeMoves(counts);
+  }
+
+  /**
+   * Write into `order` the first `len` agents of `list` in this step's drawn order: tile by tile
+   * in the order of `tiles`, and in a random order inside each tile (a counting sort by tile,
+   * then a Fisher-Yates shuffle of each tile's run). Any two agents are thus ordered by a fair
+   * coin, as in a uniform shuffle, while agents processed one after the other are neighbours on
+   * the map, so that their cells, maps and slots stay in cache. With `bands`, `tiles` lists the
+   * tiles band by band (tile rows are the 4-row move bands) and bands[b] gets the start of band
+   * b's run.
+   */
+  private drawOrder(list: Int32Array, len: number, tiles: Int32Array, bands: Int32Array | null) {
+    const { px, py, tileCount: count, tileStart: start } = this;
+    const order = this.obs.order;
+    const tx = this.tilesX;
+    count.fill(0);
+    for (let k = 0; k < len; k++) {
+      const a = list[k];
+      count[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++;
+    }
+    let run = 0;
+    for (let i = 0; i < tiles.length; i++) {
+      if (bands !== null && i % tx === 0) bands[i / tx] = run;
+      const t = tiles[i];
+      start[t] = run;
+      run += count[t];
+    }
+    if (bands !== null) bands[bands.length - 1] = run;
+    for (let k = 0; k < len; k++) {
+      const a = list[k];
+      order[start[(py[a] >> TILE_Y_SHIFT) * tx + (px[a] >> TILE_X_SHIFT)]++] = a;
+    }
+    // start[t] is now the end of tile t's run
+    for (let i = 0; i < tiles.length; i++) {
+      const t = tiles[i];
+      if (count[t] > 1) shuffle(this.rng, order, start[t] - count[t], count[t]);
+    }
   }
 
   private observe(): void {
@@ -983,6 +622,97 @@ export class Battle implements Environment {
       groups: [...BATTLE_GROUPS],
       agents,
     };
+  }
+}
+
+// ---- the drawn order ---------------------------------------------------------------------
+
+/**
+ * rng.int(n), value for value, without its floating-point modulo in the common case: Lemire's
+ * method draws m = u32 * n and rejects only when m mod 2^32 < (2^32 - n) mod n, which needs
+ * computing only when m mod 2^32 < n.
+ */
+export function drawInt(rng: Rng, n: number): number {
+  if (n > 2097152) return rng.int(n);
+  for (;;) {
+    const m = rng.u32() * n; // exact: < 2^53
+    const hi = Math.floor(m / 4294967296);
+    const low = m - hi * 4294967296;
+    if (low >= n || low >= (4294967296 - n) % n) return hi;
+  }
+}
+
+/** Fisher-Yates shuffle of list[from .. from+len) with `rng`. */
+function shuffle(rng: Rng, list: Int32Array, from: number, len: number): void {
+  for (let i = len - 1; i > 0; i--) {
+    const j = from + drawInt(rng, i + 1);
+    const tmp = list[from + i];
+    list[from + i] = list[j];
+    list[j] = tmp;
+  }
+}
+
+/**
+ * Once per process, before the first Battle: play a few scripted steps on a tiny throwaway Battle
+ * that take every branch of the step (a hit, a kill, the death of an agent that hit someone that
+ * same step, moves, a group wiped out, the time limit), and reseed throwaway Rngs so that each of
+ * xoshiro's four state fields has held a value of 2^31 or more. V8 compiles the hot functions with
+ * the type feedback of the branches run so far and the field representations seen so far; without
+ * this, the first kill, the first end of an episode and the first reseed that stores a large
+ * number in a field deoptimize the whole step pipeline (attacks, moves, the drawn orders, the Rng),
+ * and on a busy machine it runs several times slower for tens of milliseconds each time, until
+ * recompiled: at small sizes most of a few-thousand-step run. No state is shared with any other
+ * Battle (each has its own buffers and Rng): results are the same with or without it.
+ */
+let warmed = false;
+function warmUp(): void {
+  if (warmed) return;
+  warmed = true;
+  // seeds 0, 1, 2 and 5 put a value >= 2^31 in s0, s2, s3 and s1 respectively
+  for (const seed of [0, 1, 2, 5]) new Rng(seed);
+  const right = 13 + 4; // attack (1, 0)
+  const left = 13 + 3; // attack (-1, 0)
+  // Blue 0 (hp 1) hits red 0 and is killed by red 0 or red 2: when it goes first in the drawn
+  // order it dies having hit (a third of the episodes); red 1 kills blue 1; blue 2 moves.
+  // The time limit ends each episode.
+  const fight = new Battle({
+    map: 8,
+    placement: 'explicit',
+    maxSteps: 3,
+    explicit: {
+      red: [
+        { x: 2, y: 2 },
+        { x: 2, y: 4 },
+        { x: 4, y: 2 },
+      ],
+      blue: [
+        { x: 3, y: 2, hp: 1 },
+        { x: 3, y: 4, hp: 1 },
+        { x: 6, y: 6 },
+      ],
+    },
+  });
+  const acts = [new Int32Array(3), new Int32Array(3)];
+  for (let episode = 0; episode < 8; episode++) {
+    fight.reset(episode);
+    for (let t = 0; t < 3; t++) {
+      acts[0].set(t === 0 ? [right, right, left] : [t, 13 + t, 6]);
+      acts[1].set(t === 0 ? [left, 12, 3] : [13 + t, t + 7, 0]);
+      fight.step(acts);
+    }
+  }
+  // One group wiped out, by either.
+  for (const redKills of [true, false]) {
+    const wipe = new Battle({
+      map: 6,
+      placement: 'explicit',
+      explicit: {
+        red: [{ x: 2, y: 2, hp: redKills ? 10 : 1 }],
+        blue: [{ x: 3, y: 2, hp: redKills ? 1 : 10 }],
+      },
+    });
+    wipe.reset(0);
+    wipe.step([Int32Array.of(redKills ? right : STAY), Int32Array.of(redKills ? STAY : left)]);
   }
 }
 
