@@ -56,7 +56,7 @@ export const battleParams = z.object({
     .min(1)
     .max(64)
     .default(1)
-    .describe('threads building observations (identical results)'),
+    .describe('threads sharing attacks, moves and observations (identical results)'),
 });
 
 export type BattleParams = z.infer<typeof battleParams>;

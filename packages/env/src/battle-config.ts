@@ -50,7 +50,9 @@ export const battleConfig = z.object({
     .min(1)
     .max(64)
     .default(1)
-    .describe('threads building observations (worker_threads over SharedArrayBuffer, Node only)'),
+    .describe(
+      'threads sharing attacks, moves and observations (worker_threads over SharedArrayBuffer, Node only)',
+    ),
   kernel: z
     .enum(['auto', 'wasm', 'js'])
     .default('auto')
