@@ -16,6 +16,7 @@ import {
   allocActions,
   type Environment,
   type EnvironmentEntry,
+  episodeSeed,
   GibbsError,
   Rng,
   type StepOutput,
@@ -86,7 +87,8 @@ export async function benchEnvironment(
     const acts = allocActions(env.spec);
     const sizes = env.spec.groups.map((g) => g.actions);
     let episodes = 0;
-    let out = env.reset(opts.seed);
+    // Episode e starts from episodeSeed(seed, e), as in every loop of Gibbs.
+    let out = env.reset(episodeSeed(opts.seed, 0));
     let agentSteps = 0;
     let stepMs = 0;
     let cpuMs = 0;
@@ -94,7 +96,7 @@ export async function benchEnvironment(
     let before: Record<string, number> = {};
     for (let t = 0; t < opts.warmup + opts.steps; t++) {
       if (t === opts.warmup && phased(env)) before = env.phaseMs();
-      if (out.done) out = env.reset(opts.seed + ++episodes);
+      if (out.done) out = env.reset(episodeSeed(opts.seed, ++episodes));
       const a0 = performance.now();
       for (let g = 0; g < acts.length; g++) {
         const a = acts[g];
