@@ -4,6 +4,7 @@
  * latest-value frame semantics: a frame is built only when the viewer has taken the previous one,
  * every step finished meanwhile counts as a dropped frame.
  */
+
 import {
   type AgentInspection,
   type EpisodeSummary,
@@ -13,8 +14,9 @@ import {
   type RenderFrame,
   type Simulation,
 } from '@gibbs/core';
+import { ReplaySubject, Subject } from 'rxjs';
 import { paramFields } from './experiments.ts';
-import { errorText, type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
+import { errorText, type LiveParam, type SimSource, type SourceStatus } from './source.ts';
 
 /** Longest stretch of stepping before yielding to the page (ms). */
 const SLICE_MS = 12;
@@ -31,11 +33,11 @@ export interface LocalSourceOptions {
 
 export class MainThreadSource implements SimSource {
   readonly kind = 'main-thread' as const;
-  readonly frames$ = new Stream<RenderFrame>();
-  readonly metrics$ = new Stream<readonly MetricRecord[]>();
-  readonly status$ = new Stream<SourceStatus>(true);
-  readonly episodes$ = new Stream<readonly EpisodeSummary[]>();
-  readonly errors$ = new Stream<string>();
+  readonly frames$ = new Subject<RenderFrame>();
+  readonly metrics$ = new Subject<readonly MetricRecord[]>();
+  readonly status$ = new ReplaySubject<SourceStatus>(1);
+  readonly episodes$ = new Subject<readonly EpisodeSummary[]>();
+  readonly errors$ = new Subject<string>();
 
   private status: SourceStatus;
   private readonly live: LiveParam[];

@@ -4,6 +4,7 @@
  * `ack` or `rejected`; frames come in as binary messages at the pace this client asks for, and the
  * viewer keeps only the newest one. A server that goes away ends the source with a message.
  */
+
 import {
   type AgentInspection,
   type EpisodeSummary,
@@ -18,8 +19,9 @@ import {
   type ServerMessage,
 } from '@gibbs/core/runtime/protocol';
 import type { RunInfo, RunStatus } from '@gibbs/core/runtime/types';
+import { ReplaySubject, Subject } from 'rxjs';
 import { inspectFromFrame } from './inspector.ts';
-import { type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
+import type { LiveParam, SimSource, SourceStatus } from './source.ts';
 import { liveParamOf, RateMeter, syncLive, toSourceStatus } from './worker-source.ts';
 
 const CONNECT_TIMEOUT_MS = 8000;
@@ -56,11 +58,11 @@ type Pending = { resolve: () => void; reject: (err: Error) => void };
 
 export class RemoteSource implements SimSource {
   readonly kind = 'remote' as const;
-  readonly frames$ = new Stream<RenderFrame>();
-  readonly metrics$ = new Stream<readonly MetricRecord[]>();
-  readonly status$ = new Stream<SourceStatus>(true);
-  readonly episodes$ = new Stream<readonly EpisodeSummary[]>();
-  readonly errors$ = new Stream<string>();
+  readonly frames$ = new Subject<RenderFrame>();
+  readonly metrics$ = new Subject<readonly MetricRecord[]>();
+  readonly status$ = new ReplaySubject<SourceStatus>(1);
+  readonly episodes$ = new Subject<readonly EpisodeSummary[]>();
+  readonly errors$ = new Subject<string>();
   private readonly live: LiveParam[];
   private readonly pending = new Map<number, Pending>();
   private readonly inspections = new Map<number, (i: AgentInspection | null) => void>();

@@ -2,19 +2,21 @@
  * A recorded run played back: the frames of a `frames.bin`, with play, step, speed and seek, and
  * the run's metrics (metrics.jsonl) for the charts.
  */
+
 import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+import { ReplaySubject, Subject } from 'rxjs';
 import { inspectFromFrame } from './inspector.ts';
 import type { Recording } from './recording.ts';
-import { type LiveParam, type SimSource, type SourceStatus, Stream } from './source.ts';
+import type { LiveParam, SimSource, SourceStatus } from './source.ts';
 
 export class ReplaySource implements SimSource {
   readonly kind = 'replay' as const;
   /** Replays the frame shown to a late subscriber (the first frame is shown at construction). */
-  readonly frames$ = new Stream<RenderFrame>(true);
+  readonly frames$ = new ReplaySubject<RenderFrame>(1);
   /** The run's metrics.jsonl, when there is one: all of it, once (replayed to late subscribers). */
-  readonly metrics$ = new Stream<readonly MetricRecord[]>(true);
-  readonly status$ = new Stream<SourceStatus>(true);
-  readonly errors$ = new Stream<string>();
+  readonly metrics$ = new ReplaySubject<readonly MetricRecord[]>(1);
+  readonly status$ = new ReplaySubject<SourceStatus>(1);
+  readonly errors$ = new Subject<string>();
   private index = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly status: SourceStatus;

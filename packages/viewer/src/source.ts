@@ -1,45 +1,13 @@
 /**
  * What the viewer watches: a simulation in this page (a worker, or the main thread), a CLI run
  * served over a WebSocket, or a recorded replay. Each is a `SimSource`; the app only talks to this
- * interface. Streams are structurally RxJS-compatible (`subscribe(next)` returning something with
- * `unsubscribe()`), so the runtime's observables plug in directly.
+ * interface. Its streams are RxJS observables, as the runtime's are: one stream type from the
+ * simulation to the charts.
  */
 import type { AgentInspection, EpisodeSummary, MetricRecord, RenderFrame } from '@gibbs/core';
+import type { Observable } from 'rxjs';
 
-export interface Unsubscribable {
-  unsubscribe(): void;
-}
-
-export interface Subscribable<T> {
-  subscribe(next: (value: T) => void): Unsubscribable;
-}
-
-/** A minimal multicast stream with an optional last value (like RxJS's BehaviorSubject). */
-export class Stream<T> implements Subscribable<T> {
-  private readonly subs = new Set<(value: T) => void>();
-  private last: { value: T } | null = null;
-
-  constructor(private readonly replayLast = false) {}
-
-  next(value: T): void {
-    if (this.replayLast) this.last = { value };
-    for (const s of [...this.subs]) s(value);
-  }
-
-  get value(): T | undefined {
-    return this.last?.value;
-  }
-
-  subscribe(next: (value: T) => void): Unsubscribable {
-    this.subs.add(next);
-    if (this.last) next(this.last.value);
-    return { unsubscribe: () => this.subs.delete(next) };
-  }
-
-  get observed(): boolean {
-    return this.subs.size > 0;
-  }
-}
+export type { Observable, Unsubscribable } from 'rxjs';
 
 export type SourceKind = 'worker' | 'main-thread' | 'remote' | 'replay';
 
@@ -77,13 +45,13 @@ export interface LiveParam {
 
 export interface SimSource {
   readonly kind: SourceKind;
-  readonly frames$: Subscribable<RenderFrame>;
-  readonly metrics$: Subscribable<readonly MetricRecord[]>;
-  readonly status$: Subscribable<SourceStatus>;
+  readonly frames$: Observable<RenderFrame>;
+  readonly metrics$: Observable<readonly MetricRecord[]>;
+  readonly status$: Observable<SourceStatus>;
   /** Summaries of finished episodes, for sources that have them. */
-  readonly episodes$?: Subscribable<readonly EpisodeSummary[]>;
+  readonly episodes$?: Observable<readonly EpisodeSummary[]>;
   /** Errors that do not end the source (a refused control message, a bad parameter value). */
-  readonly errors$: Subscribable<string>;
+  readonly errors$: Observable<string>;
   /** Parameters that may change while the simulation runs, with their current values. */
   liveParams(): readonly LiveParam[];
   play(): void;

@@ -3,16 +3,17 @@
  * page only draws, charts and steers. Frames arrive pulled one at a time from the worker (latest
  * value), metrics in batches, the status with the runtime's dropped-frame count.
  */
+
 import type { AgentInspection, EpisodeSummary, MetricRecord, RenderFrame } from '@gibbs/core';
 import type { SimulationHandle } from '@gibbs/core/runtime/handle';
 import { startSimulation } from '@gibbs/core/runtime/start';
 import type { RunInfo, RunStatus } from '@gibbs/core/runtime/types';
+import { ReplaySubject, Subject } from 'rxjs';
 import {
   errorText,
   type LiveParam,
   type SimSource,
   type SourceStatus,
-  Stream,
   type Unsubscribable,
 } from './source.ts';
 
@@ -102,11 +103,11 @@ export interface WorkerSourceOptions {
 
 export class WorkerSource implements SimSource {
   readonly kind = 'worker' as const;
-  readonly frames$ = new Stream<RenderFrame>();
-  readonly metrics$ = new Stream<readonly MetricRecord[]>();
-  readonly status$ = new Stream<SourceStatus>(true);
-  readonly episodes$ = new Stream<readonly EpisodeSummary[]>();
-  readonly errors$ = new Stream<string>();
+  readonly frames$ = new Subject<RenderFrame>();
+  readonly metrics$ = new Subject<readonly MetricRecord[]>();
+  readonly status$ = new ReplaySubject<SourceStatus>(1);
+  readonly episodes$ = new Subject<readonly EpisodeSummary[]>();
+  readonly errors$ = new Subject<string>();
   private readonly live: LiveParam[];
   private readonly subs: Unsubscribable[] = [];
   private readonly rate = new RateMeter();
