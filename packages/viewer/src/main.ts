@@ -8,6 +8,17 @@
 
 import { defaults, site } from 'virtual:gibbs-experiments';
 import type { AgentInspection, MetricRecord, RenderFrame } from '@gibbs/core';
+import {
+  animationFrames,
+  exhaustMap,
+  filter,
+  from,
+  interval,
+  merge,
+  type Observable,
+  Subject,
+  throttleTime,
+} from 'rxjs';
 import { Charts } from './charts.ts';
 import {
   experimentNames,
@@ -80,8 +91,6 @@ let status: SourceStatus | null = null;
 let charts = new Charts(ui.charts);
 let selected: AgentRef | null = null;
 let lastInspection: AgentInspection | null = null;
-let inspectBusy = false;
-let lastInspect = 0;
 /** The stage being recorded (record, v), and the name its download will have. */
 let recording: { rec: CanvasRecording; name: string } | null = null;
 
@@ -498,36 +507,49 @@ function select(ref: AgentRef | null): void {
   refreshInspection(true);
 }
 
+/**
+ * Inspection requests: a selection asks at once, a drawn frame at most every INSPECT_MS; while one
+ * is being answered the others are dropped (exhaustMap), so a slow inspect never queues up.
+ */
+const INSPECT_MS = 200;
+const inspectAsked$ = new Subject<'now' | 'frame'>();
+merge(
+  inspectAsked$.pipe(filter((why) => why === 'now')),
+  inspectAsked$.pipe(
+    filter((why) => why === 'frame'),
+    throttleTime(INSPECT_MS),
+  ),
+)
+  .pipe(exhaustMap(() => from(inspectSelected())))
+  .subscribe();
+
 function refreshInspection(force = false): void {
-  if (!selected || !source || inspectBusy) return;
-  const now = performance.now();
-  if (!force && now - lastInspect < 200) return;
-  lastInspect = now;
-  inspectBusy = true;
+  if (selected && source) inspectAsked$.next(force ? 'now' : 'frame');
+}
+
+async function inspectSelected(): Promise<void> {
   const ref = selected;
-  source
-    .inspect(ref.group, ref.slot)
-    .then((asked) => {
-      if (selected !== ref) return;
-      // Without inspect, the inspector shows what the frame holds for that agent.
-      const f = view.frame;
-      const ins = asked ?? inspectFromFrame(f, ref.group, ref.slot);
-      lastInspection = ins;
-      const i = agentIndex(f, ref.group, ref.slot);
-      if (ins)
-        inspector.showAgent(ins, ref.group, {
-          hp: f && i >= 0 ? f.agents.hp[i] : null,
-          fromFrame: asked === null,
-        });
-      else
-        inspector.message(
-          `${f?.groups[ref.group] ?? `group ${ref.group}`} #${ref.slot} is not alive (not in the frame)`,
-        );
-    })
-    .catch((err) => inspector.message(errorText(err)))
-    .finally(() => {
-      inspectBusy = false;
-    });
+  if (!ref || !source) return;
+  try {
+    const asked = await source.inspect(ref.group, ref.slot);
+    if (selected !== ref) return;
+    // Without inspect, the inspector shows what the frame holds for that agent.
+    const f = view.frame;
+    const ins = asked ?? inspectFromFrame(f, ref.group, ref.slot);
+    lastInspection = ins;
+    const i = agentIndex(f, ref.group, ref.slot);
+    if (ins)
+      inspector.showAgent(ins, ref.group, {
+        hp: f && i >= 0 ? f.agents.hp[i] : null,
+        fromFrame: asked === null,
+      });
+    else
+      inspector.message(
+        `${f?.groups[ref.group] ?? `group ${ref.group}`} #${ref.slot} is not alive (not in the frame)`,
+      );
+  } catch (err) {
+    inspector.message(errorText(err));
+  }
 }
 
 function cellUnder(e: { clientX: number; clientY: number }): [number, number] | null {
@@ -818,16 +840,18 @@ window.addEventListener('keydown', (e) => {
 
 // ---------------------------------------------------------------- start
 
-setInterval(renderStats, 250);
+/** Run `fn` on every tick; one that throws is reported and the ticks go on. */
+const onTick = (tick$: Observable<unknown>, fn: () => void) =>
+  tick$.subscribe(() => {
+    try {
+      fn();
+    } catch (err) {
+      reportError(err);
+    }
+  });
+onTick(interval(250), renderStats);
 // The charts have their own loop: they do not depend on the renderer's frame loop.
-const chartLoop = () => {
-  try {
-    charts.maybeRedraw();
-  } finally {
-    requestAnimationFrame(chartLoop);
-  }
-};
-requestAnimationFrame(chartLoop);
+onTick(animationFrames(), () => charts.maybeRedraw());
 
 /** Hooks for the browser tests and for a curious console user. */
 /** What the page shows its browser tests (and headless tools) on `window.gibbs`; typed for them. */
