@@ -35,8 +35,10 @@ import {
   exportName,
   snapshotPng,
 } from './export.ts';
+import { attachGestures } from './gestures.ts';
 import { GridView } from './grid-view.ts';
 import { type AgentRef, agentIndex, agentsAt, Inspector, inspectFromFrame } from './inspector.ts';
+import { bindKeys, renderKeyTable } from './keys.ts';
 import { Legend } from './legend.ts';
 import { MainThreadSource } from './local-source.ts';
 import { ParamForm } from './params-form.ts';
@@ -59,6 +61,7 @@ const ui = {
   help: $<HTMLElement>('help'),
   helpToggle: $<HTMLButtonElement>('help-toggle'),
   helpClose: $<HTMLButtonElement>('help-close'),
+  helpKeys: $<HTMLTableElement>('help-keys'),
   live: $<HTMLElement>('live'),
   start: $<HTMLButtonElement>('start'),
   ckSave: $<HTMLButtonElement>('ck-save'),
@@ -557,59 +560,13 @@ function cellUnder(e: { clientX: number; clientY: number }): [number, number] | 
   return view.cellAt(e.clientX - r.left, e.clientY - r.top);
 }
 
-const pointers = new Map<number, { x: number; y: number }>();
-let dragged = 0;
-
-ui.stage.addEventListener('pointerdown', (e) => {
-  try {
-    ui.stage.setPointerCapture(e.pointerId);
-  } catch {
-    // A pointer the browser no longer tracks (or a synthetic one): no capture, still usable.
-  }
-  pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
-  dragged = 0;
-});
-ui.stage.addEventListener('pointermove', (e) => {
-  const prev = pointers.get(e.pointerId);
-  if (!prev) {
+attachGestures(ui.stage, view, {
+  // A selected agent keeps the inspector; hovering shows cells only when none is.
+  hover: (e) => {
     if (!selected) hover(e);
-    return;
-  }
-  const r = ui.stage.getBoundingClientRect();
-  if (pointers.size === 2) {
-    // Two fingers: the midpoint pans (it moves by half this finger's move), the change of
-    // distance between them zooms about the midpoint.
-    const [a, b] = [...pointers.values()];
-    const other = a === prev ? b : a;
-    const before = Math.hypot(prev.x - other.x, prev.y - other.y);
-    const after = Math.hypot(e.clientX - other.x, e.clientY - other.y);
-    view.pan((e.clientX - prev.x) / 2, (e.clientY - prev.y) / 2);
-    if (before > 0)
-      view.zoom(
-        (e.clientX + other.x) / 2 - r.left,
-        (e.clientY + other.y) / 2 - r.top,
-        after / before,
-      );
-  } else view.pan(e.clientX - prev.x, e.clientY - prev.y);
-  dragged += Math.abs(e.clientX - prev.x) + Math.abs(e.clientY - prev.y);
-  pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
-});
-const release = (e: PointerEvent) => {
-  const wasClick = pointers.size === 1 && dragged < 4;
-  pointers.delete(e.pointerId);
-  if (wasClick && e.type === 'pointerup') click(e);
-};
-ui.stage.addEventListener('pointerup', release);
-ui.stage.addEventListener('pointercancel', release);
-ui.stage.addEventListener(
-  'wheel',
-  (e) => {
-    e.preventDefault();
-    const r = ui.stage.getBoundingClientRect();
-    view.zoom(e.clientX - r.left, e.clientY - r.top, Math.exp(-e.deltaY * 0.0015));
   },
-  { passive: false },
-);
+  click: (e) => click(e),
+});
 
 function hover(e: { clientX: number; clientY: number }): void {
   const f = view.frame;
@@ -796,46 +753,28 @@ ui.replayFile.addEventListener('change', async () => {
 });
 ui.scrub.addEventListener('input', () => source?.seek?.(Number(ui.scrub.value)));
 
-window.addEventListener('keydown', (e) => {
-  const t = e.target as HTMLElement;
-  if (
-    t.tagName === 'INPUT' ||
-    t.tagName === 'SELECT' ||
-    t.tagName === 'TEXTAREA' ||
-    e.ctrlKey ||
-    e.metaKey
-  )
-    return;
-  const keys: Record<string, () => void> = {
-    ' ': togglePlay,
-    '.': () => void source?.step(1),
-    n: () => void source?.step(1),
-    '+': () => bumpSpeed(1),
-    '=': () => bumpSpeed(1),
-    '-': () => bumpSpeed(-1),
-    r: () => void startLocal(false),
-    '0': () => view.fit(),
-    f: () => ui.follow.click(),
-    '[': () => nudgeLive(1 / 1.05),
-    ']': () => nudgeLive(1.05),
-    '?': () => toggleHelp(),
-    Escape: () => {
-      if (!ui.help.hidden) toggleHelp(false);
-      else select(null);
-    },
-    v: toggleRecording,
-    s: () => void snapshot(),
-    a: () => {
-      view.agentsMode =
-        view.agentsMode === 'auto' ? 'on' : view.agentsMode === 'on' ? 'off' : 'auto';
-      say(`agents drawn one by one: ${view.agentsMode}`);
-    },
-  };
-  const k = keys[e.key];
-  if (k) {
-    e.preventDefault();
-    k();
-  }
+renderKeyTable(ui.helpKeys);
+bindKeys(window, {
+  play: togglePlay,
+  step: () => void source?.step(1),
+  faster: () => bumpSpeed(1),
+  slower: () => bumpSpeed(-1),
+  reset: () => void startLocal(false),
+  fit: () => view.fit(),
+  follow: () => ui.follow.click(),
+  nudgeDown: () => nudgeLive(1 / 1.05),
+  nudgeUp: () => nudgeLive(1.05),
+  help: () => toggleHelp(),
+  escape: () => {
+    if (!ui.help.hidden) toggleHelp(false);
+    else select(null);
+  },
+  record: toggleRecording,
+  snapshot: () => void snapshot(),
+  agents: () => {
+    view.agentsMode = view.agentsMode === 'auto' ? 'on' : view.agentsMode === 'on' ? 'off' : 'auto';
+    say(`agents drawn one by one: ${view.agentsMode}`);
+  },
 });
 
 // ---------------------------------------------------------------- start
