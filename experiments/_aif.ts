@@ -1,11 +1,11 @@
 /**
  * Shared by the active-inference experiments aif-forage, aif-mixed and tmaze (not an experiment
  * itself: files starting with "_" are not listed): the forage world's options, the agent config
- * they build from their options, the inspection of a forager, and the simulation object the runner
- * drives.
+ * they build from their options, the agents playing a group (AifPlayer), the inspection of a
+ * forager, and the simulation object the runner drives.
  */
 import type { AifAgents } from '@gibbs/agents/aif/agent';
-import { inspectAif } from '@gibbs/agents/aif/inspect';
+import { aifSummary, inspectAif } from '@gibbs/agents/aif/inspect';
 import type { AgentConfig } from '@gibbs/agents/aif/model';
 import type {
   AgentInspection,
@@ -16,6 +16,37 @@ import type {
 } from '@gibbs/core';
 import { type AifForageEnv, FORAGE_ACTIONS } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
+
+/**
+ * A batch of active-inference agents playing one group of a world whose features are their
+ * categorical observations (one per modality): at each new episode their beliefs start again from
+ * the priors (what they learned of A is kept); each step they infer, plan and choose.
+ */
+export class AifPlayer {
+  /** The free-energy budget of the last step (aifSummary). */
+  budget: Record<string, number> = {};
+  private readonly obs: Int32Array;
+  private episode = 0;
+
+  constructor(
+    readonly agents: AifAgents,
+    modalities: number,
+  ) {
+    this.obs = new Int32Array(agents.count * modalities);
+  }
+
+  /** The chosen action of every agent and factor (agent-major), for episode `episode`. */
+  act(features: Float32Array, episode: number): Int32Array {
+    if (episode !== this.episode) {
+      this.agents.reset();
+      this.episode = episode;
+    }
+    for (let i = 0; i < this.obs.length; i++) this.obs[i] = features[i];
+    const actions = this.agents.step(this.obs);
+    this.budget = aifSummary(this.agents);
+    return actions;
+  }
+}
 
 /** The forage map's size (spread into an experiment's params). */
 export const forageMapParams = {

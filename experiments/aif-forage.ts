@@ -13,13 +13,13 @@
  * food_rate (food per agent-step, last step), food_gathered (total this run).
  */
 import { AifAgents } from '@gibbs/agents/aif/agent';
-import { aifSummary } from '@gibbs/agents/aif/inspect';
 import { type Tensor, tensor } from '@gibbs/agents/aif/maths';
 import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
 import { defineExperiment, EpisodeLoop, type EpisodeSummary, type MetricRecord } from '@gibbs/core';
 import { AifForageEnv, FORAGE_MOVES, smellLevel } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
 import {
+  AifPlayer,
   aifAgentConfig,
   aifSimulation,
   forageFoodParams,
@@ -161,11 +161,9 @@ export class AifForageSimulation {
   /** Core's episode loop: episode e starts from episodeSeed(seed, e). */
   readonly loop: EpisodeLoop;
   foodGathered = 0;
-  private readonly obs: Int32Array;
-  /** The episode the agents' beliefs belong to. */
-  private agentsEpisode = 0;
+  /** The agents as the foragers' policy: observations [cell, smell]. */
+  private readonly player: AifPlayer;
   private lastFood = 0;
-  private budget: Record<string, number> = {};
 
   constructor(
     readonly params: AifForageParams,
@@ -193,21 +191,13 @@ export class AifForageSimulation {
       count: p.agents,
       seed: seed + 1,
     });
-    this.obs = new Int32Array(p.agents * 2);
+    this.player = new AifPlayer(this.agents, 2);
     this.loop = new EpisodeLoop(this.env, seed);
   }
 
   advance(): void {
     this.loop.advance((out, actions) => {
-      // A new episode: beliefs start again from the priors (a learned A is kept).
-      if (this.agentsEpisode !== this.loop.episode) {
-        this.agents.reset();
-        this.agentsEpisode = this.loop.episode;
-      }
-      const f = out.groups[0].features;
-      for (let i = 0; i < this.obs.length; i++) this.obs[i] = f[i];
-      actions[0].set(this.agents.step(this.obs));
-      this.budget = aifSummary(this.agents);
+      actions[0].set(this.player.act(out.groups[0].features, this.loop.episode));
     });
     this.lastFood = this.loop.out.info.food_eaten;
     this.foodGathered += this.lastFood;
@@ -218,7 +208,11 @@ export class AifForageSimulation {
     return {
       step: this.loop.step,
       episode: this.loop.episode,
-      values: { ...this.budget, food_rate: this.lastFood / N, food_gathered: this.foodGathered },
+      values: {
+        ...this.player.budget,
+        food_rate: this.lastFood / N,
+        food_gathered: this.foodGathered,
+      },
       groups: { foragers: { reward_mean: this.lastFood / N, food_gathered: this.foodGathered } },
     };
   }

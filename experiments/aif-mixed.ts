@@ -16,7 +16,6 @@
 
 import { type GroupPolicy, PopulationTrainer } from '@gibbs/agents';
 import { AifAgents } from '@gibbs/agents/aif/agent';
-import { aifSummary } from '@gibbs/agents/aif/inspect';
 import type { Learner } from '@gibbs/agents/policy';
 import {
   type AgentInspection,
@@ -29,6 +28,7 @@ import { initBackend } from '@gibbs/core/backend';
 import { AifForageEnv } from '@gibbs/env/aif-forage';
 import { z } from 'zod';
 import {
+  AifPlayer,
   aifAgentConfig,
   aifSimulation,
   forageFoodParams,
@@ -68,14 +68,11 @@ export class AifMixedSimulation {
   readonly aif: AifAgents;
   readonly trainer: PopulationTrainer;
   readonly learner: Learner;
-  private readonly obs: Int32Array;
-  /** The episode the foragers' beliefs belong to. */
-  private aifEpisode = 0;
+  private readonly foragers: AifPlayer;
   private episodeStep = 0;
   private foodAif = 0;
   private foodRivals = 0;
   private lastRates: Record<string, number> = { food_rate_foragers: 0, food_rate_rivals: 0 };
-  private budget: Record<string, number> = {};
   /** The food rates of each episode finished since the last drainEpisodes. */
   private readonly episodeRates: Record<string, number>[] = [];
 
@@ -116,16 +113,10 @@ export class AifMixedSimulation {
       count: p.agents,
       seed: seed + 1,
     });
-    this.obs = new Int32Array(p.agents * 2);
-    // Foragers: infer, plan, act. A new episode starts their beliefs again from the priors.
+    // Foragers: infer, plan, act on their observations [cell, smell].
+    this.foragers = new AifPlayer(this.aif, 2);
     const forage: GroupPolicy = (gs, actions, ctx) => {
-      if (ctx.episode !== this.aifEpisode) {
-        this.aif.reset();
-        this.aifEpisode = ctx.episode;
-      }
-      for (let i = 0; i < this.obs.length; i++) this.obs[i] = gs.features[i];
-      actions.set(this.aif.step(this.obs));
-      this.budget = aifSummary(this.aif);
+      actions.set(this.foragers.act(gs.features, ctx.episode));
     };
     this.trainer = new PopulationTrainer(
       this.env,
@@ -176,7 +167,7 @@ export class AifMixedSimulation {
       episode: this.trainer.episode,
       values: {
         ...r,
-        ...this.budget,
+        ...this.foragers.budget,
         ...learned,
         rivals_temperature: rivals.temperature,
       },

@@ -14,13 +14,13 @@
  * trial alone), the reward rate, and the free-energy budget (F, G and its parts, belief entropy).
  */
 import { AifAgents } from '@gibbs/agents/aif/agent';
-import { aifSummary, inspectAif } from '@gibbs/agents/aif/inspect';
+import { inspectAif } from '@gibbs/agents/aif/inspect';
 import { tensor } from '@gibbs/agents/aif/maths';
 import type { AgentConfig, GenerativeModel } from '@gibbs/agents/aif/model';
 import { defineExperiment, EpisodeLoop, type EpisodeSummary, type MetricRecord } from '@gibbs/core';
 import { TMAZE_LOCATIONS, TmazeEnv } from '@gibbs/env/tmaze';
 import { z } from 'zod';
-import { aifAgentConfig, aifSimulation } from './_aif.ts';
+import { AifPlayer, aifAgentConfig, aifSimulation } from './_aif.ts';
 
 /**
  * The agents' generative model of the T-maze, as pymdp's T-maze demo builds it. Factors:
@@ -119,12 +119,10 @@ export class TmazeSimulation {
   trials = 0;
   successes = 0;
   lastShare = 0;
-  private readonly obs: Int32Array;
-  /** The trial the agents' beliefs belong to. */
-  private agentsEpisode = 0;
+  /** The agents as the maze's policy: observations [location, reward, cue]. */
+  private readonly player: AifPlayer;
   private rewardSum = 0;
   private rewardSteps = 0;
-  private budget: Record<string, number> = {};
   /** cue_then_reward of each trial finished since the last drainEpisodes. */
   private readonly shares: number[] = [];
 
@@ -144,24 +142,17 @@ export class TmazeSimulation {
       count: p.agents,
       seed: seed + 1,
     });
-    this.obs = new Int32Array(p.agents * 3);
+    this.player = new AifPlayer(this.agents, 3);
     this.loop = new EpisodeLoop(this.env, seed);
   }
 
   advance(): void {
     const N = this.params.agents;
     this.loop.advance((out, actions) => {
-      // A new trial: new contexts, and beliefs start again from the priors.
-      if (this.agentsEpisode !== this.loop.episode) {
-        this.agents.reset();
-        this.agentsEpisode = this.loop.episode;
-      }
-      const f = out.groups[0].features;
-      for (let i = 0; i < this.obs.length; i++) this.obs[i] = f[i];
-      const act = this.agents.step(this.obs);
+      // A new trial brings new contexts, and the beliefs start again from the priors.
+      const act = this.player.act(out.groups[0].features, this.loop.episode);
       // Factor 0 (location) is the controlled one; factor 1 (context) has a single null action.
       for (let i = 0; i < N; i++) actions[0][i] = act[i * 2];
-      this.budget = aifSummary(this.agents);
     });
     const out = this.loop.out;
     const g = out.groups[0];
@@ -186,7 +177,7 @@ export class TmazeSimulation {
         cue_then_reward_last: this.lastShare,
         trials: this.trials,
         reward_rate: this.rewardSteps > 0 ? this.rewardSum / this.rewardSteps : 0,
-        ...this.budget,
+        ...this.player.budget,
       },
       groups: {
         agents: { reward_mean: this.rewardSteps > 0 ? this.rewardSum / this.rewardSteps : 0 },
